@@ -1,0 +1,1 @@
+"""Analysis: kinematic variables, displacement, smearing, selection, limits."""

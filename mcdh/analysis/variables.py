@@ -1,0 +1,47 @@
+"""Kinematic variables of four-momenta arrays (..., 4) = (E, px, py, pz), GeV."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def mass(p: np.ndarray) -> np.ndarray:
+    """Invariant mass sqrt(E^2 - |p|^2); tiny negative squares from rounding give 0."""
+    p = np.asarray(p)
+    m2 = p[..., 0] ** 2 - p[..., 1] ** 2 - p[..., 2] ** 2 - p[..., 3] ** 2
+    return np.sqrt(np.maximum(m2, 0.0))
+
+
+def pair_mass(p1: np.ndarray, p2: np.ndarray) -> np.ndarray:
+    """Invariant mass of the pair, e.g. m_chichi of chi and chibar."""
+    return mass(np.asarray(p1) + np.asarray(p2))
+
+
+def energy(p: np.ndarray) -> np.ndarray:
+    """Energy component."""
+    return np.asarray(p)[..., 0]
+
+
+def p_abs(p: np.ndarray) -> np.ndarray:
+    """Magnitude of the three-momentum."""
+    p = np.asarray(p)
+    return np.sqrt(p[..., 1] ** 2 + p[..., 2] ** 2 + p[..., 3] ** 2)
+
+
+def p_t(p: np.ndarray) -> np.ndarray:
+    """Momentum transverse to the z axis (the beam pipe in the lab frame)."""
+    p = np.asarray(p)
+    return np.hypot(p[..., 1], p[..., 2])
+
+
+def cos_theta(p: np.ndarray) -> np.ndarray:
+    """Cosine of the polar angle to the +z axis (the e- beam in the CMS)."""
+    p = np.asarray(p)
+    pa = p_abs(p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = np.where(pa > 0.0, p[..., 3] / np.where(pa > 0.0, pa, 1.0), 1.0)
+    return np.clip(c, -1.0, 1.0)
+
+
+def theta(p: np.ndarray) -> np.ndarray:
+    """Polar angle in radians."""
+    return np.arccos(cos_theta(p))

@@ -1,0 +1,1 @@
+"""Event generation: phase space (RAMBO), mock backgrounds."""

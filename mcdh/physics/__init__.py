@@ -1,0 +1,1 @@
+"""Physics constants, model, widths and amplitudes."""
