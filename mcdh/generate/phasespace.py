@@ -71,14 +71,14 @@ def validate_kinematics(sqrt_s, masses) -> tuple[float, np.ndarray]:
     except (TypeError, ValueError):
         raise ParameterError("masses", masses, "must be a sequence of real numbers (GeV)") from None
     if m.size < 2:
-        raise ParameterError("masses", list(m), "needs at least 2 final-state particles")
+        raise ParameterError("masses", [float(x) for x in m], "needs at least 2 final-state particles")
     if not np.all(np.isfinite(m)):
-        raise ParameterError("masses", list(m), "every mass must be finite")
+        raise ParameterError("masses", [float(x) for x in m], "every mass must be finite")
     if np.any(m < 0.0):
-        raise ParameterError("masses", list(m), "every mass must be >= 0 (GeV)")
+        raise ParameterError("masses", [float(x) for x in m], "every mass must be >= 0 (GeV)")
     if not m.sum() < sqrt_s:
         raise ParameterError(
-            "masses", list(m), f"their sum {m.sum():.6g} GeV must be below sqrt_s = {sqrt_s:.6g} GeV"
+            "masses", [float(x) for x in m], f"their sum {m.sum():.6g} GeV must be below sqrt_s = {sqrt_s:.6g} GeV"
         )
     return sqrt_s, np.ascontiguousarray(m)
 

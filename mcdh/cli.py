@@ -1,0 +1,220 @@
+"""Command line: a thin layer where each command calls the library.
+
+Invalid input gives one line on stderr and exit status 2 (no traceback).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from . import __version__
+from ._atomic import write_text
+from .errors import GenerationError, ParameterError
+from .physics.constants import LUMINOSITY_FB, SQRT_S
+
+
+def _floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+
+
+def _add_common(p: argparse.ArgumentParser, events: int) -> None:
+    p.add_argument("--events", type=int, default=events, help=f"number of events (default {events})")
+    p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives identical numbers (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores); results do not depend on it")
+    p.add_argument("--sqrt-s", type=float, default=SQRT_S, help=f"centre-of-mass energy in GeV (default {SQRT_S})")
+
+
+def cmd_rambo(args) -> int:
+    from .generate.phasespace import lips_factor, massless_volume, rambo
+
+    t0 = time.perf_counter()
+    p, w = rambo(args.sqrt_s, args.masses, args.events, args.seed, n_threads=args.threads, progress=args.progress)
+    dt = time.perf_counter() - t0
+    n = len(args.masses)
+    out = {
+        "sqrt_s": args.sqrt_s,
+        "masses": args.masses,
+        "events": args.events,
+        "seed": args.seed,
+        "phase_space_volume": float(w.mean()) if w.size else 0.0,
+        "phase_space_volume_err": float(w.std() / math.sqrt(w.size)) if w.size > 1 else 0.0,
+        "convention": "int prod d^3p/(2E) delta^4(P - sum p), no 2 pi factors",
+        "lips_factor": lips_factor(n),
+        "massless_closed_form": massless_volume(n, args.sqrt_s) if not any(args.masses) else None,
+        "ns_per_event": 1e9 * dt / max(args.events, 1),
+    }
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"RAMBO 2->{n} at sqrt(s) = {args.sqrt_s} GeV, masses {args.masses} GeV, {args.events} events")
+        print(f"  Phi_{n} = {out['phase_space_volume']:.6g} +- {out['phase_space_volume_err']:.2g} GeV^{2 * n - 4}")
+        if out["massless_closed_form"] is not None:
+            print(f"  massless closed form {out['massless_closed_form']:.6g}")
+        print(f"  {out['ns_per_event']:.1f} ns/event")
+    return 0
+
+
+def _background_summary(ev) -> dict:
+    from .analysis.variables import pair_mass
+
+    m = pair_mass(ev.momentum("chi"), ev.momentum("chibar"))
+    p = dict(ev.parameters)
+    return {
+        "channel": p["channel"],
+        "events": len(ev),
+        "sigma_fb": ev.sigma_fb,
+        "expected_events": ev.expected_events(p["luminosity_fb"]),
+        "n_b": p["n_b"],
+        "luminosity_fb": p["luminosity_fb"],
+        "m_phi": p["m_phi"],
+        "m_chi": p["m_chi"],
+        "sqrt_s": p["sqrt_s"],
+        "phase_space_volume": p["phase_space_volume"],
+        "acceptance_efficiency": p["acceptance_efficiency"],
+        "unweighting_efficiency": p.get("unweighting_efficiency"),
+        "mchichi_mean": float(np.average(m, weights=ev.weights)) if len(ev) else None,
+        "mchichi_range": [2 * p["m_chi"], p["sqrt_s"] - p["m_phi"]],
+    }
+
+
+def cmd_background(args) -> int:
+    from .generate.background import generate_background
+
+    ev = generate_background(
+        args.channel,
+        args.m_phi,
+        args.m_chi,
+        args.events,
+        args.seed,
+        n_b=args.nb,
+        luminosity_fb=args.lumi_fb,
+        sqrt_s=args.sqrt_s,
+        unweight=args.unweight,
+        n_threads=args.threads,
+        progress=args.progress,
+    )
+    summary = _background_summary(ev)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"mock background, {args.channel} channel: {summary['events']} events")
+        print(f"  sigma = {summary['sigma_fb']:.6g} fb -> {summary['expected_events']:.6g} events in {args.lumi_fb:g} fb^-1")
+        print(f"  phase space (inside acceptance) = {summary['phase_space_volume']:.6g}, acceptance efficiency {summary['acceptance_efficiency']:.4f}")
+        if summary["unweighting_efficiency"] is not None:
+            print(f"  unweighting efficiency {summary['unweighting_efficiency']:.4f}")
+        print(f"  <m_chichi> = {summary['mchichi_mean']:.4f} GeV in [{summary['mchichi_range'][0]:.4g}, {summary['mchichi_range'][1]:.4g}]")
+    return 0
+
+
+def cmd_reproduce(args) -> int:
+    from tqdm.auto import tqdm
+
+    from .generate.background import generate_background
+    from .plots import figure6
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    stages = {}
+    summary = {"version": __version__, "seed": args.seed, "events": args.events, "figures": {}, "backgrounds": {}}
+    steps = ["background phi", "background gammaphi", "figure 6"]
+    with tqdm(total=len(steps), desc="mcdh reproduce", unit="step", disable=args.quiet) as bar:
+        # Figure 6 of the paper: sqrt(s) = 10.58 GeV, m_phi = 1 GeV, m_chi = 2 GeV.
+        rng = np.random.default_rng(args.seed)
+        samples = {}
+        for ch in ("phi", "gammaphi"):
+            t0 = time.perf_counter()
+            bar.set_postfix_str(f"background {ch}")
+            samples[ch] = generate_background(ch, 1.0, 2.0, args.events, rng, n_b=1.0, n_threads=args.threads)
+            summary["backgrounds"][ch] = _background_summary(samples[ch])
+            stages[f"background {ch}"] = time.perf_counter() - t0
+            bar.update()
+        t0 = time.perf_counter()
+        bar.set_postfix_str("figure 6")
+        paths = figure6(samples["phi"], samples["gammaphi"], out / "figure6")
+        summary["figures"]["6"] = [str(p.name) for p in paths]
+        stages["figure 6"] = time.perf_counter() - t0
+        bar.update()
+    summary["stage_seconds"] = stages
+    summary["total_seconds"] = time.perf_counter() - t_start
+    write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    if not args.quiet:
+        print(f"mcdh reproduce: wrote to {out}/")
+        for k, v in summary["figures"].items():
+            print(f"  figure {k}: {', '.join(v)}")
+        for ch, s in summary["backgrounds"].items():
+            print(f"  background {ch}: {s['events']} events, sigma = {s['sigma_fb']:.4g} fb, acceptance {s['acceptance_efficiency']:.3f}")
+        print(f"  summary.json; {summary['total_seconds']:.1f} s")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcdh",
+        description="Monte Carlo for dark Higgs-strahlung at Belle II (arXiv:2508.09247).",
+    )
+    parser.add_argument("--version", action="version", version=f"mcdh {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("rambo", help="flat n-body phase space (RAMBO) and its volume")
+    p.add_argument("--masses", type=_floats, required=True, help="final-state masses in GeV, comma separated, e.g. 0,1,2,2")
+    _add_common(p, 100_000)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.set_defaults(func=cmd_rambo)
+
+    p = sub.add_parser(
+        "background",
+        help="the paper's RAMBO mock background (section 3.2)",
+        description="Flat phase space with masses (m_phi, m_chi, m_chi) for the phi channel or "
+        "(0, m_phi, m_chi, m_chi) with the Belle II photon acceptance for gamma-phi, normalised "
+        "to N_b events (gamma-phi: 0.22 N_b) in the luminosity.",
+    )
+    p.add_argument("--channel", choices=("phi", "gammaphi"), required=True)
+    p.add_argument("--m-phi", type=float, required=True, help="dark Higgs (displaced vertex) mass in GeV")
+    p.add_argument("--m-chi", type=float, required=True, help="mass of each missing-momentum proxy in GeV")
+    p.add_argument("--nb", type=float, default=1.0, help="expected phi-channel background events N_b (default 1)")
+    p.add_argument("--lumi-fb", type=float, default=LUMINOSITY_FB, help="integrated luminosity in fb^-1 (default 1e4 = 10 ab^-1)")
+    p.add_argument("--unweight", action="store_true", help="unweight (equal-weight events)")
+    _add_common(p, 100_000)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.set_defaults(func=cmd_background)
+
+    p = sub.add_parser("reproduce", help="regenerate the paper's figures and tables into a folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--events", type=int, default=400_000, help="events per sample (default 400000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ParameterError as exc:
+        print(f"mcdh {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except GenerationError as exc:
+        print(f"mcdh {args.command}: generation failed: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"mcdh {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
