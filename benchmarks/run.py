@@ -1,0 +1,153 @@
+"""mcdh performance-regression benchmarks.
+
+    python benchmarks/run.py                   # measure, write JSON, compare with the baseline
+    python benchmarks/run.py --quick           # fewer events (a smoke run)
+    python benchmarks/run.py --update-baseline # store this run as the new baseline
+
+Every figure of merit is a ratio against a baseline measured in the same run
+(numpy-vectorised RAMBO, single-thread run), so it means the same on a busy or
+a quiet machine; absolute nanoseconds per event are reported next to the
+targets for information. A ratio more than ``--tolerance`` (default 25 %)
+worse than the stored baseline is flagged and the exit status is 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_BASELINE = HERE / "baseline.json"
+DEFAULT_OUTPUT = HERE / "results" / "latest.json"
+
+SQRT_S = 10.58
+MASSES_4 = (0.0, 1.0, 2.0, 2.0)
+MASSES_3 = (1.0, 2.0, 2.0)
+
+
+def best_time(fn, repeats: int) -> float:
+    """Smallest wall time of ``repeats`` calls (the least disturbed run)."""
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def bench_rambo(n_events: int, n_numpy: int, repeats: int) -> dict:
+    import mcdh
+    from mcdh.generate.phasespace import rambo_numpy_generate
+
+    out = {}
+    for label, masses in (("2to4_massive", MASSES_4), ("2to3_massive", MASSES_3)):
+        n = len(masses)
+        p = np.empty((n_events, n, 4))
+        w = np.empty(n_events)
+        mcdh.rambo(SQRT_S, masses, n_events, 1, out=(p, w), n_threads=1)  # warm pages and code
+        t1 = best_time(lambda: mcdh.rambo(SQRT_S, masses, n_events, 1, out=(p, w), n_threads=1), repeats)
+        t2 = best_time(lambda: mcdh.rambo(SQRT_S, masses, n_events, 1, out=(p, w), n_threads=2), repeats)
+        tn = best_time(lambda: rambo_numpy_generate(SQRT_S, masses, n_numpy, 1), max(1, repeats - 1))
+        ns1 = 1e9 * t1 / n_events
+        ns2 = 1e9 * t2 / n_events
+        nsn = 1e9 * tn / n_numpy
+        out[f"rambo_{label}"] = {
+            "ns_per_event_1thread": ns1,
+            "ns_per_event_2threads": ns2,
+            "ns_per_event_numpy": nsn,
+            "ratio_speedup_vs_numpy": nsn / ns1,
+            "ratio_thread_scaling_2": ns1 / ns2,
+        }
+    out["rambo_2to4_massive"]["target_ns_per_event_1thread"] = 100.0
+    return out
+
+
+def bench_background(n_events: int, repeats: int) -> dict:
+    from mcdh.generate.background import generate_background
+    from mcdh.generate.phasespace import rambo
+
+    t_bkg = best_time(lambda: generate_background("gammaphi", 1.0, 2.0, n_events, 1, n_threads=1), repeats)
+    t_raw = best_time(lambda: rambo(SQRT_S, (0.0, 1.0, 2.0, 2.0), n_events, 1, n_threads=1), repeats)
+    return {
+        "background_gammaphi": {
+            "ns_per_event_1thread": 1e9 * t_bkg / n_events,
+            # the acceptance, rounds and normalisation on top of bare RAMBO
+            "ratio_overhead_vs_rambo": t_bkg / t_raw,
+        }
+    }
+
+
+def compare(current: dict, baseline: dict, tolerance: float) -> list[str]:
+    """Flag ratios that got worse than the baseline by more than ``tolerance``."""
+    flags = []
+    for bench, metrics in current.items():
+        base = baseline.get(bench, {})
+        for key, value in metrics.items():
+            if not key.startswith("ratio_") or key not in base:
+                continue
+            ref = base[key]
+            # overheads should stay small, speedups and scalings large
+            worse = value > ref * (1 + tolerance) if "overhead" in key else value < ref * (1 - tolerance)
+            if worse:
+                flags.append(f"{bench}.{key}: {value:.3g} vs baseline {ref:.3g}")
+    return flags
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer events (smoke run)")
+    ap.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write this run's JSON")
+    ap.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, help="stored baseline JSON")
+    ap.add_argument("--tolerance", type=float, default=0.25, help="allowed relative worsening of a ratio")
+    ap.add_argument("--update-baseline", action="store_true", help="write this run as the baseline")
+    args = ap.parse_args(argv)
+
+    n_events = 200_000 if args.quick else 2_000_000
+    n_numpy = 100_000 if args.quick else 500_000
+    repeats = 2 if args.quick else 5
+    results = {}
+    results.update(bench_rambo(n_events, n_numpy, repeats))
+    results.update(bench_background(n_events // 4, repeats))
+    record = {
+        "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
+        "quick": args.quick,
+        "results": results,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = args.output.with_suffix(".part")
+    tmp.write_text(json.dumps(record, indent=2) + "\n")
+    os.replace(tmp, args.output)
+
+    for bench, metrics in results.items():
+        print(bench)
+        for key, value in metrics.items():
+            print(f"  {key:32s} {value:10.3f}")
+    r4 = results["rambo_2to4_massive"]
+    ok_target = r4["ns_per_event_1thread"] <= r4["target_ns_per_event_1thread"]
+    print(f"target RAMBO 2->4 <= 100 ns/event on one core: {'met' if ok_target else 'MISSED'}")
+
+    status = 0
+    if args.baseline.exists() and not args.update_baseline:
+        flags = compare(results, json.loads(args.baseline.read_text())["results"], args.tolerance)
+        if flags:
+            print("REGRESSIONS against", args.baseline)
+            for f in flags:
+                print("  " + f)
+            status = 1
+        else:
+            print(f"no regression against {args.baseline} (tolerance {args.tolerance:.0%})")
+    if args.update_baseline:
+        args.baseline.write_text(json.dumps(record, indent=2) + "\n")
+        print("baseline written to", args.baseline)
+    print("results written to", args.output)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
