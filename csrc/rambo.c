@@ -267,6 +267,7 @@ static int rambo_block(int n, const double *restrict m, double sqrt_s,
      * decreases monotonically onto it.  Since xi f''/f' <= max m^2/e^2 <= 1,
      * the relative error after a step of relative size d is below d^2 / 2:
      * a step below 1e-8 leaves an error below one ulp, and we stop there. */
+    const double noise = 8.0 * (double)n * DBL_EPSILON * sqrt_s;
     for (size_t b = 0; b < nb; ++b) xi[b] = xi0;
     for (int it = 0;; ++it) {
         if (it >= RAMBO_MAX_NEWTON) return RAMBO_E_NOCONV;
@@ -292,8 +293,13 @@ static int rambo_block(int n, const double *restrict m, double sqrt_s,
         int moving = 0;
         for (size_t b = 0; b < nb; ++b) {
             const double step = fv[b] / fp[b];
-            moving += step > 1e-8 * xi[b];
-            xi[b] -= step;
+            /* also stop once f is at its rounding floor: near threshold the
+             * root is tiny and known only to absolute precision ~ eps sqrt_s */
+            moving += (step > 1e-8 * xi[b]) & (fv[b] > noise);
+            /* exact Newton steps never more than halve xi from above the
+             * root; the bound only catches rounding noise and keeps xi > 0 */
+            const double xn = xi[b] - step;
+            xi[b] = xn > 0.5 * xi[b] ? xn : 0.5 * xi[b];
         }
         if (!moving) break;
     }

@@ -270,14 +270,16 @@ def rambo_numpy(sqrt_s: float, masses: Sequence[float], u: np.ndarray) -> tuple[
     if not np.any(m > 0):
         return np.concatenate([p0[..., None], pv], axis=-1), np.full(p0.shape[0], w0)
     xi = np.full(p0.shape[0], math.sqrt(1.0 - (m.sum() / sqrt_s) ** 2))
+    noise = 8.0 * n * np.finfo(float).eps * sqrt_s
     for _ in range(100):
         k = xi[:, None] * p0
         en = np.sqrt(m**2 + k**2)
         f = en.sum(axis=1) - sqrt_s
         fp = np.sum(k * p0 / en, axis=1)
         step = f / fp
-        xi = xi - step
-        if np.all(step <= 1e-8 * xi):
+        moving = (step > 1e-8 * xi) & (f > noise)
+        xi = np.maximum(xi - step, 0.5 * xi)
+        if not np.any(moving):
             break
     else:  # pragma: no cover - convergence is guaranteed (monotone Newton)
         raise GenerationError("numpy RAMBO: Newton iteration did not converge")
