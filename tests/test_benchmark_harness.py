@@ -1,0 +1,24 @@
+"""The benchmark harness's regression logic (no timing is asserted here)."""
+import importlib.util
+from pathlib import Path
+
+spec = importlib.util.spec_from_file_location("bench_run", Path(__file__).parent.parent / "benchmarks" / "run.py")
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+
+
+def test_compare_flags_only_ratios_worse_than_tolerance():
+    base = {"a": {"ratio_speedup_vs_numpy": 10.0, "ratio_overhead_vs_rambo": 2.0, "ns_per_event_1thread": 50.0}}
+    same = {"a": {"ratio_speedup_vs_numpy": 8.0, "ratio_overhead_vs_rambo": 2.4, "ns_per_event_1thread": 500.0}}
+    assert bench.compare(same, base, 0.25) == []
+    worse = {"a": {"ratio_speedup_vs_numpy": 7.0, "ratio_overhead_vs_rambo": 2.6}}
+    flags = bench.compare(worse, base, 0.25)
+    assert len(flags) == 2 and any("speedup" in f for f in flags) and any("overhead" in f for f in flags)
+
+
+def test_stored_baseline_has_the_tracked_ratios():
+    import json
+
+    data = json.loads((Path(__file__).parent.parent / "benchmarks" / "baseline.json").read_text())["results"]
+    r = data["rambo_2to4_massive"]
+    assert r["ratio_speedup_vs_numpy"] > 1 and r["ratio_thread_scaling_2"] > 1
