@@ -38,8 +38,6 @@ CHUNK_EVENTS = 1 << 16
 """Events per independent random stream (fixed: results must not depend on
 the number of threads)."""
 
-RandomLike = "np.random.Generator | int | None"
-
 
 def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     """Accept a ``numpy.random.Generator``, an integer seed or ``None``."""
