@@ -124,3 +124,8 @@ def test_bad_acceptance():
     with pytest.raises(mcdh.ParameterError) as exc:
         PhotonAcceptance(theta_min_deg=100.0, theta_max_deg=80.0)
     assert "theta_min_deg" in exc.value.parameter
+
+
+def test_cos_theta_edges():
+    p = np.array([[1.0, 0, 0, 0], [1.0, 0, 0, -1.0], [3.0, 1.0, 2.0, 2.0]])
+    np.testing.assert_allclose(cos_theta(p), [1.0, -1.0, 2.0 / 3.0], rtol=1e-15)

@@ -37,9 +37,9 @@ def cos_theta(p: np.ndarray) -> np.ndarray:
     """Cosine of the polar angle to the +z axis (the e- beam in the CMS)."""
     p = np.asarray(p)
     pa = p_abs(p)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        c = np.where(pa > 0.0, p[..., 3] / np.where(pa > 0.0, pa, 1.0), 1.0)
-    return np.clip(c, -1.0, 1.0)
+    # a zero momentum counts as along +z; clip guards arccos against rounding
+    c = np.divide(p[..., 3], pa, out=np.ones_like(pa), where=pa > 0.0)
+    return np.clip(c, -1.0, 1.0, out=c)
 
 
 def theta(p: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..analysis.variables import cos_theta
 from ..errors import ParameterError, check_count, check_finite, check_nonnegative, check_positive
 from ..events import Events
 from ..physics.constants import GAMMAPHI_BACKGROUND_RATIO, LUMINOSITY_FB, SQRT_S
@@ -61,8 +62,7 @@ class PhotonAcceptance:
     def accepts(self, p_gamma: np.ndarray) -> np.ndarray:
         """Boolean mask of photons (n, 4) inside the acceptance."""
         p = np.asarray(p_gamma)
-        pa = np.sqrt(p[:, 1] ** 2 + p[:, 2] ** 2 + p[:, 3] ** 2)
-        c = p[:, 3] / np.where(pa > 0, pa, 1.0)
+        c = cos_theta(p)
         c_hi = np.cos(np.radians(self.theta_min_deg))
         c_lo = np.cos(np.radians(self.theta_max_deg))
         return (p[:, 0] >= self.e_min) & (c <= c_hi) & (c >= c_lo)

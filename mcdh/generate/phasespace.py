@@ -24,6 +24,7 @@ first N events of a longer run equal a run of N events.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -175,20 +176,14 @@ def rambo(
         from tqdm.auto import tqdm
 
         bar = tqdm(total=n_events, unit="ev", desc=f"RAMBO 2->{n}")
+    workers = min(n_threads, len(streams))
+    codes = []
     try:
-        if n_threads == 1 or len(streams) == 1:
-            codes = []
-            for k in chunks:
-                codes.append(run(k))
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext() as pool:
+            for k, rc in zip(chunks, map(run, chunks) if pool is None else pool.map(run, chunks)):
+                codes.append(rc)
                 if bar is not None:
                     bar.update(min(n_events, (k + 1) * CHUNK_EVENTS) - k * CHUNK_EVENTS)
-        else:
-            with ThreadPoolExecutor(max_workers=min(n_threads, len(streams))) as pool:
-                codes = []
-                for k, rc in zip(chunks, pool.map(run, chunks)):
-                    codes.append(rc)
-                    if bar is not None:
-                        bar.update(min(n_events, (k + 1) * CHUNK_EVENTS) - k * CHUNK_EVENTS)
     finally:
         if bar is not None:
             bar.close()
