@@ -3,6 +3,8 @@
 Natural units with energies in GeV; detector lengths in mm; cross sections
 in fb; luminosities in fb^-1.
 """
+from functools import lru_cache as _lru_cache
+
 HBAR_C_GEV_MM = 1.973269804e-13
 """hbar c in GeV mm: a decay length in mm is HBAR_C_GEV_MM * p / (m Gamma)."""
 
@@ -24,3 +26,20 @@ LUMINOSITY_FB = 1.0e4
 GAMMAPHI_BACKGROUND_RATIO = 0.22
 """sigma(ee -> 3 gamma) / sigma(ee -> 2 gamma): scales the gamma-phi mock
 background to 0.22 N_b (paper section 3.2)."""
+
+SIN2_THETA_W = 0.23122
+"""sin^2 of the weak mixing angle (MS-bar at M_Z, PDG); only used by the
+``kinetic_mixing="hypercharge"`` convention, where the A' coupling to the
+electromagnetic current is eps e cos(theta_W)."""
+
+
+def pdg_mass(pdgid: int) -> float:
+    """Mass in GeV of a particle from the ``particle`` package (PDG data)."""
+    return _pdg_mass(int(pdgid))
+
+
+@_lru_cache(maxsize=None)
+def _pdg_mass(pdgid: int) -> float:
+    from particle import Particle
+
+    return Particle.from_pdgid(pdgid).mass / 1000.0
