@@ -118,16 +118,35 @@ def cmd_background(args) -> int:
 def cmd_reproduce(args) -> int:
     from tqdm.auto import tqdm
 
+    from . import plots
     from .generate.background import generate_background
-    from .plots import figure6
 
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     stages = {}
     summary = {"version": __version__, "seed": args.seed, "events": args.events, "figures": {}, "backgrounds": {}}
-    steps = ["background phi", "background gammaphi", "figure 6"]
+    steps = ["figure 3", "cross sections", "figure 4", "background phi", "background gammaphi", "figure 6", "figure 8"]
     with tqdm(total=len(steps), desc="mcdh reproduce", unit="step", disable=args.quiet) as bar:
+        t0 = time.perf_counter()
+        bar.set_postfix_str("figure 3")
+        summary["figures"]["3"] = [p.name for p in plots.figure3(out / "figure3")]
+        stages["figure 3"] = time.perf_counter() - t0
+        bar.update()
+
+        t0 = time.perf_counter()
+        bar.set_postfix_str("cross sections")
+        rows = _cross_section_rows(args, quiet=True)
+        _write_csv(out / "figure4.csv", rows)
+        summary["cross_sections"] = rows
+        stages["cross sections"] = time.perf_counter() - t0
+        bar.update()
+        t0 = time.perf_counter()
+        bar.set_postfix_str("figure 4")
+        summary["figures"]["4"] = [p.name for p in plots.figure4(rows, out / "figure4")] + ["figure4.csv"]
+        stages["figure 4"] = time.perf_counter() - t0
+        bar.update()
+
         # Figure 6 of the paper: sqrt(s) = 10.58 GeV, m_phi = 1 GeV, m_chi = 2 GeV.
         rng = np.random.default_rng(args.seed)
         samples = {}
@@ -140,9 +159,15 @@ def cmd_reproduce(args) -> int:
             bar.update()
         t0 = time.perf_counter()
         bar.set_postfix_str("figure 6")
-        paths = figure6(samples["phi"], samples["gammaphi"], out / "figure6")
+        paths = plots.figure6(samples["phi"], samples["gammaphi"], out / "figure6")
         summary["figures"]["6"] = [str(p.name) for p in paths]
         stages["figure 6"] = time.perf_counter() - t0
+        bar.update()
+
+        t0 = time.perf_counter()
+        bar.set_postfix_str("figure 8")
+        summary["figures"]["8"] = [p.name for p in plots.figure8(out / "figure8")]
+        stages["figure 8"] = time.perf_counter() - t0
         bar.update()
     summary["stage_seconds"] = stages
     summary["total_seconds"] = time.perf_counter() - t_start
@@ -155,6 +180,140 @@ def cmd_reproduce(args) -> int:
             print(f"  background {ch}: {s['events']} events, sigma = {s['sigma_fb']:.4g} fb, acceptance {s['acceptance_efficiency']:.3f}")
         print(f"  summary.json; {summary['total_seconds']:.1f} s")
     return 0
+
+
+def _sqrt_s_arg(text: str) -> float:
+    """A number in GeV, or 'beams' for the invariant mass of the SuperKEKB beams (10.574 GeV)."""
+    if text.strip().lower() in ("beams", "from-beams", "from_beams"):
+        from .generate.beams import Beams
+
+        return Beams().sqrt_s
+    if text.strip().lower() == "nominal":
+        return SQRT_S
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number in GeV, 'nominal' or 'beams', got {text!r}") from None
+
+
+def _model_from_args(args):
+    from .physics.model import DarkSector
+
+    kw = dict(
+        eps=args.eps, g_chi=args.g_chi, q_phi=args.q_phi, theta=args.theta, alpha_em=args.alpha_em,
+        kinetic_mixing=args.kinetic_mixing, sqrt_s=args.sqrt_s, width_model=args.width_model,
+    )
+    if args.m_chi is not None or args.m_phi is not None:
+        if args.m_chi is None or args.m_phi is None:
+            raise ParameterError("--m-chi/--m-phi", (args.m_chi, args.m_phi), "give both to override the benchmark masses")
+        return DarkSector(m_A=args.mA, m_chi=args.m_chi, m_phi=args.m_phi, benchmark=args.benchmark, **kw)
+    if args.benchmark is None:
+        raise ParameterError("--benchmark", None, "give a benchmark (B1, B2, B3) or both --m-chi and --m-phi")
+    return DarkSector.from_benchmark(args.benchmark, args.mA, **kw)
+
+
+def cmd_xsec(args) -> int:
+    from .generate.signal import cross_section
+
+    model = _model_from_args(args)
+    t0 = time.perf_counter()
+    res = cross_section(model, args.process, args.events, args.seed, n_threads=args.threads, progress=args.progress)
+    dt = time.perf_counter() - t0
+    out = {
+        "process": args.process,
+        "benchmark": model.benchmark,
+        "sigma_fb": res["sigma_fb"],
+        "sigma_err_fb": res["sigma_err_fb"],
+        "m_A": model.m_A,
+        "m_chi": model.m_chi,
+        "m_phi": model.m_phi,
+        "eps": model.eps,
+        "g_chi": model.g_chi,
+        "q_phi": model.q_phi,
+        "theta": model.theta,
+        "alpha_em": model.alpha_em,
+        "kinetic_mixing": model.kinetic_mixing,
+        "sqrt_s": model.sqrt_s,
+        "gamma_A": res["gamma_A"],
+        "widths_A": res["widths_A"],
+        "br_chichi": res["branching_ratios_A"]["chichi"],
+        "events": args.events,
+        "seed": args.seed,
+        "expected_events_10iab": res["sigma_fb"] * LUMINOSITY_FB,
+        "unweighting_efficiency": res["unweighting_efficiency"],
+        "channel_weights": res["channel_weights"],
+        "seconds": dt,
+    }
+    if args.process == "gammaphi":
+        out["photon_acceptance"] = {"e_min": 0.25, "theta_min_deg": 22.0, "theta_max_deg": 158.0}
+    if args.json:
+        print(json.dumps(out))
+    else:
+        name = "e+e- -> phi chi chibar" if args.process == "phi" else "e+e- -> gamma phi chi chibar (Belle II photon acceptance)"
+        print(f"{name}, {model.benchmark or 'custom'}: m_A = {model.m_A:g}, m_chi = {model.m_chi:.4g}, m_phi = {model.m_phi:.4g} GeV")
+        print(f"  eps = {model.eps:g}, g_chi = {model.g_chi:g}, q_phi = {model.q_phi:g}, sqrt(s) = {model.sqrt_s:.5g} GeV")
+        print(f"  Gamma_A = {res['gamma_A']:.4g} GeV (BR chi chibar = {out['br_chichi']:.4f})")
+        print(f"  sigma = {res['sigma_fb']:.6g} +- {res['sigma_err_fb']:.2g} fb  ({out['expected_events_10iab']:.4g} events in 10 ab^-1)")
+        print(f"  {args.events} weighted events in {dt:.2f} s; unweighting efficiency {res['unweighting_efficiency']:.3f}")
+    return 0
+
+
+def _cross_section_rows(args, quiet: bool):
+    from .generate.signal import cross_section_table
+
+    return cross_section_table(n_events=args.xsec_events, seed=args.seed, n_threads=args.threads, progress=not quiet)
+
+
+def cmd_figure(args) -> int:
+    from . import plots
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.number == 3:
+        paths = plots.figure3(out / "figure3")
+    elif args.number == 4:
+        rows = _cross_section_rows(args, args.quiet)
+        _write_csv(out / "figure4.csv", rows)
+        paths = plots.figure4(rows, out / "figure4") + [out / "figure4.csv"]
+    elif args.number == 8:
+        paths = plots.figure8(out / "figure8")
+    else:
+        raise ParameterError("number", args.number, "this command draws figures 3, 4 and 8 (figure 6: mcdh reproduce)")
+    if not args.quiet:
+        print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def _add_model(p: argparse.ArgumentParser) -> None:
+    from .physics.constants import ALPHA_EM
+
+    p.add_argument("--benchmark", type=str.upper, choices=("B1", "B2", "B3"), default=None,
+                   help="mass benchmark: B1 = m_A(1, 1/3, 1/6), B2 = m_A(1, 1/4, 1/6), B3 = m_A(1, 1/4, 1/8)")
+    p.add_argument("--mA", type=float, required=True, help="dark photon mass in GeV")
+    p.add_argument("--m-chi", type=float, default=None, help="override the benchmark dark-matter mass (GeV)")
+    p.add_argument("--m-phi", type=float, default=None, help="override the benchmark dark Higgs mass (GeV)")
+    p.add_argument("--eps", type=float, default=1e-4, help="kinetic mixing (default 1e-4); sigma scales as eps^2")
+    p.add_argument("--g-chi", type=float, default=1.0, help="dark gauge coupling (default 1)")
+    p.add_argument("--q-phi", type=float, default=1.0, help="U(1)' charge of the dark Higgs (default 1); sigma scales as q_phi^2")
+    p.add_argument("--theta", type=float, default=1e-4, help="Higgs mixing angle (default 1e-4); does not change sigma")
+    p.add_argument("--alpha-em", type=float, default=ALPHA_EM, help=f"fine-structure constant (default 1/137.035999); sigma scales as alpha_em")
+    p.add_argument("--kinetic-mixing", choices=("photon", "hypercharge"), default="photon",
+                   help="eps multiplies e J_em (photon, default) or mixes with hypercharge (x cos(theta_W) on the coupling)")
+    p.add_argument("--width-model", choices=("winkler", "hipsofcobra"), default="winkler", help="hadronic phi widths")
+    p.add_argument("--sqrt-s", type=_sqrt_s_arg, default=SQRT_S,
+                   help="CMS energy in GeV, 'nominal' (10.58, default) or 'beams' (10.574 from the 7 x 4 GeV beams)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -190,11 +349,36 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.set_defaults(func=cmd_background)
 
+    p = sub.add_parser(
+        "xsec",
+        help="signal cross section from the native generator",
+        description="sigma(e+e- -> phi chi chibar) or sigma(e+e- -> gamma phi chi chibar) with the Belle II "
+        "photon acceptance (E >= 0.25 GeV, 22-158 degrees in the CMS), exact tree-level matrix elements.",
+    )
+    p.add_argument("--process", choices=("phi", "gammaphi"), required=True)
+    _add_model(p)
+    p.add_argument("--events", type=int, default=1_000_000, help="weighted events (default 1000000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores); results do not depend on it")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+    p.set_defaults(func=cmd_xsec)
+
+    p = sub.add_parser("figure", help="draw one of the paper's figures 3, 4 or 8")
+    p.add_argument("number", type=int, choices=(3, 4, 8))
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--xsec-events", type=int, default=200_000, help="events per cross-section point (figure 4)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_figure)
+
     p = sub.add_parser("reproduce", help="regenerate the paper's figures and tables into a folder")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--events", type=int, default=400_000, help="events per sample (default 400000)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    p.add_argument("--xsec-events", type=int, default=200_000, help="events per cross-section point of figure 4 (default 200000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     p.set_defaults(func=cmd_reproduce)
     return parser

@@ -26,7 +26,7 @@ def test_gammaphi_helicity_sum_matches_traces(m_A, m_chi, m_phi, gam):
     worst = 0.0
     for k, _pp, k1, k2 in _events([0.0, m_phi, m_chi, m_chi], 40, 11):
         fast = A.me2_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam)
-        full = A.me2_gammaphi_all_helicities(P1, P2, k, k1, k2, m_chi, m_A, gam)
+        full = A.me2_gammaphi_helicity(P1, P2, k, k1, k2, m_chi, m_A, gam)
         ref = R.me2_gammaphi_trace(P1, P2, k, k1, k2, m_chi, m_A, gam)
         assert fast > 0
         worst = max(worst, abs(fast / ref - 1), abs(full / ref - 1))

@@ -52,14 +52,17 @@ def test_argparse_errors_exit_2():
 
 def test_reproduce_writes_nonempty_files_and_is_reproducible(tmp_path):
     for d in ("a", "b"):
-        assert main(["reproduce", "--out", str(tmp_path / d), "--events", "20000", "--quiet"]) == 0
-    for name in ("figure6.png", "figure6.pdf", "summary.json"):
+        assert main(["reproduce", "--out", str(tmp_path / d), "--events", "20000", "--xsec-events", "3000", "--quiet"]) == 0
+    names = [f"figure{n}.{ext}" for n in (3, 4, 6, 8) for ext in ("png", "pdf")]
+    for name in names + ["summary.json", "figure4.csv"]:
         assert (tmp_path / "a" / name).stat().st_size > 1000 or name == "summary.json"
         assert (tmp_path / "a" / name).stat().st_size > 0
     assert not [p for p in (tmp_path / "a").iterdir() if p.name.startswith(".")], "temporary files left behind"
     sa = json.loads((tmp_path / "a" / "summary.json").read_text())
     sb = json.loads((tmp_path / "b" / "summary.json").read_text())
     assert sa["backgrounds"] == sb["backgrounds"]
+    assert sa["cross_sections"] == sb["cross_sections"]
+    assert len(sa["cross_sections"]) == 3 * 2 * 22
     assert sa["backgrounds"]["gammaphi"]["expected_events"] == pytest.approx(0.22)
 
 
@@ -74,3 +77,45 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
             raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["x.txt"]
+
+
+XSEC_KEYS = {"sigma_fb", "sigma_err_fb", "process", "benchmark", "m_A", "m_chi", "m_phi", "eps", "g_chi",
+             "q_phi", "alpha_em", "sqrt_s", "gamma_A", "events"}
+
+
+def test_xsec_json_contract(capsys):
+    argv = ["xsec", "--process", "gammaphi", "--benchmark", "B2", "--mA", "4.5", "--events", "20000", "--seed", "3", "--json"]
+    assert main(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert XSEC_KEYS <= set(out)
+    assert out["process"] == "gammaphi" and out["benchmark"] == "B2"
+    assert (out["m_A"], out["m_chi"], out["m_phi"]) == pytest.approx((4.5, 4.5 / 4, 4.5 / 6))
+    assert (out["eps"], out["g_chi"], out["q_phi"], out["sqrt_s"], out["events"]) == (1e-4, 1.0, 1.0, 10.58, 20000)
+    assert out["sigma_fb"] > 0 and 0 < out["sigma_err_fb"] < 0.05 * out["sigma_fb"]
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["sigma_fb"] == out["sigma_fb"]  # same seed, same number
+    assert main(argv[:-1] + ["--eps", "2e-4", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["sigma_fb"] == pytest.approx(4 * out["sigma_fb"], rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--benchmark", "B1", "--mA", "10"], "m_A + m_phi < sqrt_s"),
+        (["--mA", "3", "--m-chi", "1", "--m-phi", "1.2"], "m_A > 2 m_chi + m_phi"),
+        (["--mA", "3", "--m-chi", "0.5", "--m-phi", "0.6"], "m_chi > m_phi"),
+        (["--benchmark", "B1", "--mA", "3", "--eps", "-1"], "eps"),
+        (["--mA", "3"], "benchmark"),
+    ],
+)
+def test_xsec_errors_one_line_exit_2(capsys, extra, needle):
+    assert main(["xsec", "--process", "phi", "--events", "1000", *extra]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and len(err.strip().splitlines()) == 1
+
+
+def test_figure_command(tmp_path):
+    assert main(["figure", "8", "--out", str(tmp_path), "--quiet"]) == 0
+    assert main(["figure", "3", "--out", str(tmp_path), "--quiet"]) == 0
+    for n in (3, 8):
+        assert (tmp_path / f"figure{n}.png").stat().st_size > 1000

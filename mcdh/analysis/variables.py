@@ -45,3 +45,31 @@ def cos_theta(p: np.ndarray) -> np.ndarray:
 def theta(p: np.ndarray) -> np.ndarray:
     """Polar angle in radians."""
     return np.arccos(cos_theta(p))
+
+
+# ----------------------------------------------------------------------
+# the analysis variables of the paper's section 4
+
+
+def e_bar(m_A: float, sqrt_s: float) -> float:
+    """Photon energy E_bar = (s - m_A^2) / (2 sqrt_s) recoiling against an on-shell A' (4.4), GeV."""
+    return (sqrt_s**2 - m_A**2) / (2.0 * sqrt_s)
+
+
+def e_b(m_A: float, m_phi: float, sqrt_s: float) -> float:
+    """Largest photon energy E_b = (s - (m_A + m_phi)^2) / (2 sqrt_s) with the second A' on shell (4.5), GeV."""
+    return (sqrt_s**2 - (m_A + m_phi) ** 2) / (2.0 * sqrt_s)
+
+
+def v_variable(e_gamma: np.ndarray, m_chichi: np.ndarray, m_A: float, sqrt_s: float) -> np.ndarray:
+    """v = (E_gamma - (s - m_A^2)/(2 sqrt_s)) (m_chichi - m_A), eq. (4.8), GeV^2.
+
+    ``m_A`` is the hypothesised dark-photon mass (v peaks at 0 for the signal
+    only when it is the true one).
+    """
+    return (np.asarray(e_gamma) - e_bar(m_A, sqrt_s)) * (np.asarray(m_chichi) - m_A)
+
+
+def m_chichi(events) -> np.ndarray:
+    """Missing (chi chibar) invariant mass of each event of an :class:`~mcdh.events.Events`."""
+    return pair_mass(events.momentum("chi"), events.momentum("chibar"))

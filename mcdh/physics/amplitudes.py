@@ -210,12 +210,16 @@ def radiative_current(p1, p2, k, eps_star, h1, h2):
     vbar(p2) [gamma^mu (p1-k)slash eps*slash / (-2 p1.k)
               + eps*slash (k-p2)slash gamma^mu / (-2 p2.k)] u(p1)
     """
-    u1 = spinor_u(p1, 0.0, h1)
-    vb = bar(spinor_v(p2, 0.0, h2))
     q1 = (p1[0] - k[0], p1[1] - k[1], p1[2] - k[2], p1[3] - k[3])
     q2 = (k[0] - p2[0], k[1] - p2[1], k[2] - p2[2], k[3] - p2[3])
-    d1 = -2.0 * mdot(p1, k)
-    d2 = -2.0 * mdot(p2, k)
+    return _radiative_current(
+        spinor_u(p1, 0.0, h1), bar(spinor_v(p2, 0.0, h2)), q1, q2, -2.0 * mdot(p1, k), -2.0 * mdot(p2, k), eps_star
+    )
+
+
+@njit(cache=True)
+def _radiative_current(u1, vb, q1, q2, d1, d2, eps_star):
+    """:func:`radiative_current` from the spinors u(p1), vbar(p2), the fermion-propagator momenta and denominators."""
     f = slash_ket(q1, slash_ket(eps_star, u1))
     g = bra_slash(bra_slash(vb, eps_star), q2)
     return _add(_scale(current(vb, f), 1.0 / d1), _scale(current(g, u1), 1.0 / d2))
@@ -286,36 +290,47 @@ def amplitude_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, hg, s1, s
 
 
 @njit(cache=True)
-def me2_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A):
-    """Spin-averaged |M|^2 / couplings^2 of e+e- -> gamma phi chi chibar.
+def _chi_tensor_contract(L, k1, k2, m_chi):
+    """sum over chi spins of |L.J_chi|^2 = L^mu L^nu* X_mu nu, X = 4[k1 k2 + k2 k1 - g (k1.k2 + m^2)]."""
+    a = mdot(L, k1)
+    b = mdot(L, k2)
+    ll = (L[0] * L[0].conjugate() - L[1] * L[1].conjugate() - L[2] * L[2].conjugate() - L[3] * L[3].conjugate()).real
+    return 4.0 * (2.0 * (a * b.conjugate()).real - ll * (mdot(k1, k2) + m_chi * m_chi))
 
-    Sum over the nonzero helicity amplitudes: massless beams annihilate with
-    opposite helicities (h2 = -h1; the other combinations vanish identically
-    and are checked to do so in the tests), times 2 photon and 4 chi
-    helicities. The chi current is computed once per (s1, s2).
+
+@njit(cache=True)
+def me2_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A):
+    """Spin-averaged |M|^2 / couplings^2 of e+e- -> gamma phi chi chibar (fast form used by the generator).
+
+    The e+e-gamma side is built from helicity amplitudes: massless beams
+    annihilate only with opposite helicities, and flipping every helicity
+    (beams and photon) complex-conjugates the current up to a phase, which
+    leaves L^mu L^nu* X_mu nu unchanged because the chi tensor X is real and
+    symmetric. So two currents (e- helicity +, photon helicity +-) times 2
+    give the full sum. The chi spins are summed in closed form. Equal to
+    :func:`me2_gammaphi_helicity` (all 32 amplitudes) and to the trace
+    reference, as the tests check.
     """
     Q = (p1[0] + p2[0] - k[0], p1[1] + p2[1] - k[1], p1[2] + p2[2] - k[2], p1[3] + p2[3] - k[3])
     P = (k1[0] + k2[0], k1[1] + k2[1], k1[2] + k2[2], k1[3] + k2[3])
     prop = propagator(mdot(Q, Q), m_A, width_A) * propagator(mdot(P, P), m_A, width_A)
     pabs2 = prop.real * prop.real + prop.imag * prop.imag
-    epp = _conj(photon_polarization(k, 1))
-    epm = _conj(photon_polarization(k, -1))
-    La = radiative_current(p1, p2, k, epp, 1, -1)
-    Lb = radiative_current(p1, p2, k, epm, 1, -1)
-    Lc = radiative_current(p1, p2, k, epp, -1, 1)
-    Ld = radiative_current(p1, p2, k, epm, -1, 1)
-    tot = 0.0
-    for s1 in (-1, 1):
-        for s2 in (-1, 1):
-            X = chi_current(k1, k2, m_chi, s1, s2)
-            for a in (mdot(La, X), mdot(Lb, X), mdot(Lc, X), mdot(Ld, X)):
-                tot += a.real * a.real + a.imag * a.imag
-    return 0.25 * tot * pabs2
+    q1 = (p1[0] - k[0], p1[1] - k[1], p1[2] - k[2], p1[3] - k[3])
+    q2 = (k[0] - p2[0], k[1] - p2[1], k[2] - p2[2], k[3] - p2[3])
+    d1 = -2.0 * mdot(p1, k)
+    d2 = -2.0 * mdot(p2, k)
+    u_p = spinor_u(p1, 0.0, 1)
+    vb_m = bar(spinor_v(p2, 0.0, -1))
+    La = _radiative_current(u_p, vb_m, q1, q2, d1, d2, _conj(photon_polarization(k, 1)))
+    Lb = _radiative_current(u_p, vb_m, q1, q2, d1, d2, _conj(photon_polarization(k, -1)))
+    tot = _chi_tensor_contract(La, k1, k2, m_chi) + _chi_tensor_contract(Lb, k1, k2, m_chi)
+    # x 2 for the mirrored helicities, / 4 for the beam-spin average
+    return 0.5 * tot * pabs2
 
 
 @njit(cache=True)
-def me2_gammaphi_all_helicities(p1, p2, k, k1, k2, m_chi, m_A, width_A):
-    """As :func:`me2_gammaphi` but summing all 32 helicity combinations (test reference)."""
+def me2_gammaphi_helicity(p1, p2, k, k1, k2, m_chi, m_A, width_A):
+    """Spin-averaged |M|^2 / couplings^2 summing all 32 helicity amplitudes (beams, photon, chi, chibar)."""
     tot = 0.0
     for h1 in (-1, 1):
         for h2 in (-1, 1):

@@ -6,10 +6,13 @@ them once, at construction. Benchmarks B1-B3 fix the mass ratios
 
 How the user parameters scale the rates
 ---------------------------------------
-Both signal cross sections are proportional to ``eps**2 * alpha_em *
-q_phi**2`` (the e e A' vertex is ``eps e``; the A'A'phi vertex is
-``2 q_phi g_chi m_A``), times a function of g_chi that is flat while
-BR(A' -> chi chibar) is close to 1 (paper section 2). ``kinetic_mixing``
+The phi cross section is proportional to ``eps**2 * alpha_em * q_phi**2``
+(the e e A' vertex is ``eps e``; the A'A'phi vertex is ``2 q_phi g_chi
+m_A``); the gamma-phi cross section carries one more e^2 from the photon
+emission, so it scales as ``eps**2 * alpha_em**2 * q_phi**2``. Both are
+times a function of g_chi that is flat while BR(A' -> chi chibar) is close
+to 1 (paper section 2). (alpha_em also enters Gamma_A through A' -> l l, an
+eps^2-suppressed, negligible effect.) ``kinetic_mixing``
 picks what eps multiplies: ``"photon"`` (default, the paper's text and
 PHYSICS.md: the A' couples to eps e J_em) or ``"hypercharge"`` (eps mixes
 with hypercharge, so the coupling to J_em is eps e cos(theta_W) and every
