@@ -22,3 +22,13 @@ def test_stored_baseline_has_the_tracked_ratios():
     data = json.loads((Path(__file__).parent.parent / "benchmarks" / "baseline.json").read_text())["results"]
     r = data["rambo_2to4_massive"]
     assert r["ratio_speedup_vs_numpy"] > 1 and r["ratio_thread_scaling_2"] > 1
+
+
+def test_baseline_tracks_the_signal_generator():
+    import json
+
+    data = json.loads((Path(__file__).parent.parent / "benchmarks" / "baseline.json").read_text())["results"]
+    for key in ("signal_phi_B1_3", "signal_gammaphi_B1_3", "signal_gammaphi_B1_7.5"):
+        r = data[key]
+        assert r["ratio_overhead_vs_rambo"] > 1 and r["ratio_thread_scaling_2"] > 1
+        assert r["unweighting_efficiency"] >= r["target_unweighting_efficiency"]
