@@ -245,7 +245,11 @@ def cmd_xsec(args) -> int:
         "seconds": dt,
     }
     if args.process == "gammaphi":
-        out["photon_acceptance"] = {"e_min": 0.25, "theta_min_deg": 22.0, "theta_max_deg": 158.0}
+        from dataclasses import asdict
+
+        from .generate.background import PhotonAcceptance
+
+        out["photon_acceptance"] = asdict(PhotonAcceptance())
     if args.json:
         print(json.dumps(out))
     else:

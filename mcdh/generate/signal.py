@@ -178,6 +178,20 @@ def _two_body(out, M2, ma, mb2_or_neg, cos_t, phi, parent):
     return pstar
 
 
+@njit(cache=True)
+def _phi_chichi(parent, M2, t, m_phi, m_chi, u1, u2, u3, u4, P, phi, chi, chibar):
+    """parent (mass^2 M2) -> phi A'*(P), P^2 = t, then P -> chi chibar; isotropic in each rest frame.
+
+    Fills phi, chi, chibar (and the scratch P) from four uniforms.
+    """
+    _two_body(phi, M2, m_phi, t, 2.0 * u1 - 1.0, _TWO_PI * u2, parent)
+    for j in range(4):
+        P[j] = parent[j] - phi[j]
+    _two_body(chi, t, m_chi, m_chi * m_chi, 2.0 * u3 - 1.0, _TWO_PI * u4, P)
+    for j in range(4):
+        chibar[j] = P[j] - chi[j]
+
+
 # ----------------------------------------------------------------------
 # kernels
 
@@ -198,12 +212,7 @@ def _phi_kernel(u, rs, m_A, g_A, m_chi, m_phi, norm, mom, w):
     c8 = 1.0 / (8.0 * _PI)
     for i in range(u.shape[0]):
         t, gt = _bw_sample(u[i, 0], m_A, g_A, lo, hi)
-        _two_body(mom[i, 0], s, m_phi, t, 2.0 * u[i, 1] - 1.0, _TWO_PI * u[i, 2], cms)
-        for j in range(4):
-            P[j] = cms[j] - mom[i, 0, j]
-        _two_body(mom[i, 1], t, m_chi, m_chi * m_chi, 2.0 * u[i, 3] - 1.0, _TWO_PI * u[i, 4], P)
-        for j in range(4):
-            mom[i, 2, j] = P[j] - mom[i, 1, j]
+        _phi_chichi(cms, s, t, m_phi, m_chi, u[i, 1], u[i, 2], u[i, 3], u[i, 4], P, mom[i, 0], mom[i, 1], mom[i, 2])
         beta1 = _kallen_sqrt(s, m_phi * m_phi, t) / s
         beta2 = math.sqrt(max(0.0, 1.0 - lo / t))
         ps = beta1 * beta2 * c8 * c8 / (_TWO_PI * gt)
@@ -275,13 +284,7 @@ def _gammaphi_kernel(u, rs, m_A, g_A, g_wide, m_chi, m_phi, norm, alpha, q2min, 
         Q[1] = -k[1]
         Q[2] = -k[2]
         Q[3] = -k[3]
-        # Q -> phi P, P -> chi chibar
-        _two_body(mom[i, 1], q2, m_phi, t, 2.0 * u[i, 5] - 1.0, _TWO_PI * u[i, 6], Q)
-        for j in range(4):
-            P[j] = Q[j] - mom[i, 1, j]
-        _two_body(mom[i, 2], t, m_chi, m_chi * m_chi, 2.0 * u[i, 7] - 1.0, _TWO_PI * u[i, 8], P)
-        for j in range(4):
-            mom[i, 3, j] = P[j] - mom[i, 2, j]
+        _phi_chichi(Q, q2, t, m_phi, m_chi, u[i, 5], u[i, 6], u[i, 7], u[i, 8], P, mom[i, 1], mom[i, 2], mom[i, 3])
         beta1 = 1.0 - q2 / s
         beta2 = _kallen_sqrt(q2, m_phi * m_phi, t) / q2
         beta3 = math.sqrt(max(0.0, 1.0 - tmin / t))
