@@ -82,15 +82,43 @@ def validate_kinematics(sqrt_s, masses) -> tuple[float, np.ndarray]:
     return sqrt_s, np.ascontiguousarray(m)
 
 
-def chunk_bit_generators(rng: np.random.Generator, n_events: int) -> list[np.random.PCG64]:
-    """The independent PCG64 streams, one per chunk of :data:`CHUNK_EVENTS`.
+def chunk_bit_generators(rng: np.random.Generator, n_events: int, extra: int = 0) -> list[np.random.PCG64]:
+    """The independent PCG64 streams, one per chunk of :data:`CHUNK_EVENTS`, then ``extra`` more.
 
-    Draws four 64-bit words from ``rng`` (advancing it) as the root key.
+    Draws four 64-bit words from ``rng`` (advancing it) as the root key. The
+    chunk streams do not depend on ``extra`` (spawned children are numbered).
     """
     key = rng.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False)
     n_chunks = max(1, -(-n_events // CHUNK_EVENTS))
-    children = np.random.SeedSequence([int(k) for k in key]).spawn(n_chunks)
+    children = np.random.SeedSequence([int(k) for k in key]).spawn(n_chunks + extra)
     return [np.random.PCG64(c) for c in children]
+
+
+def run_chunks(n_events: int, work, n_threads: int, progress: bool = False, desc: str = "") -> list:
+    """Call ``work(k)`` for every chunk k of :data:`CHUNK_EVENTS` events, on a thread pool.
+
+    Results come back in chunk order; ``work`` must release the GIL to gain
+    from threads. A progress bar counts events.
+    """
+    n_chunks = -(-n_events // CHUNK_EVENTS)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=n_events, unit="ev", desc=desc)
+    workers = min(n_threads, n_chunks)
+    results = []
+    try:
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext() as pool:
+            chunks = range(n_chunks)
+            for k, res in zip(chunks, map(work, chunks) if pool is None else pool.map(work, chunks)):
+                results.append(res)
+                if bar is not None:
+                    bar.update(min(n_events, (k + 1) * CHUNK_EVENTS) - k * CHUNK_EVENTS)
+    finally:
+        if bar is not None:
+            bar.close()
+    return results
 
 
 def default_threads() -> int:
@@ -170,23 +198,7 @@ def rambo(
         hi = min(n_events, lo + CHUNK_EVENTS)
         return _rambo.generate(streams[k], sqrt_s, m, p[lo:hi], w[lo:hi])
 
-    chunks = range(len(streams))
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_events, unit="ev", desc=f"RAMBO 2->{n}")
-    workers = min(n_threads, len(streams))
-    codes = []
-    try:
-        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext() as pool:
-            for k, rc in zip(chunks, map(run, chunks) if pool is None else pool.map(run, chunks)):
-                codes.append(rc)
-                if bar is not None:
-                    bar.update(min(n_events, (k + 1) * CHUNK_EVENTS) - k * CHUNK_EVENTS)
-    finally:
-        if bar is not None:
-            bar.close()
+    codes = run_chunks(n_events, run, n_threads, progress, f"RAMBO 2->{n}")
     bad = [rc for rc in codes if rc != 0]
     if bad:
         raise GenerationError(f"RAMBO failed: {_rambo.STATUS.get(bad[0], bad[0])}")

@@ -42,9 +42,7 @@ number of threads.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numba import njit
@@ -56,7 +54,7 @@ from ..physics.constants import GEV2_TO_FB
 from ..physics.model import DarkSector
 from .background import PhotonAcceptance
 from .beams import Beams, to_lab
-from .phasespace import CHUNK_EVENTS, as_generator, default_threads
+from .phasespace import CHUNK_EVENTS, as_generator, chunk_bit_generators, default_threads, run_chunks
 
 PROCESSES = ("phi", "gammaphi")
 PARTICLES = {"phi": ("phi", "chi", "chibar"), "gammaphi": ("gamma", "phi", "chi", "chibar")}
@@ -119,14 +117,28 @@ def _bw_sample(u, m, g, lo, hi):
 
 
 @njit(cache=True)
-def _bw_density(t, m, g, lo, hi):
+def _bw_norm(m, g, lo, hi):
+    """The atan range normalising the Breit-Wigner on [lo, hi] (see :func:`_bw_sample`)."""
+    m2 = m * m
+    mg = m * g
+    return _atan_diff((lo - m2) / mg, (hi - m2) / mg)
+
+
+@njit(cache=True)
+def _bw_density_n(t, m, g, lo, hi, d):
+    """Breit-Wigner density on [lo, hi] with its precomputed normalisation d."""
     if t < lo or t > hi or hi <= lo:
         return 0.0
     mg = m * g
-    m2 = m * m
-    d = _atan_diff((lo - m2) / mg, (hi - m2) / mg)
-    x = (t - m2) / mg
+    x = (t - m * m) / mg
     return 1.0 / (mg * (1.0 + x * x) * d)
+
+
+@njit(cache=True)
+def _bw_density(t, m, g, lo, hi):
+    if hi <= lo:
+        return 0.0
+    return _bw_density_n(t, m, g, lo, hi, _bw_norm(m, g, lo, hi))
 
 
 @njit(cache=True)
@@ -155,13 +167,13 @@ def _kallen_sqrt(a, b, c):
 
 
 @njit(cache=True)
-def _two_body(out, M2, ma, mb2_or_neg, cos_t, phi, parent):
+def _two_body(out, M2, ma, mb2, cos_t, phi, parent):
     """Decay of ``parent`` (mass^2 M2) to a (mass ma) + b; writes a's CMS momentum to out.
 
-    ``mb2_or_neg`` is m_b^2. Returns |p*| in the parent's rest frame.
+    ``mb2`` is m_b^2. Returns |p*| in the parent's rest frame.
     """
     M = math.sqrt(M2)
-    pstar = _kallen_sqrt(M2, ma * ma, mb2_or_neg) / (2.0 * M)
+    pstar = _kallen_sqrt(M2, ma * ma, mb2) / (2.0 * M)
     sin_t = math.sqrt(max(0.0, 1.0 - cos_t * cos_t))
     px = pstar * sin_t * math.cos(phi)
     py = pstar * sin_t * math.sin(phi)
@@ -220,12 +232,16 @@ def _phi_kernel(u, rs, m_A, g_A, m_chi, m_phi, norm, mom, w):
 
 
 @njit(cache=True)
-def _channel_densities(q2, t, s, m_A, g_A, g_wide, m_phi, q2min, q2max, tmin, tmax, out):
-    """Joint densities g_c(Q^2, P^2) of the four gamma-phi channels at one point."""
+def _channel_densities(q2, t, s, m_A, g_A, g_wide, m_phi, q2min, q2max, tmin, tmax, norms, out):
+    """Joint densities g_c(Q^2, P^2) of the four gamma-phi channels at one point.
+
+    ``norms`` holds the fixed Breit-Wigner normalisations: Q^2 on its full
+    range with Gamma_A and with the wide width, P^2 on its full range.
+    """
     thi = (math.sqrt(q2) - m_phi) ** 2
-    out[0] = _bw_density(q2, m_A, g_A, q2min, q2max) * _bw_density(t, m_A, g_A, tmin, thi)
-    out[3] = _bw_density(q2, m_A, g_wide, q2min, q2max) * _bw_density(t, m_A, g_wide, tmin, thi)
-    gp = _bw_density(t, m_A, g_A, tmin, tmax)
+    out[0] = _bw_density_n(q2, m_A, g_A, q2min, q2max, norms[0]) * _bw_density(t, m_A, g_A, tmin, thi)
+    out[3] = _bw_density_n(q2, m_A, g_wide, q2min, q2max, norms[1]) * _bw_density(t, m_A, g_wide, tmin, thi)
+    gp = _bw_density_n(t, m_A, g_A, tmin, tmax, norms[2])
     lo = (math.sqrt(t) + m_phi) ** 2
     out[1] = gp * _bw_density(q2, m_A, g_A, lo, q2max)
     out[2] = gp * _soft_density(q2, s, lo, q2max)
@@ -250,6 +266,7 @@ def _gammaphi_kernel(u, rs, m_A, g_A, g_wide, m_chi, m_phi, norm, alpha, q2min, 
     Q = np.empty(4)
     P = np.empty(4)
     gc = np.empty(4)
+    norms = np.array([_bw_norm(m_A, g_A, q2min, q2max), _bw_norm(m_A, g_wide, q2min, q2max), _bw_norm(m_A, g_A, tmin, tmax)])
     c8 = 1.0 / (8.0 * _PI)
     fill = gfrac.shape[0] == u.shape[0]
     for i in range(u.shape[0]):
@@ -267,7 +284,7 @@ def _gammaphi_kernel(u, rs, m_A, g_A, g_wide, m_chi, m_phi, norm, alpha, q2min, 
                 q2, _ = _bw_sample(u[i, 1], m_A, g_A, lo, q2max)
             else:
                 q2, _ = _soft_sample(u[i, 1], s, lo, q2max)
-        _channel_densities(q2, t, s, m_A, g_A, g_wide, m_phi, q2min, q2max, tmin, tmax, gc)
+        _channel_densities(q2, t, s, m_A, g_A, g_wide, m_phi, q2min, q2max, tmin, tmax, norms, gc)
         g = alpha[0] * gc[0] + alpha[1] * gc[1] + alpha[2] * gc[2] + alpha[3] * gc[3]
         # photon: E = (s - Q^2)/(2 rs), cos theta = tanh(y)
         eg = (s - q2) / (2.0 * rs)
@@ -465,6 +482,7 @@ def generate_signal(
         "generated_events": n_events,
         "channel_weights": history[-1],
         "channel_weight_history": history,
+        "channels": list(CHANNEL_NAMES) if process == "gammaphi" else ["Breit-Wigner in m_chichi^2"],
         "weighted": not unweight,
     }
     if process == "gammaphi":
@@ -474,7 +492,7 @@ def generate_signal(
         w_max = overweight_threshold(w, max_overweight)
         params["unweighting_efficiency"] = float(w.mean() / w_max)
         params["w_max"] = w_max
-        ugen = np.random.Generator(np.random.PCG64(seeds[-1]))
+        ugen = np.random.Generator(seeds[-1])
         keep = ugen.random(n_events) * w_max < w
         mom = mom[keep]
         w = np.maximum(w[keep], w_max)
@@ -489,11 +507,9 @@ def _generate(model, process, n_events, rng, acceptance, n_threads, progress, ke
     n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
     gen = as_generator(rng)
     setup = _Setup(model, process, acceptance if acceptance is not None else PhotonAcceptance())
-    key = gen.integers(0, 2**64, size=4, dtype=np.uint64)
-    n_chunks = -(-n_events // CHUNK_EVENTS)
     # chunks 0..n-1, then the pilot run and the unweighting draws
-    seeds = np.random.SeedSequence([int(k) for k in key]).spawn(n_chunks + 2)
-    history = setup.adapt(np.random.PCG64(seeds[-2]))
+    seeds = chunk_bit_generators(gen, n_events, extra=2)
+    history = setup.adapt(seeds[-2])
     setup.warm_up()  # compile (or load from cache) in this thread: numba's first compilation is not thread-safe
 
     npart = len(PARTICLES[process])
@@ -501,28 +517,14 @@ def _generate(model, process, n_events, rng, acceptance, n_threads, progress, ke
     w = np.empty(n_events)
     nu = N_UNIFORMS[process]
 
-    def run(k: int) -> int:
+    def run(k: int) -> None:
         lo = k * CHUNK_EVENTS
         hi = min(n_events, lo + CHUNK_EVENTS)
-        u = np.random.Generator(np.random.PCG64(seeds[k])).random((hi - lo, nu))
+        u = np.random.Generator(seeds[k]).random((hi - lo, nu))
         m = mom[lo:hi] if keep_momenta else np.empty((hi - lo, npart, 4))
         setup.run(u, m, w[lo:hi], n_events)
-        return hi - lo
 
-    bar = None
-    if progress:
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=n_events, unit="ev", desc=f"signal {process}")
-    workers = min(n_threads, n_chunks)
-    try:
-        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else contextlib.nullcontext() as pool:
-            for done in (map(run, range(n_chunks)) if pool is None else pool.map(run, range(n_chunks))):
-                if bar is not None:
-                    bar.update(done)
-    finally:
-        if bar is not None:
-            bar.close()
+    run_chunks(n_events, run, n_threads, progress, f"signal {process}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):
         raise GenerationError(f"signal {process}: non-finite or negative weights for {model}")
     return mom, w, setup, history, seeds
@@ -574,18 +576,17 @@ def cross_section(
 def overweight_threshold(w: np.ndarray, max_overweight: float = 1e-3) -> float:
     """Smallest w_max with sum(max(w - w_max, 0)) <= max_overweight * sum(w)."""
     w = np.sort(np.asarray(w, dtype=float))[::-1]
-    if w.size == 0 or max_overweight <= 0.0:
-        return float(w.max()) if w.size else 0.0
+    if w.size == 0:
+        return 0.0
     budget = max_overweight * w.sum()
-    # excess above w[k] when the k largest are overweight: sum_{i<k} w_i - k w_k
+    # excess(w_j) = sum_{i<=j} (w_i - w_j) grows with j: the last j within budget
     csum = np.cumsum(w)
-    k = np.arange(1, w.size + 1)
-    excess = csum - k * w
-    j = int(np.searchsorted(excess, budget, side="right")) - 1
-    j = max(0, min(j, w.size - 1))
-    # between w[j+1] and w[j] the excess is linear: solve sum_{i<=j}(w_i - x) = budget
+    excess = csum - np.arange(1, w.size + 1) * w
+    j = int(np.searchsorted(excess, budget, side="right")) - 1  # >= 0 since excess[0] = 0
+    # on [w_{j+1}, w_j] the excess is linear: sum_{i<=j}(w_i - x) = budget
     x = (csum[j] - budget) / (j + 1)
-    return float(max(x, w[min(j + 1, w.size - 1)], 0.0) if j + 1 < w.size else max(x, 0.0))
+    lower = w[j + 1] if j + 1 < w.size else 0.0
+    return float(max(x, lower))
 
 
 def unweighting_efficiency(w: np.ndarray, max_overweight: float = 1e-3) -> float:

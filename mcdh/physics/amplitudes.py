@@ -282,7 +282,13 @@ def me2_phi_helicity(p1, p2, k1, k2, m_chi, m_A, width_A):
 @njit(cache=True)
 def amplitude_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, hg, s1, s2):
     """Helicity amplitude / couplings of e+e- -> gamma phi chi chibar (overall phase dropped)."""
-    J = radiative_current(p1, p2, k, _conj(photon_polarization(k, hg)), h1, h2)
+    return amplitude_gammaphi_eps(p1, p2, k, _conj(photon_polarization(k, hg)), k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
+
+
+@njit(cache=True)
+def amplitude_gammaphi_eps(p1, p2, k, eps_star, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
+    """The gamma-phi amplitude for an arbitrary (conjugated) photon polarisation vector ``eps_star``."""
+    J = radiative_current(p1, p2, k, eps_star, h1, h2)
     X = chi_current(k1, k2, m_chi, s1, s2)
     Q = (p1[0] + p2[0] - k[0], p1[1] + p2[1] - k[1], p1[2] + p2[2] - k[2], p1[3] + p2[3] - k[3])
     P = (k1[0] + k2[0], k1[1] + k2[1], k1[2] + k2[2], k1[3] + k2[3])
@@ -345,11 +351,8 @@ def me2_gammaphi_helicity(p1, p2, k, k1, k2, m_chi, m_A, width_A):
 @njit(cache=True)
 def ward_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
     """The amplitude with the photon polarisation replaced by k (zero by gauge invariance)."""
-    J = radiative_current(p1, p2, k, (k[0] + 0j, k[1] + 0j, k[2] + 0j, k[3] + 0j), h1, h2)
-    X = chi_current(k1, k2, m_chi, s1, s2)
-    Q = (p1[0] + p2[0] - k[0], p1[1] + p2[1] - k[1], p1[2] + p2[2] - k[2], p1[3] + p2[3] - k[3])
-    P = (k1[0] + k2[0], k1[1] + k2[1], k1[2] + k2[2], k1[3] + k2[3])
-    return mdot(J, X) * propagator(mdot(Q, Q), m_A, width_A) * propagator(mdot(P, P), m_A, width_A)
+    kc = (k[0] + 0j, k[1] + 0j, k[2] + 0j, k[3] + 0j)
+    return amplitude_gammaphi_eps(p1, p2, k, kc, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
 
 
 def me2_array(process: str, p1, p2, momenta, m_chi, m_A, width_A) -> np.ndarray:

@@ -132,15 +132,15 @@ def dark_photon_widths(model: "DarkSector") -> dict[str, float]:
     for name, pdg in LEPTONS.items():
         out[name * 2] = vector_to_fermions(coupling, m_A, pdg_mass(pdg))
     two_body = sum(out.values())
-    total = two_body
+    # fixed point Gamma = two_body + Gamma_3(Gamma): Gamma_3 depends on Gamma only through the
+    # far off-shell propagator, so this converges in a few steps
+    g3 = 0.0
     for _ in range(50):
-        g3 = three_body_width(m_A, model.m_chi, model.m_phi, model.g_chi, model.q_phi, total)
-        new = two_body + g3
-        if abs(new - total) <= 1e-14 * new:
-            total = new
+        prev = g3
+        g3 = three_body_width(m_A, model.m_chi, model.m_phi, model.g_chi, model.q_phi, two_body + g3)
+        if abs(g3 - prev) <= 1e-14 * (two_body + g3):
             break
-        total = new
-    out["chichiphi"] = three_body_width(m_A, model.m_chi, model.m_phi, model.g_chi, model.q_phi, total)
+    out["chichiphi"] = g3
     return out
 
 
