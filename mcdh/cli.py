@@ -63,31 +63,8 @@ def cmd_rambo(args) -> int:
     return 0
 
 
-def _background_summary(ev) -> dict:
-    from .analysis.variables import pair_mass
-
-    m = pair_mass(ev.momentum("chi"), ev.momentum("chibar"))
-    p = dict(ev.parameters)
-    return {
-        "channel": p["channel"],
-        "events": len(ev),
-        "sigma_fb": ev.sigma_fb,
-        "expected_events": ev.expected_events(p["luminosity_fb"]),
-        "n_b": p["n_b"],
-        "luminosity_fb": p["luminosity_fb"],
-        "m_phi": p["m_phi"],
-        "m_chi": p["m_chi"],
-        "sqrt_s": p["sqrt_s"],
-        "phase_space_volume": p["phase_space_volume"],
-        "acceptance_efficiency": p["acceptance_efficiency"],
-        "unweighting_efficiency": p.get("unweighting_efficiency"),
-        "mchichi_mean": float(np.average(m, weights=ev.weights)) if len(ev) else None,
-        "mchichi_range": [2 * p["m_chi"], p["sqrt_s"] - p["m_phi"]],
-    }
-
-
 def cmd_background(args) -> int:
-    from .generate.background import generate_background
+    from .generate.background import background_summary, generate_background
 
     ev = generate_background(
         args.channel,
@@ -102,7 +79,7 @@ def cmd_background(args) -> int:
         n_threads=args.threads,
         progress=args.progress,
     )
-    summary = _background_summary(ev)
+    summary = background_summary(ev)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -116,69 +93,46 @@ def cmd_background(args) -> int:
 
 
 def cmd_reproduce(args) -> int:
-    from tqdm.auto import tqdm
+    from .paper import print_summary, reproduce
 
-    from . import plots
-    from .generate.background import generate_background
-
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    t_start = time.perf_counter()
-    stages = {}
-    summary = {"version": __version__, "seed": args.seed, "events": args.events, "figures": {}, "backgrounds": {}}
-    steps = ["figure 3", "cross sections", "figure 4", "background phi", "background gammaphi", "figure 6", "figure 8"]
-    with tqdm(total=len(steps), desc="mcdh reproduce", unit="step", disable=args.quiet) as bar:
-        t0 = time.perf_counter()
-        bar.set_postfix_str("figure 3")
-        summary["figures"]["3"] = [p.name for p in plots.figure3(out / "figure3")]
-        stages["figure 3"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = time.perf_counter()
-        bar.set_postfix_str("cross sections")
-        rows = _cross_section_rows(args, quiet=True)
-        _write_csv(out / "figure4.csv", rows)
-        summary["cross_sections"] = rows
-        stages["cross sections"] = time.perf_counter() - t0
-        bar.update()
-        t0 = time.perf_counter()
-        bar.set_postfix_str("figure 4")
-        summary["figures"]["4"] = [p.name for p in plots.figure4(rows, out / "figure4")] + ["figure4.csv"]
-        stages["figure 4"] = time.perf_counter() - t0
-        bar.update()
-
-        # Figure 6 of the paper: sqrt(s) = 10.58 GeV, m_phi = 1 GeV, m_chi = 2 GeV.
-        rng = np.random.default_rng(args.seed)
-        samples = {}
-        for ch in ("phi", "gammaphi"):
-            t0 = time.perf_counter()
-            bar.set_postfix_str(f"background {ch}")
-            samples[ch] = generate_background(ch, 1.0, 2.0, args.events, rng, n_b=1.0, n_threads=args.threads)
-            summary["backgrounds"][ch] = _background_summary(samples[ch])
-            stages[f"background {ch}"] = time.perf_counter() - t0
-            bar.update()
-        t0 = time.perf_counter()
-        bar.set_postfix_str("figure 6")
-        paths = plots.figure6(samples["phi"], samples["gammaphi"], out / "figure6")
-        summary["figures"]["6"] = [str(p.name) for p in paths]
-        stages["figure 6"] = time.perf_counter() - t0
-        bar.update()
-
-        t0 = time.perf_counter()
-        bar.set_postfix_str("figure 8")
-        summary["figures"]["8"] = [p.name for p in plots.figure8(out / "figure8")]
-        stages["figure 8"] = time.perf_counter() - t0
-        bar.update()
-    summary["stage_seconds"] = stages
-    summary["total_seconds"] = time.perf_counter() - t_start
-    write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
+    kw = {}
+    if args.mA_list is not None:
+        kw["masses"] = args.mA_list
+    summary = reproduce(
+        args.out, n_signal=args.events, n_background=args.background_events, xsec_events=args.xsec_events,
+        figure_events=args.figure_events, seed=args.seed, n_threads=args.threads, benchmarks=args.benchmarks,
+        progress=not args.quiet, **kw,
+    )
     if not args.quiet:
-        print(f"mcdh reproduce: wrote to {out}/")
-        for k, v in summary["figures"].items():
-            print(f"  figure {k}: {', '.join(v)}")
-        for ch, s in summary["backgrounds"].items():
-            print(f"  background {ch}: {s['events']} events, sigma = {s['sigma_fb']:.4g} fb, acceptance {s['acceptance_efficiency']:.3f}")
-        print(f"  summary.json; {summary['total_seconds']:.1f} s")
+        print_summary(summary, Path(args.out))
+    return 0
+
+
+def cmd_table(args) -> int:
+    import csv
+
+    from .generate.phasespace import default_threads
+    from .study import efficiency_table
+
+    kw = {}
+    if args.mA_list is not None:
+        kw["masses"] = args.mA_list
+    rows = efficiency_table(
+        args.benchmark, args.channel, args.nb, eps=args.eps, theta=args.theta, n_signal=args.events,
+        n_background=args.background_events, seed=args.seed,
+        n_threads=args.threads if args.threads is not None else default_threads(), progress=args.progress, **kw,
+    )
+    dicts = [r.as_csv_dict() for r in rows]
+    if args.csv:
+        w = csv.DictWriter(sys.stdout, fieldnames=list(dicts[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(dicts)
+        return 0
+    ch = "e+e- -> phi chi chibar" if args.channel == "phi" else "e+e- -> gamma phi chi chibar"
+    print(f"{ch}, {args.benchmark}: eps = {args.eps:g}, theta = {args.theta:g}, N_b = {args.nb:g}, 10 ab^-1")
+    print("  ".join(f"{k:>11s}" for k in dicts[0]) + "  " + f"{'sel_sig_err':>11s}")
+    for d, r in zip(dicts, rows):
+        print("  ".join(f"{v:11.4g}" for v in d.values()) + "  " + f"{r.sel_sig_err:11.2g}")
     return 0
 
 
@@ -277,7 +231,9 @@ def cmd_figure(args) -> int:
         paths = plots.figure3(out / "figure3")
     elif args.number == 4:
         rows = _cross_section_rows(args, args.quiet)
-        _write_csv(out / "figure4.csv", rows)
+        from .paper import write_csv
+
+        write_csv(out / "figure4.csv", rows)
         paths = plots.figure4(rows, out / "figure4") + [out / "figure4.csv"]
     elif args.number == 8:
         paths = plots.figure8(out / "figure8")
@@ -286,18 +242,6 @@ def cmd_figure(args) -> int:
     if not args.quiet:
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    write_text(path, buf.getvalue())
 
 
 def _add_model(p: argparse.ArgumentParser) -> None:
@@ -377,13 +321,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_figure)
 
-    p = sub.add_parser("reproduce", help="regenerate the paper's figures and tables into a folder")
+    p = sub.add_parser(
+        "table",
+        help="Appendix B efficiency table (signal, window, background, -2 log L per m_A)",
+        description="For each m_A: generate signal and mock background, apply the decay probability in the "
+        "uninstrumented region, smear, optimise the window and report the selection (paper tables 3-6).",
+    )
+    p.add_argument("--benchmark", type=str.upper, choices=("B1", "B2", "B3"), default="B1", help="mass benchmark (default B1)")
+    p.add_argument("--channel", choices=("phi", "gammaphi"), required=True)
+    p.add_argument("--nb", type=float, required=True, help="phi-channel background events N_b in 10 ab^-1 (gamma-phi: 0.22 N_b)")
+    p.add_argument("--eps", type=float, default=1e-4, help="kinetic mixing (default 1e-4)")
+    p.add_argument("--theta", type=float, default=1e-4, help="Higgs mixing (default 1e-4)")
+    p.add_argument("--mA-list", type=_floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
+    p.add_argument("--events", type=int, default=100_000, help="weighted signal events per mass (default 100000)")
+    p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per mass (default 100000)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1, as mcdh reproduce)")
+    p.add_argument("--threads", type=int, default=None, help="masses analysed in parallel (default: all cores); results do not depend on it")
+    p.add_argument("--csv", action="store_true", help="print CSV with a header (the documented columns)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
+    p.set_defaults(func=cmd_table)
+
+    p = sub.add_parser("reproduce", help="regenerate the paper's figures 3-12 and tables 3-6 into a folder")
     p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--events", type=int, default=400_000, help="events per sample (default 400000)")
-    p.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    p.add_argument("--events", type=int, default=100_000, help="weighted signal events per analysis point (default 100000)")
+    p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per point (default 100000)")
     p.add_argument("--xsec-events", type=int, default=200_000, help="events per cross-section point of figure 4 (default 200000)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.add_argument("--figure-events", type=int, default=200_000, help="events of the samples drawn in figures 6, 7, 9 (default 200000)")
+    p.add_argument("--benchmarks", type=lambda t: [x.strip().upper() for x in t.split(",") if x.strip()], default=["B1", "B2", "B3"],
+                   help="comma-separated benchmarks (default B1,B2,B3)")
+    p.add_argument("--mA-list", type=_floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
+    p.add_argument("--seed", type=int, default=1, help="random seed (default 1); the same seed gives identical numbers")
+    p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores); results do not depend on it")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(func=cmd_reproduce)
     return parser
 

@@ -50,20 +50,67 @@ def test_argparse_errors_exit_2():
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
-def test_reproduce_writes_nonempty_files_and_is_reproducible(tmp_path):
+def test_reproduce_writes_every_figure_and_table_and_is_reproducible(tmp_path):
+    args = ["--events", "3000", "--background-events", "3000", "--xsec-events", "2000", "--figure-events", "5000",
+            "--mA-list", "3,7.5", "--benchmarks", "B1,B3", "--quiet"]
     for d in ("a", "b"):
-        assert main(["reproduce", "--out", str(tmp_path / d), "--events", "20000", "--xsec-events", "3000", "--quiet"]) == 0
-    names = [f"figure{n}.{ext}" for n in (3, 4, 6, 8) for ext in ("png", "pdf")]
-    for name in names + ["summary.json", "figure4.csv"]:
-        assert (tmp_path / "a" / name).stat().st_size > 1000 or name == "summary.json"
-        assert (tmp_path / "a" / name).stat().st_size > 0
+        assert main(["reproduce", "--out", str(tmp_path / d), *args]) == 0
+    names = [f"figure{n}.{ext}" for n in (3, 4, 5, 6, 7, 8, 9, 10, 11, 12) for ext in ("png", "pdf")]
+    for name in names:
+        assert (tmp_path / "a" / name).stat().st_size > 1000, name
+    for name in ("summary.json", "figure4.csv", "table3.csv", "table4.csv", "table5.csv", "table6.csv"):
+        assert (tmp_path / "a" / name).stat().st_size > 0, name
     assert not [p for p in (tmp_path / "a").iterdir() if p.name.startswith(".")], "temporary files left behind"
     sa = json.loads((tmp_path / "a" / "summary.json").read_text())
     sb = json.loads((tmp_path / "b" / "summary.json").read_text())
-    assert sa["backgrounds"] == sb["backgrounds"]
-    assert sa["cross_sections"] == sb["cross_sections"]
-    assert len(sa["cross_sections"]) == 3 * 2 * 22
+    for key in ("backgrounds", "cross_sections", "reach", "tables"):
+        assert sa[key] == sb[key], key
+    assert len(sa["cross_sections"]) == 2 * 2 * 2
     assert sa["backgrounds"]["gammaphi"]["expected_events"] == pytest.approx(0.22)
+    reach = sa["reach"]["B1"]["phi"]
+    assert reach["m_A"] == [3.0, 7.5]
+    assert set(reach) >= {"eps95", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"}
+    # heavier dark sector: shorter-lived phi, larger cross section -> better reach
+    assert reach["eps95"]["1"][1] < reach["eps95"]["1"][0]
+    header = (tmp_path / "a" / "table5.csv").read_text().splitlines()[0]
+    assert header == "mA,init_sig,vmax,sel_sig,sel_bkg,m2loglike"
+    assert set(sa["stage_seconds"]) and sa["peak_memory_mb"] > 0
+
+
+PHI_COLUMNS = "mA,resc_sig,mchichi_min,mchichi_max,sel_sig,sel_bkg,m2loglike"
+GAMMAPHI_COLUMNS = "mA,init_sig,vmax,sel_sig,sel_bkg,m2loglike"
+
+
+@pytest.mark.parametrize("channel, header", [("phi", PHI_COLUMNS), ("gammaphi", GAMMAPHI_COLUMNS)])
+def test_table_csv_contract(channel, header):
+    r = subprocess.run(
+        [sys.executable, "-m", "mcdh.cli", "table", "--benchmark", "B1", "--channel", channel, "--nb", "10",
+         "--mA-list", "4.2,6.9", "--events", "4000", "--background-events", "4000", "--csv"],
+        capture_output=True, text=True,
+    )
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[0] == header
+    rows = [dict(zip(header.split(","), map(float, line.split(",")))) for line in lines[1:]]
+    assert [row["mA"] for row in rows] == [4.2, 6.9]
+    for row in rows:
+        assert 0 <= row["sel_sig"] <= row.get("resc_sig", row.get("init_sig")) * (1 + 1e-12)
+        assert row["sel_bkg"] <= (10 if channel == "phi" else 2.2) * (1 + 1e-12)
+        assert row["m2loglike"] >= 0
+        if channel == "phi":
+            assert row["mchichi_min"] < row["mA"] < row["mchichi_max"]
+        else:
+            assert row["vmax"] > 0
+
+
+@pytest.mark.parametrize("bad, word", [(["--nb", "-1"], "nb"), (["--nb", "1", "--eps", "0"], "eps"),
+                                       (["--nb", "1", "--mA-list", "9.9"], "m_A")])
+def test_table_bad_input_is_one_line(bad, word):
+    r = subprocess.run([sys.executable, "-m", "mcdh.cli", "table", "--channel", "phi", *bad, "--events", "1000", "--csv"],
+                       capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert word in r.stderr
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):

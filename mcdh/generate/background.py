@@ -199,3 +199,27 @@ def generate_background(
     else:
         w = w * (target_sigma / w.sum())
     return Events(p, w, PARTICLES[channel], f"background-{channel}", "cms", parameters)
+
+
+def background_summary(events: Events) -> dict:
+    """JSON-ready description of a background sample: normalisation, acceptance and m_chichi."""
+    from ..analysis.variables import pair_mass
+
+    m = pair_mass(events.momentum("chi"), events.momentum("chibar"))
+    p = dict(events.parameters)
+    return {
+        "channel": p["channel"],
+        "events": len(events),
+        "sigma_fb": events.sigma_fb,
+        "expected_events": events.expected_events(p["luminosity_fb"]),
+        "n_b": p["n_b"],
+        "luminosity_fb": p["luminosity_fb"],
+        "m_phi": p["m_phi"],
+        "m_chi": p["m_chi"],
+        "sqrt_s": p["sqrt_s"],
+        "phase_space_volume": p["phase_space_volume"],
+        "acceptance_efficiency": p["acceptance_efficiency"],
+        "unweighting_efficiency": p.get("unweighting_efficiency"),
+        "mchichi_mean": float(np.average(m, weights=events.weights)) if len(events) else None,
+        "mchichi_range": [2 * p["m_chi"], p["sqrt_s"] - p["m_phi"]],
+    }

@@ -160,7 +160,7 @@ def lepton_width(m_phi: float, m_l: float, theta: float = math.pi / 2) -> float:
 def winkler_table(channel: str) -> tuple[np.ndarray, np.ndarray]:
     """(m_phi, Gamma at sin theta = 1) of the shipped Winkler table, ``"pipi"`` or ``"KK"``."""
     fname = {"pipi": "winkler_pi.txt", "KK": "winkler_K.txt"}[channel]
-    with resources.files("mcdh").joinpath("data", fname).open("r") as fh:
+    with (resources.files("mcdh") / "data" / fname).open("r") as fh:
         data = np.loadtxt(fh, comments="#")
     m, g = data[:, 0], data[:, 1]
     if not np.all(np.diff(m) > 0):
