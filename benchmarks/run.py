@@ -3,10 +3,12 @@
     python benchmarks/run.py                   # measure, write JSON, compare with the baseline
     python benchmarks/run.py --quick           # fewer events (a smoke run)
     python benchmarks/run.py --update-baseline # store this run as the new baseline
+    python benchmarks/run.py --reproduce       # also time the full mcdh reproduce (stages, peak memory)
 
 Every figure of merit is a ratio against a baseline measured in the same run
 (numpy-vectorised RAMBO, single-thread run, bare RAMBO under the signal
-generator), so it means the same on a busy or
+generator, numpy rng.normal + np.histogram under the fused smearing, a fixed
+RAMBO workload under ``mcdh reproduce``), so it means the same on a busy or
 a quiet machine; absolute nanoseconds per event are reported next to the
 targets for information. A ratio more than ``--tolerance`` (default 25 %)
 worse than the stored baseline is flagged and the exit status is 1.
@@ -124,6 +126,147 @@ def bench_signal(n_events: int, repeats: int) -> dict:
     return out
 
 
+SMEAR_TARGET = 30.0e6
+"""Smeared entries (copies) per second on one core."""
+
+_MEMORY_PROBE = r"""
+import sys, numpy as np
+from mcdh.analysis.binning import mchichi_binning
+from mcdh.analysis.smearing import smear_fill
+
+def hwm():
+    # peak resident set (kB) since the last reset
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+
+n = int(sys.argv[2])
+x = np.random.default_rng(1).uniform(1.0, 9.0, n)
+w = np.ones(n)
+b = mchichi_binning(4.0, 0.8, 10.0)
+smear_fill(x[:10], w[:10], b)  # compile / load before the reading
+with open("/proc/self/clear_refs", "w") as f:  # reset the peak to the current resident set
+    f.write("5")
+before = hwm()
+if sys.argv[1] == "fused":
+    smear_fill(x, w, b, seed=1)
+else:
+    rng = np.random.default_rng(1)
+    sig = np.sqrt(6.6e-4**2 + 8.1e-3**2 * x**1.5 + 1.34e-2**2 * x**2)
+    v = (x[:, None] + sig[:, None] * rng.normal(size=(n, 100))).ravel()
+    np.histogram(v, bins=b.edges, weights=np.repeat(w / 100, 100))
+print((hwm() - before) * 1024)
+"""
+
+
+def _extra_memory_bytes(kind: str, n_events: int) -> float:
+    import subprocess
+
+    r = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, kind, str(n_events)], capture_output=True, text=True)
+    if r.returncode != 0:  # no /proc peak reset (not Linux): not measured
+        return float("nan")
+    return float(r.stdout.strip().splitlines()[-1])
+
+
+def bench_smear(n_events: int, repeats: int) -> dict:
+    """Fused smearing + histogram filling (A.1, 100 copies) against numpy's rng.normal + np.histogram.
+
+    Rates count smeared entries (event copies) per second on one core. The
+    memory figure is the growth of the peak resident set (VmHWM, reset just
+    before) while filling, each method in a fresh process.
+    """
+    from mcdh.analysis.binning import mchichi_binning, v_binning
+    from mcdh.analysis.smearing import Resolution, smear_fill
+
+    rng = np.random.default_rng(2)
+    x = rng.uniform(1.0, 9.0, n_events)
+    e = rng.uniform(0.25, 5.0, n_events)
+    w = rng.random(n_events)
+    b_m = mchichi_binning(4.0, 0.8, 10.0)
+    b_v = v_binning(8.0)
+    copies = n_events * 100
+    smear_fill(x[:10], w[:10], b_m)
+    smear_fill(e[:10], w[:10], b_v, mode="sqrt_abs_v", y=x[:10], e_bar=4.5, m_A=4.0)
+    t_m = best_time(lambda: smear_fill(x, w, b_m, seed=1), repeats)
+    t_v = best_time(lambda: smear_fill(e, w, b_v, mode="sqrt_abs_v", y=x, e_bar=4.5, m_A=4.0, seed=1), repeats)
+    w71 = np.repeat(w[: n_events // 4, None], 71, axis=1)
+    t_k = best_time(lambda: smear_fill(x[: n_events // 4], w71, b_m, seed=1), repeats)
+    res = Resolution()
+    n_np = n_events // 4
+    sig = res.sigma(x[:n_np])
+
+    def numpy_m():
+        g = np.random.default_rng(1)
+        v = (x[:n_np, None] + sig[:, None] * g.normal(size=(n_np, 100))).ravel()
+        np.histogram(v, bins=b_m.edges, weights=np.repeat(w[:n_np] / 100, 100))
+
+    sig_e, sig_y = res.sigma(e[:n_np]), sig
+
+    def numpy_v():
+        g = np.random.default_rng(1)
+        ee = e[:n_np, None] + sig_e[:, None] * g.normal(size=(n_np, 100))
+        mm = x[:n_np, None] + sig_y[:, None] * g.normal(size=(n_np, 100))
+        v = np.sqrt(np.abs((ee - 4.5) * (mm - 4.0))).ravel()
+        np.histogram(v, bins=b_v.edges, weights=np.repeat(w[:n_np] / 100, 100))
+
+    t_np = best_time(numpy_m, max(1, repeats - 1))
+    t_np_v = best_time(numpy_v, max(1, repeats - 1))
+    rate_m, rate_v, rate_np = copies / t_m, copies / t_v, n_np * 100 / t_np
+    mem_n = n_events // 2
+    mem_fused = _extra_memory_bytes("fused", mem_n)
+    mem_numpy = _extra_memory_bytes("numpy", mem_n)
+    return {
+        "smear_fill_mchichi": {
+            "entries_per_s_1thread": rate_m,
+            "target_entries_per_s_1thread": SMEAR_TARGET,
+            "entries_per_s_numpy": rate_np,
+            "ratio_speedup_vs_numpy": rate_m / rate_np,
+            "entries_per_s_71_theta_columns": (n_events // 4) * 100 / t_k,
+            "extra_memory_mb_fused": mem_fused / 2**20,
+            "extra_memory_mb_numpy": mem_numpy / 2**20,
+            "memory_events": mem_n,
+        },
+        "smear_fill_sqrt_abs_v": {
+            "entries_per_s_1thread": rate_v,
+            "target_entries_per_s_1thread": SMEAR_TARGET,
+            "entries_per_s_numpy": n_np * 100 / t_np_v,
+            "ratio_speedup_vs_numpy": rate_v * t_np_v / (n_np * 100),
+        },
+    }
+
+
+def bench_reproduce(quick: bool) -> dict:
+    """``mcdh reproduce`` with default statistics in a child process: stages, total, peak memory.
+
+    The same-run baseline is 10 M single-thread RAMBO 2->4 events, so the
+    ratio tracks the cost of the whole job in units of a fixed kernel.
+    """
+    import subprocess
+    import tempfile
+
+    import mcdh
+
+    p = np.empty((1_000_000, 4, 4))
+    w = np.empty(1_000_000)
+    t_unit = 10 * best_time(lambda: mcdh.rambo(SQRT_S, MASSES_4, 1_000_000, 1, out=(p, w), n_threads=1), 3)
+    extra = ["--events", "20000", "--background-events", "20000", "--xsec-events", "20000"] if quick else []
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "mcdh.cli", "reproduce", "--out", tmp, "--quiet", *extra], check=True)
+        total = time.perf_counter() - t0
+        summary = json.loads((Path(tmp) / "summary.json").read_text())
+    return {
+        "reproduce": {
+            "seconds_total": total,
+            "target_seconds": 600.0,
+            "peak_memory_mb": summary["peak_memory_mb"],
+            "target_peak_memory_mb": 4096.0,
+            **{f"seconds_{k.split(':')[0].split(' (')[0].replace(' ', '_')}": v for k, v in summary["stage_seconds"].items()},
+            "ratio_overhead_vs_rambo_10M": total / t_unit,
+        }
+    }
+
+
 def compare(current: dict, baseline: dict, tolerance: float) -> list[str]:
     """Flag ratios that got worse than the baseline by more than ``tolerance``."""
     flags = []
@@ -147,6 +290,7 @@ def main(argv=None) -> int:
     ap.add_argument("--baseline", type=Path, default=DEFAULT_BASELINE, help="stored baseline JSON")
     ap.add_argument("--tolerance", type=float, default=0.25, help="allowed relative worsening of a ratio")
     ap.add_argument("--update-baseline", action="store_true", help="write this run as the baseline")
+    ap.add_argument("--reproduce", action="store_true", help="also time the full 'mcdh reproduce' (about 4 minutes)")
     args = ap.parse_args(argv)
 
     n_events = 200_000 if args.quick else 2_000_000
@@ -156,6 +300,9 @@ def main(argv=None) -> int:
     results.update(bench_rambo(n_events, n_numpy, repeats))
     results.update(bench_background(n_events // 4, repeats))
     results.update(bench_signal(n_events // 2, max(2, repeats - 2)))
+    results.update(bench_smear(n_events // 10, repeats))
+    if args.reproduce:
+        results.update(bench_reproduce(args.quick))
     record = {
         "machine": {"python": sys.version.split()[0], "platform": platform.platform(), "cpus": os.cpu_count()},
         "quick": args.quick,
@@ -181,6 +328,17 @@ def main(argv=None) -> int:
                 f"target {bench}: >= {r['target_events_per_s_2threads']:.0e} weighted events/s on 2 threads "
                 f"{'met' if ok_rate else 'MISSED'}; unweighting efficiency >= 10 % {'met' if ok_eff else 'MISSED'}"
             )
+
+    for bench in ("smear_fill_mchichi", "smear_fill_sqrt_abs_v"):
+        r = results[bench]
+        ok = r["entries_per_s_1thread"] >= r["target_entries_per_s_1thread"]
+        print(f"target {bench}: >= 3e7 smeared entries/s on one core {'met' if ok else 'MISSED'} "
+              f"({r['ratio_speedup_vs_numpy']:.1f}x numpy)")
+    if "reproduce" in results:
+        r = results["reproduce"]
+        ok = r["seconds_total"] <= r["target_seconds"] and r["peak_memory_mb"] <= r["target_peak_memory_mb"]
+        print(f"target mcdh reproduce <= 600 s and <= 4 GB: {'met' if ok else 'MISSED'} "
+              f"({r['seconds_total']:.0f} s, {r['peak_memory_mb']:.0f} MB)")
 
     status = 0
     if args.baseline.exists() and not args.update_baseline:

@@ -32,3 +32,17 @@ def test_baseline_tracks_the_signal_generator():
         r = data[key]
         assert r["ratio_overhead_vs_rambo"] > 1 and r["ratio_thread_scaling_2"] > 1
         assert r["unweighting_efficiency"] >= r["target_unweighting_efficiency"]
+
+
+def test_baseline_tracks_the_analysis_chain():
+    import json
+
+    data = json.loads((Path(__file__).parent.parent / "benchmarks" / "baseline.json").read_text())["results"]
+    for key in ("smear_fill_mchichi", "smear_fill_sqrt_abs_v"):
+        r = data[key]
+        assert r["ratio_speedup_vs_numpy"] > 1
+        assert r["entries_per_s_1thread"] >= r["target_entries_per_s_1thread"]
+    # never materialising the copies: no measurable memory growth, unlike numpy
+    assert data["smear_fill_mchichi"]["extra_memory_mb_fused"] < 0.1 * data["smear_fill_mchichi"]["extra_memory_mb_numpy"]
+    r = data["reproduce"]
+    assert r["seconds_total"] <= r["target_seconds"] and r["peak_memory_mb"] <= r["target_peak_memory_mb"]
