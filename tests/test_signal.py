@@ -226,3 +226,12 @@ def test_bad_input(kwargs, needle):
     args.update(kwargs)
     with pytest.raises(ParameterError, match=needle):
         generate_signal(m, args.pop("process"), args.pop("n_events"), 1, **args)
+
+
+def test_cross_section_grid_point_does_not_depend_on_the_grid():
+    from mcdh.generate.signal import cross_section_table
+
+    both = cross_section_table(benchmarks=["B2"], masses=[3.0, 4.5], processes=["phi"], n_events=3000, seed=4)
+    alone = cross_section_table(benchmarks=["B2"], masses=[4.5], processes=["phi"], n_events=3000, seed=4)
+    assert alone[0] == both[1]
+    assert both[0]["sigma_fb"] != both[1]["sigma_fb"]

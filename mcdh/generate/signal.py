@@ -51,7 +51,7 @@ from ..errors import GenerationError, ParameterError, check_count, check_finite
 from ..events import Events
 from ..physics.amplitudes import couplings_gammaphi, couplings_phi, me2_gammaphi, me2_phi
 from ..physics.constants import GEV2_TO_FB
-from ..physics.model import DarkSector
+from ..physics.model import BENCHMARKS, DarkSector
 from .background import PhotonAcceptance
 from .beams import Beams, to_lab
 from .phasespace import CHUNK_EVENTS, as_generator, chunk_bit_generators, default_threads, run_chunks
@@ -613,9 +613,9 @@ def cross_section_table(
 ) -> list[dict]:
     """sigma(m_A) for benchmarks x processes (the paper's figure 4).
 
-    Each grid point gets its own seed, ``SeedSequence(seed, spawn_key=(i,))``
-    for the i-th point in (benchmark, process, m_A) order, so a point's value
-    does not depend on which other points are computed. ``model_kwargs``
+    Each grid point gets its own seed, ``SeedSequence(seed, spawn_key=(2,
+    benchmark, process, m_A in MeV))``, so a point's value does not depend on
+    which other points are computed. ``model_kwargs``
     (eps, g_chi, q_phi, alpha_em, ...) go to :meth:`DarkSector.from_benchmark`.
     """
     grid = [(b, p, float(m)) for b in benchmarks for p in processes for m in masses]
@@ -626,9 +626,10 @@ def cross_section_table(
 
         bar = tqdm(total=len(grid), desc="cross sections", unit="point")
     try:
-        for i, (b, p, m_A) in enumerate(grid):
+        for b, p, m_A in grid:
             model = DarkSector.from_benchmark(b, m_A, **model_kwargs)
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+            key = (2, list(BENCHMARKS).index(model.benchmark), PROCESSES.index(p), int(round(m_A * 1000)))
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
             res = cross_section(model, p, n_events, rng, n_threads=n_threads)
             rows.append(
                 {
