@@ -11,10 +11,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from . import __version__
-from ._atomic import write_text
 from .errors import GenerationError, ParameterError
 from .physics.constants import LUMINOSITY_FB, SQRT_S
 
@@ -256,7 +254,7 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--g-chi", type=float, default=1.0, help="dark gauge coupling (default 1)")
     p.add_argument("--q-phi", type=float, default=1.0, help="U(1)' charge of the dark Higgs (default 1); sigma scales as q_phi^2")
     p.add_argument("--theta", type=float, default=1e-4, help="Higgs mixing angle (default 1e-4); does not change sigma")
-    p.add_argument("--alpha-em", type=float, default=ALPHA_EM, help=f"fine-structure constant (default 1/137.035999); sigma scales as alpha_em")
+    p.add_argument("--alpha-em", type=float, default=ALPHA_EM, help="fine-structure constant (default 1/137.035999); sigma scales as alpha_em")
     p.add_argument("--kinetic-mixing", choices=("photon", "hypercharge"), default="photon",
                    help="eps multiplies e J_em (photon, default) or mixes with hypercharge (x cos(theta_W) on the coupling)")
     p.add_argument("--width-model", choices=("winkler", "hipsofcobra"), default="winkler", help="hadronic phi widths")

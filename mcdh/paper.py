@@ -16,8 +16,8 @@ Settings follow section 5: eps scan at theta = 1.27e-4, theta scan at eps =
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import math
 import resource
 import time
 import warnings
@@ -226,18 +226,13 @@ def reproduce(
         },
     }
 
+    @contextlib.contextmanager
     def stage(name):
-        class _Stage:
-            def __enter__(self):
-                self.t0 = time.perf_counter()
-                if progress:
-                    print(f"[mcdh reproduce] {name} ...", flush=True)
-
-            def __exit__(self, *exc):
-                stages[name] = time.perf_counter() - self.t0
-                return False
-
-        return _Stage()
+        t0 = time.perf_counter()
+        if progress:
+            print(f"[mcdh reproduce] {name} ...", flush=True)
+        yield
+        stages[name] = time.perf_counter() - t0
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
@@ -309,7 +304,8 @@ def reproduce(
     summary["stage_seconds"] = stages
     summary["total_seconds"] = time.perf_counter() - t_start
     summary["peak_memory_mb"] = _peak_memory_mb()
-    write_text(out / "summary.json", json.dumps(summary, indent=1, default=_json_default) + "\n")
+    # allow_nan=False: a non-finite number would make invalid JSON; the reach is None where undefined
+    write_text(out / "summary.json", json.dumps(summary, indent=1, default=_json_default, allow_nan=False) + "\n")
     return summary
 
 
@@ -318,8 +314,6 @@ def _json_default(x):
         return x.tolist()
     if isinstance(x, (np.floating, np.integer)):
         return x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
     raise TypeError(f"not JSON serialisable: {type(x)}")
 
 

@@ -7,7 +7,6 @@ from scipy import stats
 
 from mcdh.analysis.binning import GEOMETRIC, UNIFORM, Binning, mchichi_binning, uniform_binning, v_binning
 from mcdh.analysis.displacement import (
-    REGIONS,
     Region,
     decay_probabilities,
     decay_probability,

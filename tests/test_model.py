@@ -112,7 +112,6 @@ def test_three_body_width_quadrature_against_dblquad_and_rambo():
     mom, w = rambo(m_A, [m_chi, m_chi, m_phi], 400_000, 5)
     k1, k2, pp = mom[:, 0], mom[:, 1], mom[:, 2]
     s12 = W_dot(np.moveaxis(k1 + k2, -1, 0))
-    s13 = W_dot(np.moveaxis(k1 + pp, -1, 0))
     s23 = W_dot(np.moveaxis(k2 + pp, -1, 0))
     vals = w * f(s23, s12) * lips_factor(3) / (2 * m_A)
     mc, err = vals.mean(), vals.std() / math.sqrt(vals.size)

@@ -11,7 +11,7 @@ from mcdh.events import Events
 from mcdh.generate.background import generate_background
 from mcdh.generate.signal import generate_signal
 from mcdh.physics.model import DarkSector
-from mcdh.study import analyse_point, efficiency_table, point_results
+from mcdh.study import efficiency_table, point_results
 
 N = 20_000
 

@@ -131,6 +131,18 @@ def _uniform(z):
     return (np.float64(z >> _S11) + 0.5) * _TWO_M53
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _zig_draw(state):
+    # one 64-bit output: layer from the low 8 bits, sign from bit 8, position from the top 53
+    state += _GAMMA
+    z = _mix(state)
+    layer = z & _MASK8
+    x = _uniform(z) * _ZIG_WIDTH[layer]
+    if z & _BIT8:
+        x = -x
+    return state, layer, x
+
+
 @nb.njit(cache=True, nogil=True)
 def _normal_slow(state, layer, x):
     # the ~1 % of draws outside a layer's inner rectangle: wedge or tail test
@@ -147,12 +159,7 @@ def _normal_slow(state, layer, x):
         y = _ZIG_FLO[layer] + _uniform(_mix(state)) * (_ZIG_FHI[layer] - _ZIG_FLO[layer])
         if y < math.exp(-0.5 * x * x):
             return state, x
-        state += _GAMMA
-        z = _mix(state)
-        layer = z & _MASK8
-        x = _uniform(z) * _ZIG_WIDTH[layer]
-        if z & _BIT8:
-            x = -x
+        state, layer, x = _zig_draw(state)
         if abs(x) < _ZIG_INNER[layer]:
             return state, x
 
@@ -160,12 +167,7 @@ def _normal_slow(state, layer, x):
 @nb.njit(cache=True, nogil=True, inline="always")
 def _normal(state):
     """Advance the SplitMix64 ``state`` and return (state, a standard normal) by the ziggurat."""
-    state += _GAMMA
-    z = _mix(state)
-    layer = z & _MASK8
-    x = _uniform(z) * _ZIG_WIDTH[layer]
-    if z & _BIT8:
-        x = -x
+    state, layer, x = _zig_draw(state)
     if abs(x) < _ZIG_INNER[layer]:
         return state, x
     return _normal_slow(state, layer, x)
@@ -179,30 +181,35 @@ def _sigma(e, a2, b2, c2):
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
+def _settle(x, j, edges):
+    # clamp a closed-form guess j into the histogram and correct it against the
+    # edges (the closed forms can be off at an edge through rounding)
+    last = edges.size - 2
+    if j < 0:
+        j = 0
+    elif j > last:
+        j = last
+    while j > 0 and x < edges[j]:
+        j -= 1
+    while j < last and x >= edges[j + 1]:
+        j += 1
+    return j
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
 def _bin(x, kind, p0, p1, edges):
-    nb_ = edges.size - 1
     if kind == 0:
         j = int(math.floor((x - p0) * p1)) if x > p0 else 0
     elif kind == 1:
         j = 1 + int(math.floor(math.log(x / p0) * p1)) if x >= p0 else 0
     else:
         j = np.searchsorted(edges, x, side="right") - 1
-    if j < 0:
-        j = 0
-    elif j > nb_ - 1:
-        j = nb_ - 1
-    # the closed forms can be one off at an edge through rounding
-    while j > 0 and x < edges[j]:
-        j -= 1
-    while j < nb_ - 1 and x >= edges[j + 1]:
-        j += 1
-    return j
+    return _settle(x, j, edges)
 
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _bin_geometric_sq(av, e1_sq, p1_half, edges_sq):
     # the bin of sqrt(av) among geometric edges, found from av against squared edges
-    nb_ = edges_sq.size - 1
     if av >= e1_sq:
         # log(av / e1_sq) from the binary exponent and a chord of log on [1/2, 1):
         # accurate to 0.06, the edge checks below make the bin exact
@@ -210,13 +217,7 @@ def _bin_geometric_sq(av, e1_sq, p1_half, edges_sq):
         j = 1 + int((e * _LN2 - 2.0 * _LN2 * (1.0 - m)) * p1_half)
     else:
         j = 0
-    if j > nb_ - 1:
-        j = nb_ - 1
-    while j > 0 and av < edges_sq[j]:
-        j -= 1
-    while j < nb_ - 1 and av >= edges_sq[j + 1]:
-        j += 1
-    return j
+    return _settle(av, j, edges_sq)
 
 
 @nb.njit(cache=True, nogil=True)
