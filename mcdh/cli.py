@@ -109,15 +109,20 @@ def cmd_reproduce(args) -> int:
 def cmd_table(args) -> int:
     import csv
 
+    from .analysis.pipeline import AnalysisConfig
     from .generate.phasespace import default_threads
     from .study import efficiency_table
 
     kw = {}
     if args.mA_list is not None:
         kw["masses"] = args.mA_list
+    region = args.region
+    if "," in region:
+        region = tuple(_floats(region))
+    config = AnalysisConfig(region=region, luminosity_fb=args.lumi_fb)
     rows = efficiency_table(
         args.benchmark, args.channel, args.nb, eps=args.eps, theta=args.theta, n_signal=args.events,
-        n_background=args.background_events, seed=args.seed,
+        n_background=args.background_events, seed=args.seed, config=config,
         n_threads=args.threads if args.threads is not None else default_threads(), progress=args.progress, **kw,
     )
     dicts = [r.as_csv_dict() for r in rows]
@@ -127,7 +132,8 @@ def cmd_table(args) -> int:
         w.writerows(dicts)
         return 0
     ch = "e+e- -> phi chi chibar" if args.channel == "phi" else "e+e- -> gamma phi chi chibar"
-    print(f"{ch}, {args.benchmark}: eps = {args.eps:g}, theta = {args.theta:g}, N_b = {args.nb:g}, 10 ab^-1")
+    print(f"{ch}, {args.benchmark}: eps = {args.eps:g}, theta = {args.theta:g}, N_b = {args.nb:g}, "
+          f"{args.lumi_fb / 1e3:g} ab^-1, decays in {config.region.name} ({config.region.r_in:g}-{config.region.r_out:g} mm)")
     print("  ".join(f"{k:>11s}" for k in dicts[0]) + "  " + f"{'sel_sig_err':>11s}")
     for d, r in zip(dicts, rows):
         print("  ".join(f"{v:11.4g}" for v in d.values()) + "  " + f"{r.sel_sig_err:11.2g}")
@@ -335,6 +341,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per mass (default 100000)")
     p.add_argument("--seed", type=int, default=1, help="random seed (default 1, as mcdh reproduce)")
     p.add_argument("--threads", type=int, default=None, help="masses analysed in parallel (default: all cores); results do not depend on it")
+    p.add_argument("--region", default="uninstrumented",
+                   help="where phi must decay: prompt, uninstrumented (default, 2-9 mm), instrumented, invisible, all, "
+                   "or r_in,r_out in mm")
+    p.add_argument("--lumi-fb", type=float, default=LUMINOSITY_FB,
+                   help="integrated luminosity in fb^-1 (default 1e4 = 10 ab^-1; N_b stays defined at 10 ab^-1)")
     p.add_argument("--csv", action="store_true", help="print CSV with a header (the documented columns)")
     p.add_argument("--progress", action="store_true", help="show a progress bar on stderr")
     p.set_defaults(func=cmd_table)

@@ -104,7 +104,8 @@ def test_table_csv_contract(channel, header):
 
 
 @pytest.mark.parametrize("bad, word", [(["--nb", "-1"], "nb"), (["--nb", "1", "--eps", "0"], "eps"),
-                                       (["--nb", "1", "--mA-list", "9.9"], "m_A")])
+                                       (["--nb", "1", "--mA-list", "9.9"], "m_A"),
+                                       (["--nb", "1", "--region", "inner"], "region")])
 def test_table_bad_input_is_one_line(bad, word):
     r = subprocess.run([sys.executable, "-m", "mcdh.cli", "table", "--channel", "phi", *bad, "--events", "1000", "--csv"],
                        capture_output=True, text=True)
