@@ -13,6 +13,7 @@ with a progress bar).
 from __future__ import annotations
 
 import math
+import threading
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -43,6 +44,33 @@ def point_seed(seed: int, benchmark: str, m_A: float, channel: str) -> np.random
     bench = list(BENCHMARKS).index(benchmark) if benchmark in BENCHMARKS else 99
     # the leading 1 keeps these streams apart from the cross-section grid's (2, ...)
     return np.random.SeedSequence(int(seed), spawn_key=(1, bench, int(round(m_A * 1000)), CHANNELS.index(channel)))
+
+
+_WARM_LOCK = threading.Lock()
+_warm = False
+
+
+def warm_up() -> None:
+    """Compile (or load from numba's cache) every kernel of the chain, once per process.
+
+    numba's first compilation of a function is not thread-safe (concurrent
+    first calls can fail in type inference), so the points run on threads
+    only after one tiny point of each channel has gone through the whole
+    chain under a lock.
+    """
+    global _warm
+    with _WARM_LOCK:
+        if _warm:
+            return
+        model = DarkSector.from_benchmark("B1", 3.0)
+        config = AnalysisConfig(theta_range=(1e-4, 1e-2), theta_per_decade=1, theta_refinements=1)
+        for ch in CHANNELS:
+            sig = generate_signal(model, ch, 200, 0, n_threads=1)
+            bkg = generate_background(ch, model.m_phi, model.m_chi, 200, 0, n_threads=1)
+            a = ChannelAnalysis(model, ch, sig, bkg, config)
+            point_results(a)
+            a.signal_hist_unsmeared(1e-4)
+        _warm = True
 
 
 def analyse_point(
@@ -81,6 +109,7 @@ def analyse_point(
     n_signal = check_count("n_signal", n_signal, 100)
     n_background = check_count("n_background", n_background, 100)
     config = config if config is not None else AnalysisConfig()
+    warm_up()
     if model is None:
         model = DarkSector.from_benchmark(benchmark, m_A, eps=EPS_REF, theta=THETA_TABLE)
     ss = point_seed(seed, benchmark, model.m_A, channel)
