@@ -235,7 +235,8 @@ def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
     """Figure 9: E_gamma (left) and v (right) for gamma-phi signal and background, normalised.
 
     ``data = {"e_edges", "e_sig", "e_bkg", "v_edges", "v_sig": {label: h},
-    "v_bkg": {label: h}, "title"}``.
+    "v_bkg": {label: h}, "title"}``; the v histograms are fractions of all
+    events (the E_gamma ones are normalised here).
     """
     plt = _pyplot()
     fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
@@ -246,9 +247,9 @@ def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
     a0.legend(fontsize=8)
     styles = ("-", ":", "--")
     for (lab, h), ls in zip(data["v_sig"].items(), styles):
-        _step(a1, data["v_edges"], h / max(h.sum(), 1e-300), color="tab:blue", ls=ls, label=f"signal, {lab}")
+        _step(a1, data["v_edges"], h, color="tab:blue", ls=ls, label=f"signal, {lab}")
     for (lab, h), ls in zip(data["v_bkg"].items(), styles):
-        _step(a1, data["v_edges"], h / max(h.sum(), 1e-300), color="tab:orange", ls=ls, label=f"background, {lab}")
+        _step(a1, data["v_edges"], h, color="tab:orange", ls=ls, label=f"background, {lab}")
     a1.set_yscale("log")
     a1.set_xlabel(r"$v$ [GeV$^2$]")
     a1.set_ylabel("fraction of events / bin")
