@@ -196,7 +196,8 @@ class ChannelAnalysis:
         n_b_gen = float(background.parameters.get("n_b", 1.0))
         if not n_b_gen > 0:
             raise ParameterError("background.parameters['n_b']", n_b_gen, "must be > 0 to normalise the background")
-        self._bkg_unit = self._fill(bkg_x, bkg_y, (background.weights * L / n_b_gen)[:, None], self._key_bkg)[0][0]
+        w_bkg = (background.weights * (L / n_b_gen))[:, None]
+        self._bkg_unit = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg)[0][0]
         self._cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------
@@ -244,14 +245,19 @@ class ChannelAnalysis:
         """The bin the phi-channel window grows from: the one holding m_A."""
         return self.binning.find(self.m_A_hyp) if self.channel == "phi" else 0
 
-    def _fill(self, x, y, weights, key, smear: bool = True):
+    def _fill(self, x, y, weights, n_cols: int, key, smear: bool = True):
+        """Smear and fill chunk by chunk; ``weights(start, stop)`` gives that chunk's (m, n_cols) weights.
+
+        Building the weights per chunk keeps the (events x theta values)
+        matrix at CHUNK rows.
+        """
         mode = "value" if self.channel == "phi" else "sqrt_abs_v"
-        hist = np.zeros((weights.shape[1], self.binning.n_bins))
+        hist = np.zeros((n_cols, self.binning.n_bins))
         w2 = np.zeros_like(hist)
         for start in range(0, x.size, CHUNK):
             stop = min(x.size, start + CHUNK)
             smear_fill(
-                x[start:stop], weights[start:stop], self.binning, mode=mode, y=y[start:stop], e_bar=self.e_bar,
+                x[start:stop], weights(start, stop), self.binning, mode=mode, y=y[start:stop], e_bar=self.e_bar,
                 m_A=self.m_A_hyp, resolution=self.config.resolution, n_copies=self.config.n_copies, seed=key,
                 first_index=start, smear=smear, out=(hist, w2),
             )
@@ -274,19 +280,13 @@ class ChannelAnalysis:
         missing = sorted({t for t in thetas if t not in self._cache})
         if missing:
             scale = np.sin(np.array(missing)) ** 2
-            n = self._sig_x.size
-            hist = np.zeros((len(missing), self.binning.n_bins))
-            w2 = np.zeros_like(hist)
-            mode = "value" if self.channel == "phi" else "sqrt_abs_v"
-            for start in range(0, n, CHUNK):
-                stop = min(n, start + CHUNK)
+
+            def weights(start, stop):
                 w = decay_probabilities(self._d_unit[start:stop], scale, self.config.region)
                 w *= self._sig_events[start:stop, None]
-                smear_fill(
-                    self._sig_x[start:stop], w, self.binning, mode=mode, y=self._sig_y[start:stop],
-                    e_bar=self.e_bar, m_A=self.m_A_hyp, resolution=self.config.resolution,
-                    n_copies=self.config.n_copies, seed=self._key_sig, first_index=start, out=(hist, w2),
-                )
+                return w
+
+            hist, w2 = self._fill(self._sig_x, self._sig_y, weights, len(missing), self._key_sig)
             for k, t in enumerate(missing):
                 self._cache[t] = (hist[k], w2[k])
         h = np.stack([self._cache[t][0] for t in thetas])
@@ -304,7 +304,7 @@ class ChannelAnalysis:
     def signal_hist_unsmeared(self, theta: float) -> np.ndarray:
         """Signal histogram without smearing (for comparisons)."""
         w = (self.decay_probability(theta) * self._sig_events)[:, None]
-        return self._fill(self._sig_x, self._sig_y, w, self._key_sig, smear=False)[0][0]
+        return self._fill(self._sig_x, self._sig_y, lambda a, b: w[a:b], 1, self._key_sig, smear=False)[0][0]
 
     def background_hist(self, n_b: float) -> np.ndarray:
         """Smeared background in expected events for N_b (phi) or 0.22 N_b (gamma-phi, via its sample)."""
