@@ -72,3 +72,12 @@ def check_count(name: str, value: Any, minimum: int = 0) -> int:
     if ivalue != value or ivalue < minimum:
         raise ParameterError(name, value, f"must be an integer >= {minimum}")
     return ivalue
+
+
+class FileFormatError(ValueError):
+    """An input file is missing, truncated, corrupt or not what mcdh wrote; the message names its path."""
+
+    def __init__(self, path, problem: str):
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{path}: {problem}")

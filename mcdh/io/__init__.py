@@ -1,0 +1,1 @@
+"""File formats: ROOT ntuples (uproot); LHE and HepMC3 follow."""

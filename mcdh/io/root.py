@@ -1,0 +1,184 @@
+"""Events and histograms as ROOT files, written and read with uproot.
+
+Layout (Belle II ntuple style): one flat TTree per sample (e.g. per channel)
+with one row per event,
+
+    __event__          event number in the sample (int64)
+    __weight__         event weight in fb (sum = cross section)
+    <p>_E, <p>_px, <p>_py, <p>_pz   four-momentum of every particle slot (GeV)
+    mchichi            missing (chi chibar) invariant mass, if the sample has chi and chibar
+    E_gamma            photon energy, if it has a photon
+    pt_phi, costheta_phi   dark Higgs transverse momentum and polar angle (in the sample's frame)
+
+and a TObjString ``mcdh_parameters`` holding, as JSON, each tree's particle
+slots, process, frame and the parameters that made it, so a file read back
+is the same :class:`~mcdh.events.Events`. Histograms are written as TH1
+(from ``hist.Hist`` or ``(values, edges)``).
+
+Files are written in chunks of events (bounded memory) under a temporary
+name in the target folder and renamed when complete.
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from .._atomic import atomic_path
+from ..errors import FileFormatError, ParameterError, check_count
+from ..events import Events
+
+METADATA_KEY = "mcdh_parameters"
+COMPONENTS = ("E", "px", "py", "pz")
+
+
+def _derived(events: Events, start: int, stop: int) -> dict[str, np.ndarray]:
+    from ..analysis.variables import cos_theta, p_t, pair_mass
+
+    p = events.momenta[start:stop]
+    names = events.particles
+    out = {}
+    if "chi" in names and "chibar" in names:
+        out["mchichi"] = pair_mass(p[:, names.index("chi")], p[:, names.index("chibar")])
+    if "gamma" in names:
+        out["E_gamma"] = p[:, names.index("gamma"), 0].copy()
+    if "phi" in names:
+        out["pt_phi"] = p_t(p[:, names.index("phi")])
+        out["costheta_phi"] = cos_theta(p[:, names.index("phi")])
+    return out
+
+
+def _branches(events: Events, start: int, stop: int) -> dict[str, np.ndarray]:
+    data = {
+        "__event__": np.arange(start, stop, dtype=np.int64),
+        "__weight__": events.weights[start:stop],
+    }
+    for k, name in enumerate(events.particles):
+        for c, comp in enumerate(COMPONENTS):
+            data[f"{name}_{comp}"] = np.ascontiguousarray(events.momenta[start:stop, k, c])
+    data.update(_derived(events, start, stop))
+    return data
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, (np.floating, np.integer, np.bool_)):
+        return x.item()
+    return x
+
+
+def write_root(
+    path: str | os.PathLike,
+    samples: Events | dict[str, Events],
+    *,
+    histograms: dict | None = None,
+    chunk_events: int = 200_000,
+) -> Path:
+    """Write event samples (one TTree each) and histograms to a new ROOT file, atomically.
+
+    Parameters
+    ----------
+    path : path
+        The ROOT file to create (replaced if it exists, only once complete).
+    samples : Events or {tree name: Events}
+        A single sample goes to a tree named after its process.
+    histograms : {name: hist.Hist or (values, edges)}, optional
+        Written as TH1.
+    chunk_events : int
+        Events per basket write (bounds the memory of the conversion).
+    """
+    import uproot
+
+    if isinstance(samples, Events):
+        samples = {samples.process.replace("-", "_"): samples}
+    if not samples:
+        raise ParameterError("samples", samples, "give at least one Events sample")
+    chunk_events = check_count("chunk_events", chunk_events, 1)
+    meta = {"mcdh_version": __version__, "trees": {}}
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        with uproot.recreate(tmp) as f:
+            for name, ev in samples.items():
+                if not isinstance(ev, Events):
+                    raise ParameterError(f"samples[{name!r}]", type(ev).__name__, "must be an Events")
+                first = _branches(ev, 0, min(len(ev), chunk_events))
+                f.mktree(name, {k: v.dtype for k, v in first.items()})
+                f[name].extend(first)
+                for start in range(chunk_events, len(ev), chunk_events):
+                    f[name].extend(_branches(ev, start, min(len(ev), start + chunk_events)))
+                meta["trees"][name] = {
+                    "particles": list(ev.particles), "process": ev.process, "frame": ev.frame,
+                    "n_events": len(ev), "parameters": _jsonable(ev.parameters),
+                }
+            for hname, h in (histograms or {}).items():
+                f[hname] = h
+            f[METADATA_KEY] = json.dumps(meta)
+    return path
+
+
+def _open(path):
+    import uproot
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileFormatError(p, "no such file")
+    try:
+        f = uproot.open(p)
+        meta = json.loads(str(f[METADATA_KEY]))
+    except FileFormatError:
+        raise
+    except Exception as exc:  # uproot raises many types for truncated or foreign files
+        raise FileFormatError(p, f"not a complete mcdh ROOT file ({type(exc).__name__}: {exc})") from None
+    return f, meta
+
+
+def tree_names(path: str | os.PathLike) -> list[str]:
+    """Names of the event trees in an mcdh ROOT file."""
+    f, meta = _open(path)
+    f.close()
+    return list(meta["trees"])
+
+
+def read_root(path: str | os.PathLike, tree: str | None = None) -> Events:
+    """Read one event tree back into :class:`Events` (``tree`` may be omitted if there is only one)."""
+    f, meta = _open(path)
+    with f:
+        trees = meta["trees"]
+        if tree is None:
+            if len(trees) != 1:
+                raise ParameterError("tree", None, f"{path} has several trees, pick one of {list(trees)}")
+            tree = next(iter(trees))
+        if tree not in trees:
+            raise ParameterError("tree", tree, f"must be one of {list(trees)} in {path}")
+        info = trees[tree]
+        names = info["particles"]
+        branches = ["__weight__"] + [f"{n}_{c}" for n in names for c in COMPONENTS]
+        try:
+            arrays = f[tree].arrays(branches, library="np")
+        except Exception as exc:
+            raise FileFormatError(path, f"tree {tree!r} cannot be read ({type(exc).__name__}: {exc})") from None
+        n = info["n_events"]
+        if arrays["__weight__"].size != n:
+            raise FileFormatError(path, f"tree {tree!r} has {arrays['__weight__'].size} events, the header says {n}")
+        mom = np.empty((n, len(names), 4))
+        for k, name in enumerate(names):
+            for c, comp in enumerate(COMPONENTS):
+                mom[:, k, c] = arrays[f"{name}_{comp}"]
+        return Events(mom, arrays["__weight__"], tuple(names), info["process"], info["frame"], info["parameters"])
+
+
+def read_histogram(path: str | os.PathLike, name: str):
+    """A TH1 of an mcdh ROOT file as a ``hist.Hist``."""
+    f, _ = _open(path)
+    with f:
+        if name not in f:
+            raise ParameterError("name", name, f"no histogram of that name in {path}")
+        return f[name].to_hist()
