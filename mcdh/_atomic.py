@@ -35,3 +35,14 @@ def write_text(path: str | os.PathLike, text: str) -> None:
     """Atomically write ``text`` to ``path``."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+def json_default(x):
+    """``json.dumps(default=...)`` hook for numpy arrays and scalars (for files mcdh writes)."""
+    import numpy as np
+
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    if isinstance(x, (np.floating, np.integer, np.bool_)):
+        return x.item()
+    raise TypeError(f"not JSON serialisable: {type(x).__name__}")

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__, plots, study
-from ._atomic import write_text
+from ._atomic import json_default, write_text
 from .analysis.displacement import REGIONS
 from .analysis.pipeline import CHANNELS, AnalysisConfig, TableRow
 from .analysis.variables import e_bar, pair_mass
@@ -306,16 +306,8 @@ def reproduce(
     summary["total_seconds"] = time.perf_counter() - t_start
     summary["peak_memory_mb"] = _peak_memory_mb()
     # allow_nan=False: a non-finite number would make invalid JSON; the reach is None where undefined
-    write_text(out / "summary.json", json.dumps(summary, indent=1, default=_json_default, allow_nan=False) + "\n")
+    write_text(out / "summary.json", json.dumps(summary, indent=1, default=json_default, allow_nan=False) + "\n")
     return summary
-
-
-def _json_default(x):
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, (np.floating, np.integer)):
-        return x.item()
-    raise TypeError(f"not JSON serialisable: {type(x)}")
 
 
 def print_summary(summary: dict, out: Path) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .._atomic import atomic_path
+from .._atomic import atomic_path, json_default
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
 
@@ -61,18 +61,6 @@ def _branches(events: Events, start: int, stop: int) -> dict[str, np.ndarray]:
             data[f"{name}_{comp}"] = np.ascontiguousarray(events.momenta[start:stop, k, c])
     data.update(_derived(events, start, stop))
     return data
-
-
-def _jsonable(x):
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return x.tolist()
-    if isinstance(x, (np.floating, np.integer, np.bool_)):
-        return x.item()
-    return x
 
 
 def write_root(
@@ -116,7 +104,7 @@ def write_root(
                     f[name].extend(_branches(ev, start, min(len(ev), start + chunk_events)))
                 meta["trees"][name] = {
                     "particles": list(ev.particles), "process": ev.process, "frame": ev.frame,
-                    "n_events": len(ev), "parameters": _jsonable(ev.parameters),
+                    "n_events": len(ev), "parameters": json.loads(json.dumps(ev.parameters, default=json_default)),
                 }
             for hname, h in (histograms or {}).items():
                 f[hname] = h
