@@ -20,6 +20,7 @@ import json
 import os
 import platform
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -162,7 +163,8 @@ print((hwm() - before) * 1024)
 def _extra_memory_bytes(kind: str, n_events: int) -> float:
     import subprocess
 
-    r = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, kind, str(n_events)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-c", _MEMORY_PROBE, kind, str(n_events)], capture_output=True, text=True,
+                       cwd=tempfile.gettempdir())  # not the checkout: its mcdh/ would shadow the install
     if r.returncode != 0:  # no /proc peak reset (not Linux): not measured
         return float("nan")
     return float(r.stdout.strip().splitlines()[-1])
@@ -242,7 +244,6 @@ def bench_reproduce(quick: bool) -> dict:
     ratio tracks the cost of the whole job in units of a fixed kernel.
     """
     import subprocess
-    import tempfile
 
     import mcdh
 
@@ -252,7 +253,7 @@ def bench_reproduce(quick: bool) -> dict:
     extra = ["--events", "20000", "--background-events", "20000", "--xsec-events", "20000"] if quick else []
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "mcdh.cli", "reproduce", "--out", tmp, "--quiet", *extra], check=True)
+        subprocess.run([sys.executable, "-m", "mcdh.cli", "reproduce", "--out", tmp, "--quiet", *extra], check=True, cwd=tmp)
         total = time.perf_counter() - t0
         summary = json.loads((Path(tmp) / "summary.json").read_text())
     return {

@@ -8,6 +8,17 @@ Events                the event container passed between stages
 PhotonAcceptance      Belle II single-photon acceptance (CMS)
 ParameterError        raised for invalid input (a ValueError)
 """
+try:  # the C core must be built; say how when it is not (e.g. a source checkout shadowing the install)
+    from . import _rambo  # noqa: F401
+except ImportError as exc:  # pragma: no cover - exercised only on broken installs
+    import os as _os
+
+    raise ImportError(
+        f"mcdh's compiled RAMBO core (mcdh._rambo) is missing from {_os.path.dirname(__file__)}: "
+        "install with `pip install .` (or `pip install -e .` to work in the source tree); if mcdh is "
+        "installed, run from outside the source checkout so that it does not shadow the installed package"
+    ) from exc
+
 from .errors import GenerationError, ParameterError
 from .events import Events
 from .generate.background import PhotonAcceptance, generate_background

@@ -10,6 +10,8 @@ from mcdh.cli import main
 
 
 def run_cli(*args):
+    # cwd outside the source tree: `python -m` puts the cwd first on sys.path, and the checkout's
+    # mcdh/ (without the compiled core of a non-editable install) would shadow the installed package
     return subprocess.run([sys.executable, "-m", "mcdh.cli", *args], capture_output=True, text=True, cwd=os.path.dirname(__file__))
 
 
@@ -83,11 +85,8 @@ GAMMAPHI_COLUMNS = "mA,init_sig,vmax,sel_sig,sel_bkg,m2loglike"
 
 @pytest.mark.parametrize("channel, header", [("phi", PHI_COLUMNS), ("gammaphi", GAMMAPHI_COLUMNS)])
 def test_table_csv_contract(channel, header):
-    r = subprocess.run(
-        [sys.executable, "-m", "mcdh.cli", "table", "--benchmark", "B1", "--channel", channel, "--nb", "10",
-         "--mA-list", "4.2,6.9", "--events", "4000", "--background-events", "4000", "--csv"],
-        capture_output=True, text=True,
-    )
+    r = run_cli("table", "--benchmark", "B1", "--channel", channel, "--nb", "10",
+                "--mA-list", "4.2,6.9", "--events", "4000", "--background-events", "4000", "--csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
     assert lines[0] == header
@@ -107,8 +106,7 @@ def test_table_csv_contract(channel, header):
                                        (["--nb", "1", "--mA-list", "9.9"], "m_A"),
                                        (["--nb", "1", "--region", "inner"], "region")])
 def test_table_bad_input_is_one_line(bad, word):
-    r = subprocess.run([sys.executable, "-m", "mcdh.cli", "table", "--channel", "phi", *bad, "--events", "1000", "--csv"],
-                       capture_output=True, text=True)
+    r = run_cli("table", "--channel", "phi", *bad, "--events", "1000", "--csv")
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert word in r.stderr
