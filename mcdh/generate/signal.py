@@ -471,6 +471,22 @@ def generate_signal(
     if not 0.0 <= max_overweight < 1.0:
         raise ParameterError("max_overweight", max_overweight, "must be in [0, 1)")
     mom, w, setup, history, seeds = _generate(model, process, n_events, rng, acceptance, n_threads, progress, True)
+    params = _parameters(model, process, setup, history, w, n_events, unweight)
+    if unweight:
+        w_max = overweight_threshold(w, max_overweight)
+        params["unweighting_efficiency"] = float(w.mean() / w_max)
+        params["w_max"] = w_max
+        ugen = np.random.Generator(seeds[-1])
+        keep = ugen.random(n_events) * w_max < w
+        mom = mom[keep]
+        w = np.maximum(w[keep], w_max)
+    else:
+        params["unweighting_efficiency"] = unweighting_efficiency(w, max_overweight)
+    events = Events(mom, w, PARTICLES[process], f"signal-{process}", "cms", params)
+    return to_lab(events, beams) if frame == "lab" else events
+
+
+def _parameters(model, process, setup, history, w, n_events, unweight) -> dict:
     sigma, sigma_err = _sigma(w)
     params = {
         "process": process,
@@ -488,18 +504,82 @@ def generate_signal(
     if process == "gammaphi":
         acc = setup.acceptance
         params["photon_acceptance"] = {"e_min": acc.e_min, "theta_min_deg": acc.theta_min_deg, "theta_max_deg": acc.theta_max_deg}
-    if unweight:
-        w_max = overweight_threshold(w, max_overweight)
-        params["unweighting_efficiency"] = float(w.mean() / w_max)
-        params["w_max"] = w_max
-        ugen = np.random.Generator(seeds[-1])
-        keep = ugen.random(n_events) * w_max < w
-        mom = mom[keep]
-        w = np.maximum(w[keep], w_max)
-    else:
-        params["unweighting_efficiency"] = unweighting_efficiency(w, max_overweight)
-    events = Events(mom, w, PARTICLES[process], f"signal-{process}", "cms", params)
-    return to_lab(events, beams) if frame == "lab" else events
+    return params
+
+
+class SignalStream:
+    """The weighted events of :func:`generate_signal`, produced batch by batch (bounded memory).
+
+    Iterating yields :class:`Events` of at most ``n_threads`` x 65536 events, in
+    order; concatenated they equal ``generate_signal(...)`` with the same
+    arguments exactly. After the last batch, :attr:`parameters` holds the run's
+    parameters (sigma and its error included), as ``generate_signal`` records
+    them. Only the weights (8 bytes per event) are kept for that.
+    """
+
+    def __init__(self, model, process, n_events, rng=None, *, acceptance=None, frame="cms", beams=None,
+                 n_threads=None, progress=False):
+        if not isinstance(model, DarkSector):
+            raise ParameterError("model", type(model).__name__, "must be a mcdh DarkSector")
+        if process not in PROCESSES:
+            raise ParameterError("process", process, f"must be one of {PROCESSES}")
+        if frame not in ("cms", "lab"):
+            raise ParameterError("frame", frame, "must be 'cms' or 'lab'")
+        self.model, self.process, self.frame, self.beams = model, process, frame, beams
+        self.n_events = check_count("n_events", n_events, 1)
+        self.n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
+        self.particles = PARTICLES[process]
+        self._gen = as_generator(rng)
+        self._acceptance = acceptance
+        self._progress = progress
+        self.parameters: dict | None = None
+
+    def __iter__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        n = self.n_events
+        setup = _Setup(self.model, self.process, self._acceptance if self._acceptance is not None else PhotonAcceptance())
+        seeds = chunk_bit_generators(self._gen, n, extra=2)
+        history = setup.adapt(seeds[-2])
+        setup.warm_up()
+        w_all = np.empty(n)
+        npart, nu = len(self.particles), N_UNIFORMS[self.process]
+        n_chunks = -(-n // CHUNK_EVENTS)
+        bar = None
+        if self._progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n, unit="ev", desc=f"signal {self.process}")
+        base = {"process": self.process, "model": self.model.as_dict(), "sqrt_s": self.model.sqrt_s}
+
+        def run(k):
+            lo, hi = k * CHUNK_EVENTS, min(n, (k + 1) * CHUNK_EVENTS)
+            u = np.random.Generator(seeds[k]).random((hi - lo, nu))
+            m = np.empty((hi - lo, npart, 4))
+            setup.run(u, m, w_all[lo:hi], n)
+            return m
+
+        try:
+            with ThreadPoolExecutor(max_workers=self.n_threads) as pool:
+                for first in range(0, n_chunks, self.n_threads):
+                    ks = range(first, min(n_chunks, first + self.n_threads))
+                    moms = list(pool.map(run, ks))
+                    lo, hi = ks[0] * CHUNK_EVENTS, min(n, (ks[-1] + 1) * CHUNK_EVENTS)
+                    w = w_all[lo:hi]
+                    if not np.all(np.isfinite(w)) or np.any(w < 0):
+                        raise GenerationError(f"signal {self.process}: non-finite or negative weights for {self.model}")
+                    ev = Events(np.concatenate(moms), w.copy(), self.particles, f"signal-{self.process}", "cms", dict(base))
+                    if bar is not None:
+                        bar.update(hi - lo)
+                    yield to_lab(ev, self.beams) if self.frame == "lab" else ev
+        finally:
+            if bar is not None:
+                bar.close()
+        params = _parameters(self.model, self.process, setup, history, w_all, n, False)
+        params["unweighting_efficiency"] = unweighting_efficiency(w_all)
+        if self.frame == "lab":
+            params["beams"] = (self.beams if self.beams is not None else Beams()).describe()
+        self.parameters = params
 
 
 def _generate(model, process, n_events, rng, acceptance, n_threads, progress, keep_momenta):

@@ -30,6 +30,7 @@ from .. import __version__
 from .._atomic import atomic_path, json_default
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
+from ._writer import EventWriter
 
 METADATA_KEY = "mcdh_parameters"
 COMPONENTS = ("E", "px", "py", "pz")
@@ -61,6 +62,61 @@ def _branches(events: Events, start: int, stop: int) -> dict[str, np.ndarray]:
             data[f"{name}_{comp}"] = np.ascontiguousarray(events.momenta[start:stop, k, c])
     data.update(_derived(events, start, stop))
     return data
+
+
+def _tree_meta(ev: Events, n_events: int, parameters: dict) -> dict:
+    return {
+        "particles": list(ev.particles), "process": ev.process, "frame": ev.frame,
+        "n_events": n_events, "parameters": json.loads(json.dumps(parameters, default=json_default)),
+    }
+
+
+class RootWriter(EventWriter):
+    """Stream one sample into a TTree of a new ROOT file (bounded memory, atomic).
+
+    >>> with RootWriter("signal.root", tree="phi") as out:   # doctest: +SKIP
+    ...     for chunk in SignalStream(model, "phi", 10_000_000, seed):
+    ...         out.write(chunk)
+    ...     out.set_parameters(stream.parameters)
+
+    Each ``write`` appends baskets; histograms (``hist.Hist`` or
+    ``(values, edges)``) and the run parameters are written at the end.
+    """
+
+    def __init__(self, path, tree: str | None = None, histograms: dict | None = None):
+        super().__init__(path)
+        self.tree = tree
+        self.histograms = histograms or {}
+        self._first: Events | None = None
+
+    def _open(self):
+        import uproot
+
+        self._file = uproot.recreate(self.tmp)
+
+    def _write(self, events: Events):
+        data = _branches(events, self.n_written, self.n_written + len(events))
+        if self._first is None:
+            self._first = events
+            self.tree = self.tree or events.process.replace("-", "_")
+            self._file.mktree(self.tree, {k: v.dtype for k, v in data.items()})
+        self._file[self.tree].extend(data)
+
+    def _finish(self):
+        if self._first is None:
+            raise ParameterError("events", 0, "no events were written")
+        ev = self._first
+        params = self.parameters if self.parameters is not None else ev.parameters
+        meta = {"mcdh_version": __version__, "trees": {self.tree: _tree_meta(ev, self.n_written, params)}}
+        for hname, h in self.histograms.items():
+            self._file[hname] = h
+        self._file[METADATA_KEY] = json.dumps(meta)
+        self._file.close()
+
+    def _abort(self):
+        f = getattr(self, "_file", None)
+        if f is not None:
+            f.close()
 
 
 def write_root(
@@ -97,15 +153,12 @@ def write_root(
             for name, ev in samples.items():
                 if not isinstance(ev, Events):
                     raise ParameterError(f"samples[{name!r}]", type(ev).__name__, "must be an Events")
-                first = _branches(ev, 0, min(len(ev), chunk_events))
-                f.mktree(name, {k: v.dtype for k, v in first.items()})
-                f[name].extend(first)
-                for start in range(chunk_events, len(ev), chunk_events):
-                    f[name].extend(_branches(ev, start, min(len(ev), start + chunk_events)))
-                meta["trees"][name] = {
-                    "particles": list(ev.particles), "process": ev.process, "frame": ev.frame,
-                    "n_events": len(ev), "parameters": json.loads(json.dumps(ev.parameters, default=json_default)),
-                }
+                for start in range(0, len(ev), chunk_events):
+                    data = _branches(ev, start, min(len(ev), start + chunk_events))
+                    if start == 0:
+                        f.mktree(name, {k: v.dtype for k, v in data.items()})
+                    f[name].extend(data)
+                meta["trees"][name] = _tree_meta(ev, len(ev), ev.parameters)
             for hname, h in (histograms or {}).items():
                 f[hname] = h
             f[METADATA_KEY] = json.dumps(meta)

@@ -1,0 +1,228 @@
+"""LHE and HepMC3 export/import, streaming writers, bad files."""
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mcdh.errors import FileFormatError, ParameterError
+from mcdh.generate.signal import SignalStream, generate_signal
+from mcdh.io import file_format, open_writer, read_events, write_events
+from mcdh.io.hepmc import decay_table, read_hepmc, write_hepmc
+from mcdh.io.lhe import PDG_IDS, read_lhe, write_lhe
+from mcdh.io.root import read_root
+from mcdh.physics.model import DarkSector
+
+DATA = Path(__file__).parent / "data"
+MG_FILE = DATA / "madgraph-wbj-head.lhe"
+
+
+@pytest.fixture(scope="module")
+def model():
+    return DarkSector.from_benchmark("B1", 6.0)
+
+
+@pytest.fixture(scope="module", params=[("phi", "cms"), ("gammaphi", "lab")], ids=["phi-cms", "gammaphi-lab"])
+def sample(request, model):
+    proc, frame = request.param
+    return generate_signal(model, proc, 1500, 3, n_threads=1, frame=frame)
+
+
+@pytest.mark.parametrize("suffix", [".lhe", ".lhe.gz", ".hepmc", ".root"])
+def test_round_trip_is_exact(tmp_path, sample, suffix):
+    path = write_events(tmp_path / f"s{suffix}", sample)
+    back = read_events(path)
+    assert np.array_equal(back.momenta, sample.momenta)
+    assert np.array_equal(back.weights, sample.weights)
+    assert back.particles == sample.particles and back.frame == sample.frame and back.process == sample.process
+    assert back.parameters["sigma_fb"] == sample.parameters["sigma_fb"]
+    assert [p.name for p in tmp_path.iterdir()] == [f"s{suffix}"]  # no temporary files left
+
+
+def test_lhe_init_block_and_pb_weights(tmp_path, sample):
+    import pylhe
+
+    path = write_lhe(tmp_path / "s.lhe", sample)
+    lhe = pylhe.LHEFile.fromfile(str(path), generator=False)
+    info, proc = lhe.init.initInfo, lhe.init.procInfo[0]
+    assert (info.beamA, info.beamB, info.weightingStrategy) == (11, -11, 4)
+    # beams carry the events' total energy (lab: the CMS at 10.58 GeV boosted with the SuperKEKB boost)
+    assert info.energyA + info.energyB == pytest.approx(sample.momenta[0, :, 0].sum(), rel=1e-12)
+    assert proc.xSection == pytest.approx(sample.sigma_fb * 1e-3, rel=1e-14)
+    xw = np.array([e.eventinfo.weight for e in lhe.events])
+    assert xw.mean() == pytest.approx(proc.xSection, rel=1e-12)  # LHA: sigma = <XWGTUP> for IDWTUP = 4
+    # the file read as a foreign one (XWGTUP, average normalisation) gives the same sample to rounding
+    foreign = read_lhe(path, normalisation="average")
+    ev = lhe.events[0]
+    assert {p.id for p in ev.particles if p.status == 1} == {PDG_IDS[k] for k in sample.particles}
+    assert foreign.sigma_fb == pytest.approx(sample.sigma_fb, rel=1e-12)
+
+
+def test_lhe_phi_lifetime_column(tmp_path, model):
+    ev = generate_signal(model, "phi", 20000, 5, n_threads=1)
+    import pylhe
+
+    path = write_lhe(tmp_path / "s.lhe", ev, seed=1)
+    taus = np.array([[p.lifetime for p in e.particles if p.id == 54][0] for e in pylhe.LHEFile.fromfile(str(path), generator=False).events])
+    # VTIMUP ~ Exp(c tau): its mean within 4 standard errors
+    assert abs(taus.mean() - model.ctau_phi_mm) < 4 * model.ctau_phi_mm / math.sqrt(taus.size)
+
+
+def _plain_parse(path):
+    """An independent reading of the MadGraph file: final-state lines and XWGTUP of each event."""
+    events, lines, inside = [], [], False
+    for line in Path(path).read_text().splitlines():
+        s = line.strip()
+        if s.startswith("<event"):
+            inside, lines = True, []
+        elif s.startswith("</event>"):
+            inside = False
+            events.append(lines)
+        elif inside and s and not s.startswith(("<", "#")):
+            lines.append(s.split())
+    return events
+
+
+def test_madgraph_lhe_import():
+    roles = {"W+": 24, "b": 5, "d": 1}
+    ev = read_lhe(MG_FILE, roles=roles)
+    raw = _plain_parse(MG_FILE)
+    assert len(ev) == len(raw) == 5
+    assert ev.particles == ("W+", "b", "d") and ev.frame == "cms"
+    for i, rows in enumerate(raw):
+        xwgt = float(rows[0][2])
+        assert ev.weights[i] == pytest.approx(xwgt * 1000 / 5, rel=1e-15)  # average normalisation, pb -> fb
+        for slot, pdg in roles.items():
+            (row,) = [r for r in rows[1:] if int(r[0]) == pdg and int(r[1]) == 1]
+            px, py, pz, e = map(float, row[6:10])
+            assert np.array_equal(ev.momentum(slot)[i], [e, px, py, pz])
+    # sigma from <init>: 50.109086 pb; the weights average to XWGTUP = 50.109093 pb
+    assert ev.parameters["sigma_fb"] == pytest.approx(50109.086, rel=1e-12)
+    assert ev.parameters["sigma_err_fb"] == pytest.approx(89.185414, rel=1e-12)
+    assert ev.parameters["weight_normalisation"] == "average"
+    assert ev.parameters["beam_ids"] == [2212, 2212] and ev.parameters["weighting_strategy"] == -4
+    assert ev.sigma_fb == pytest.approx(50109.093, rel=1e-12)
+    assert read_lhe(MG_FILE, roles=roles, normalisation="sum").sigma_fb == pytest.approx(5 * 50109.093, rel=1e-12)
+
+
+def test_madgraph_lhe_wrong_roles_named():
+    with pytest.raises(FileFormatError, match=r"event 1: slot\(s\) phi \(PDG 54\) found 0 times"):
+        read_lhe(MG_FILE)
+    # incoming partons (status -1) never fill a slot: the u of event 1 is incoming only
+    with pytest.raises(FileFormatError, match=r"event 1: slot\(s\) u \(PDG 2\) found 0 times"):
+        read_lhe(MG_FILE, roles={"W+": 24, "u": 2})
+    assert len(read_lhe(MG_FILE, roles={"b": 5})) == 5  # the outgoing b only, though a b also comes in
+    with pytest.raises(ParameterError, match="roles"):
+        read_lhe(MG_FILE, roles={"a": 5, "b": 5})
+
+
+@pytest.mark.parametrize("damage, where", [
+    (lambda t: t[: len(t) * 2 // 3], "line"),                       # truncated mid-file
+    (lambda t: t.replace("</init>", "</innit>", 1), "line"),         # broken XML
+    (lambda t: t.replace(" 4.", " x.", 1) if " 4." in t else t + "x", ""),
+])
+def test_damaged_lhe_is_reported_by_path(tmp_path, sample, damage, where):
+    good = write_lhe(tmp_path / "good.lhe", sample)
+    bad = tmp_path / "bad.lhe"
+    bad.write_text(damage(good.read_text()))
+    with pytest.raises(FileFormatError) as err:
+        read_lhe(bad)
+    assert str(bad) in str(err.value) and where in str(err.value)
+
+
+def test_not_lhe_and_missing(tmp_path):
+    p = tmp_path / "x.lhe"
+    p.write_text("hello\n")
+    with pytest.raises(FileFormatError, match="x.lhe"):
+        read_lhe(p)
+    with pytest.raises(FileFormatError, match="no such file"):
+        read_lhe(tmp_path / "nope.lhe")
+
+
+def test_hepmc_displaced_decay_physics(tmp_path, model):
+    import pyhepmc
+
+    ev = generate_signal(model, "phi", 4000, 9, n_threads=1, frame="lab")
+    path = write_hepmc(tmp_path / "s.hepmc", ev, seed=2)
+    table = dict(decay_table(model))
+    assert sum(table.values()) == pytest.approx(1.0, rel=1e-12)
+    assert table[(211, -211)] == pytest.approx(2 * table[(111, 111)], rel=1e-12)
+    scaled, modes = [], {}
+    with pyhepmc.open(str(path)) as f:
+        for evt in f:
+            (phi,) = [p for p in evt.particles if p.pid == 54]
+            assert phi.status == 2
+            v = phi.end_vertex
+            kids = v.particles_out
+            modes[tuple(sorted(k.pid for k in kids))] = modes.get(tuple(sorted(k.pid for k in kids)), 0) + 1
+            p = np.array([phi.momentum.e, phi.momentum.px, phi.momentum.py, phi.momentum.pz])
+            s = np.sum([[k.momentum.e, k.momentum.px, k.momentum.py, k.momentum.pz] for k in kids], axis=0)
+            assert np.allclose(s, p, rtol=1e-12, atol=1e-12)
+            x = np.array([v.position.x, v.position.y, v.position.z, v.position.t])
+            # vertex along the phi direction, at t = x E/|p|
+            assert np.allclose(np.cross(x[:3], p[1:]), 0, atol=1e-9 * max(1.0, np.linalg.norm(x[:3])) * np.linalg.norm(p[1:]))
+            assert x[3] == pytest.approx(np.linalg.norm(x[:3]) * p[0] / np.linalg.norm(p[1:]), rel=1e-12)
+            scaled.append(np.linalg.norm(x[:3]) * model.m_phi / np.linalg.norm(p[1:]))  # proper decay length
+    scaled = np.array(scaled)
+    assert abs(scaled.mean() - model.ctau_phi_mm) < 4 * model.ctau_phi_mm / math.sqrt(scaled.size)
+    frac_pipi = modes.get((-211, 211), 0) / scaled.size
+    assert abs(frac_pipi - table[(211, -211)]) < 4 * math.sqrt(table[(211, -211)] / scaled.size)
+
+
+def test_truncated_hepmc(tmp_path, sample):
+    good = write_hepmc(tmp_path / "g.hepmc", sample)
+    bad = tmp_path / "b.hepmc"
+    bad.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    with pytest.raises(FileFormatError, match="truncated"):
+        read_hepmc(bad)
+    other = tmp_path / "o.hepmc"
+    other.write_text("not hepmc\n")
+    with pytest.raises(FileFormatError, match="not a HepMC3"):
+        read_hepmc(other)
+
+
+@pytest.mark.parametrize("suffix", [".root", ".lhe", ".hepmc"])
+def test_streamed_file_equals_in_memory(tmp_path, model, suffix):
+    ref = generate_signal(model, "gammaphi", 70000 if suffix == ".root" else 3000, 4, n_threads=2)
+    stream = SignalStream(model, "gammaphi", len(ref), 4, n_threads=2)
+    with open_writer(tmp_path / f"s{suffix}", len(ref), tree="gammaphi") as out:
+        for chunk in stream:
+            out.write(chunk)
+        out.set_parameters(stream.parameters)
+    back = read_events(tmp_path / f"s{suffix}", tree="gammaphi")
+    assert np.array_equal(back.momenta, ref.momenta) and np.array_equal(back.weights, ref.weights)
+    assert stream.parameters["sigma_fb"] == ref.parameters["sigma_fb"]
+
+
+def test_failed_write_leaves_nothing(tmp_path, sample):
+    for suffix in (".root", ".lhe", ".hepmc"):
+        target = tmp_path / f"x{suffix}"
+        with pytest.raises(RuntimeError):
+            with open_writer(target, len(sample)) as out:
+                out.write(sample)
+                raise RuntimeError("interrupted")
+        assert not target.exists()
+    # a short LHE/HepMC stream is an error too (its normalisation would be wrong)
+    with pytest.raises(ParameterError, match="n_events"):
+        with open_writer(tmp_path / "y.lhe", len(sample) + 1) as out:
+            out.write(sample)
+    assert os.listdir(tmp_path) == []
+
+
+def test_suffix_picks_format(tmp_path):
+    assert [file_format(n) for n in ("a.root", "b.LHE", "c.lhe.gz", "d.hepmc", "e.hepmc3")] == ["root", "lhe", "lhe", "hepmc", "hepmc"]
+    with pytest.raises(ParameterError, match=r"\.root"):
+        file_format(tmp_path / "x.csv")
+
+
+def test_root_tree_named_after_process_and_weights_in_fb(tmp_path, model):
+    ev = generate_signal(model, "phi", 2000, 1, n_threads=1)
+    path = write_events(tmp_path / "s.root", ev, tree="phi")
+    import uproot
+
+    with uproot.open(path) as f:
+        t = f["phi"]
+        assert t.num_entries == 2000
+        assert t["__weight__"].array(library="np").sum() == pytest.approx(ev.parameters["sigma_fb"], rel=1e-13)
+    assert np.array_equal(read_root(path, "phi").momenta, ev.momenta)
