@@ -13,7 +13,7 @@ from pathlib import Path
 
 
 from . import __version__
-from .errors import GenerationError, ParameterError
+from .errors import FileFormatError, GenerationError, ParameterError
 from .physics.constants import LUMINOSITY_FB, SQRT_S
 
 
@@ -248,12 +248,12 @@ def cmd_figure(args) -> int:
     return 0
 
 
-def _add_model(p: argparse.ArgumentParser) -> None:
+def _add_model(p: argparse.ArgumentParser, required: bool = True) -> None:
     from .physics.constants import ALPHA_EM
 
     p.add_argument("--benchmark", type=str.upper, choices=("B1", "B2", "B3"), default=None,
                    help="mass benchmark: B1 = m_A(1, 1/3, 1/6), B2 = m_A(1, 1/4, 1/6), B3 = m_A(1, 1/4, 1/8)")
-    p.add_argument("--mA", type=float, required=True, help="dark photon mass in GeV")
+    p.add_argument("--mA", type=float, required=required, default=None, help="dark photon mass in GeV")
     p.add_argument("--m-chi", type=float, default=None, help="override the benchmark dark-matter mass (GeV)")
     p.add_argument("--m-phi", type=float, default=None, help="override the benchmark dark Higgs mass (GeV)")
     p.add_argument("--eps", type=float, default=1e-4, help="kinetic mixing (default 1e-4); sigma scales as eps^2")
@@ -266,6 +266,197 @@ def _add_model(p: argparse.ArgumentParser) -> None:
     p.add_argument("--width-model", choices=("winkler", "hipsofcobra"), default="winkler", help="hadronic phi widths")
     p.add_argument("--sqrt-s", type=_sqrt_s_arg, default=SQRT_S,
                    help="CMS energy in GeV, 'nominal' (10.58, default) or 'beams' (10.574 from the 7 x 4 GeV beams)")
+
+
+def _pdg_arg(text: str) -> dict[str, int]:
+    """name=id pairs, e.g. phi=9000005,chi=9000007,chibar=-9000007."""
+    out = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = int(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected name=PDG id pairs like phi=54,chi=52, got {item!r}") from None
+    return out
+
+
+def _say(quiet: bool, *text) -> None:
+    if not quiet:
+        print(*text, file=sys.stderr)
+
+
+def cmd_generate_signal(args) -> int:
+    from .generate.signal import SignalStream
+    from .io import file_format, open_writer
+
+    file_format(args.output)  # a bad suffix is reported before any work
+    model = _model_from_args(args)
+    t0 = time.perf_counter()
+    stream = SignalStream(model, args.process, args.events, args.seed, frame=args.frame,
+                          n_threads=args.threads, progress=not args.quiet)
+    with open_writer(args.output, args.events, tree=args.process, pdg=args.pdg, seed=args.seed) as out:
+        for chunk in stream:
+            out.write(chunk)
+        out.set_parameters(stream.parameters)
+    dt = time.perf_counter() - t0
+    p = stream.parameters
+    summary = {"output": str(args.output), "process": args.process, "events": args.events, "frame": args.frame,
+               "sigma_fb": p["sigma_fb"], "sigma_err_fb": p["sigma_err_fb"], "eps": model.eps, "theta": model.theta,
+               "ctau_phi_mm": model.ctau_phi_mm, "seconds": dt}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"{args.events} {args.process} events ({args.frame} frame) -> {args.output}")
+        print(f"  sigma = {p['sigma_fb']:.6g} +- {p['sigma_err_fb']:.2g} fb at eps = {model.eps:g} "
+              f"(sum of __weight__), c tau_phi = {model.ctau_phi_mm:.4g} mm at theta = {model.theta:g}")
+        print(f"  {dt:.1f} s, {args.events / dt:.3g} events/s")
+    return 0
+
+
+def cmd_generate_background(args) -> int:
+    from .generate.background import generate_background
+    from .io import file_format, write_events
+    from .physics.model import DarkSector
+
+    file_format(args.output)
+    if args.m_phi is None or args.m_chi is None:
+        if args.benchmark is None or args.mA is None:
+            raise ParameterError("--benchmark/--mA", (args.benchmark, args.mA),
+                                 "give a benchmark and m_A, or both --m-phi and --m-chi")
+        m = DarkSector.from_benchmark(args.benchmark, args.mA)
+        m_phi, m_chi = m.m_phi, m.m_chi
+    else:
+        m_phi, m_chi = args.m_phi, args.m_chi
+    t0 = time.perf_counter()
+    ev = generate_background(args.channel, m_phi, m_chi, args.events, args.seed, n_b=args.nb, luminosity_fb=args.lumi_fb,
+                             sqrt_s=args.sqrt_s, n_threads=args.threads, progress=not args.quiet)
+    write_events(args.output, ev, tree=f"background_{args.channel}", pdg=args.pdg, seed=args.seed)
+    dt = time.perf_counter() - t0
+    if args.json:
+        print(json.dumps({"output": str(args.output), "channel": args.channel, "events": len(ev), "m_phi": m_phi,
+                          "m_chi": m_chi, "sigma_fb": ev.sigma_fb, "expected_events": ev.expected_events(args.lumi_fb),
+                          "seconds": dt}))
+    else:
+        print(f"{len(ev)} background-{args.channel} events (m_phi = {m_phi:g}, m_chi = {m_chi:g} GeV) -> {args.output}")
+        print(f"  {ev.expected_events(args.lumi_fb):.6g} expected events in {args.lumi_fb:g} fb^-1, {dt:.1f} s")
+    return 0
+
+
+def _analysis_model(args, signal):
+    from .physics.model import DarkSector
+
+    if args.mA is not None:
+        return _model_from_args(args)
+    model = signal.parameters.get("model")
+    if not model:
+        raise ParameterError("--mA", None, f"{args.file} records no model (not written by mcdh): give --benchmark and --mA "
+                             "(or --m-chi and --m-phi) and the --eps-gen the events were generated at")
+    return DarkSector(**model)
+
+
+def _finite_or_none(x):
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def cmd_analyze(args) -> int:
+    import warnings
+
+    import numpy as np
+
+    from .analysis.pipeline import AnalysisConfig, ChannelAnalysis
+    from .generate.background import generate_background
+    from .io import read_events
+    from .physics.widths import HadronicValidityWarning
+    from .study import point_seed
+
+    signal = read_events(args.file, tree=args.tree, roles=args.roles)
+    channel = args.channel or ("gammaphi" if "gamma" in signal.particles else "phi")
+    model = _analysis_model(args, signal)
+    if args.mA is not None and args.eps_gen is not None:
+        model = model.replace(eps=args.eps_gen)
+    region = tuple(_floats(args.region)) if "," in args.region else args.region
+    config = AnalysisConfig(region=region, luminosity_fb=args.lumi_fb)
+    ss = point_seed(args.seed, model.benchmark or "custom", model.m_A, channel)
+    s_bkg, s_smear = ss.spawn(2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HadronicValidityWarning)
+        if args.background:
+            background = read_events(args.background, tree=args.background_tree)
+        else:
+            background = generate_background(channel, model.m_phi, model.m_chi, args.background_events,
+                                             np.random.default_rng(s_bkg), n_b=1.0, sqrt_s=model.sqrt_s, n_threads=args.threads)
+        a = ChannelAnalysis(model, channel, signal, background, config, seed=s_smear)
+        row = a.table_row(args.eps, args.theta, args.nb)
+        reach = a.eps_reach(args.theta, args.nb)
+        band = a.theta_band(args.eps, [args.nb])[args.nb]
+    res = {"file": str(args.file), "channel": channel, "events": len(signal), "model": model.as_dict(),
+           "eps": args.eps, "theta": args.theta, "n_b": args.nb, **row.as_csv_dict(),
+           "sel_sig_err": row.sel_sig_err, "excluded": bool(row.m2loglike >= 3.84),
+           "eps95": reach.eps,
+           "theta_band": [_finite_or_none(band.lower), _finite_or_none(band.upper)]}
+    if args.output:
+        import hist
+
+        from .io.root import write_root
+
+        e = a.binning.edges
+        hists = {}
+        sig, var = a.signal_hists([args.theta], with_variance=True)
+        scale = (args.eps / model.eps) ** 2
+        for name, values, variances in (("h_signal", sig[0] * scale, var[0] * scale**2),
+                                        ("h_background", a.background_hist(args.nb), None)):
+            h = hist.Hist(hist.axis.Variable(e, name="x", label=a.binning.label or "x"), storage=hist.storage.Weight())
+            h.view().value = values
+            h.view().variance = variances if variances is not None else np.zeros_like(values)
+            hists[name] = h
+        write_root(args.output, {"signal": signal, "background": background}, histograms=hists)
+        res["output"] = str(args.output)
+    if args.json:
+        print(json.dumps(res, default=str))
+        return 0
+    name = "e+e- -> phi chi chibar" if channel == "phi" else "e+e- -> gamma phi chi chibar"
+    print(f"{args.file}: {len(signal)} events, {name}, m_A = {model.m_A:g}, m_chi = {model.m_chi:g}, m_phi = {model.m_phi:g} GeV")
+    print(f"  at eps = {args.eps:g}, theta = {args.theta:g}, N_b = {args.nb:g}, {args.lumi_fb / 1e3:g} ab^-1:")
+    for k, v in row.as_csv_dict().items():
+        if k != "mA":
+            print(f"    {k:12s} {v:.5g}")
+    print(f"    {'excluded':12s} {res['excluded']}")
+    lo, hi = res["theta_band"]
+    band_text = ("no theta excluded" if not band.excluded else
+                 f"theta from {'below the range' if lo is None else f'{lo:.3g}'} to {'above the range' if hi is None else f'{hi:.3g}'}")
+    print(f"  95% CL reach: eps = {reach.eps:.4g} at theta = {args.theta:g}; {band_text} at eps = {args.eps:g}")
+    if args.output:
+        print(f"  histograms and samples -> {args.output}")
+    return 0
+
+
+def cmd_scan(args) -> int:
+    from .scan import ScanGrid, run_scan, task_name
+
+    kw = {}
+    if args.mA_list is not None:
+        kw["masses"] = tuple(args.mA_list)
+    grid = ScanGrid(benchmarks=tuple(args.benchmarks), channels=tuple(args.channels), thetas=tuple(args.theta_list),
+                    eps=tuple(args.eps_list), n_b=tuple(args.nb_list), n_signal=args.events,
+                    n_background=args.background_events, seed=args.seed, region=args.region, **kw)
+    out = Path(args.out)
+    t0 = time.perf_counter()
+    try:
+        rows = run_scan(grid, out, scheduler=args.scheduler, n_workers=args.workers, serial=args.serial,
+                        progress=not args.quiet)
+    except KeyboardInterrupt:
+        done = sum((out / "points" / f"{task_name(t)}.json").exists() for t in grid.tasks())
+        print(f"mcdh scan: interrupted; {done} of {len(grid.tasks())} points are saved in {out / 'points'}: "
+              "run the same command again to resume", file=sys.stderr)
+        return 130
+    excluded = sum(r["excluded"] for r in rows)
+    _say(args.quiet, f"{len(grid.tasks())} points, {len(rows)} rows ({excluded} excluded at 95% CL) in "
+         f"{time.perf_counter() - t0:.1f} s -> {out / 'results.csv'}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -363,6 +554,100 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores); results do not depend on it")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser(
+        "generate",
+        help="generate signal or background events into a ROOT, LHE or HepMC3 file",
+        description="Events are written as they are generated (bounded memory), under a temporary name that is "
+        "renamed when the file is complete. The output suffix picks the format: .root (a flat TTree named after "
+        "the process/channel: __event__, __weight__ in fb with sum = sigma, four-momenta, m_chichi, E_gamma, ...), "
+        ".lhe or .lhe.gz (LHEF 3, phi c tau in VTIMUP), .hepmc (HepMC3 with the phi decayed at its displaced vertex).",
+    )
+    gsub = p.add_subparsers(dest="what", required=True)
+    g = gsub.add_parser("signal", help="e+e- -> phi chi chibar or gamma phi chi chibar (exact matrix elements)")
+    g.add_argument("--process", choices=("phi", "gammaphi"), required=True)
+    _add_model(g)
+    g.add_argument("--events", type=int, required=True, help="weighted events")
+    g.add_argument("--seed", type=int, default=1, help="random seed (default 1): the same seed gives the same file")
+    g.add_argument("--output", required=True, help="output file: .root, .lhe, .lhe.gz or .hepmc")
+    g.add_argument("--frame", choices=("cms", "lab"), default="cms", help="momenta in the CMS (default) or Belle II lab frame")
+    g.add_argument("--pdg", type=_pdg_arg, default=None,
+                   help="PDG ids for LHE/HepMC, e.g. phi=54,chi=52,chibar=-52 (default: PDG MC numbering 54, 52, -52)")
+    g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores); results do not depend on it")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=cmd_generate_signal)
+    g = gsub.add_parser("background", help="the paper's RAMBO mock background (section 3.2)")
+    g.add_argument("--channel", choices=("phi", "gammaphi"), required=True)
+    g.add_argument("--benchmark", type=str.upper, choices=("B1", "B2", "B3"), default=None, help="take m_phi, m_chi from a benchmark")
+    g.add_argument("--mA", type=float, default=None, help="dark photon mass of the benchmark (GeV)")
+    g.add_argument("--m-phi", type=float, default=None, help="dark Higgs mass (GeV), instead of a benchmark")
+    g.add_argument("--m-chi", type=float, default=None, help="dark matter mass (GeV), instead of a benchmark")
+    g.add_argument("--nb", type=float, default=1.0, help="phi-channel background events N_b in the luminosity (default 1)")
+    g.add_argument("--lumi-fb", type=float, default=LUMINOSITY_FB, help="luminosity in fb^-1 (default 1e4 = 10 ab^-1)")
+    g.add_argument("--events", type=int, required=True, help="weighted events")
+    g.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    g.add_argument("--sqrt-s", type=_sqrt_s_arg, default=SQRT_S, help="CMS energy in GeV (default 10.58)")
+    g.add_argument("--output", required=True, help="output file: .root, .lhe, .lhe.gz or .hepmc")
+    g.add_argument("--pdg", type=_pdg_arg, default=None, help="PDG ids for LHE/HepMC (as for signal)")
+    g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.set_defaults(func=cmd_generate_background)
+
+    p = sub.add_parser(
+        "analyze",
+        help="analyse a signal file (ROOT, LHE or HepMC3; mcdh's or MadGraph's): selection, -2 log L, reach",
+        description="Reads signal events (and a background file, or generates the mock background), applies the "
+        "displaced-vertex probability, the smearing and the optimised window of the paper, and prints the "
+        "Appendix B quantities, the 95%% CL eps reach and the sensitive theta band. Files not written by mcdh "
+        "(e.g. MadGraph LHE) need the model: --benchmark/--mA (or --m-chi/--m-phi) and --eps-gen.",
+    )
+    p.add_argument("file", help="signal events: .root, .lhe, .lhe.gz or .hepmc")
+    p.add_argument("--tree", default=None, help="tree in a ROOT file (default: its only tree)")
+    p.add_argument("--roles", type=_pdg_arg, default=None,
+                   help="PDG id of each slot for LHE/HepMC from other generators, e.g. gamma=22,phi=9000005,chi=9000007,chibar=-9000007")
+    p.add_argument("--channel", choices=("phi", "gammaphi"), default=None, help="default: gammaphi if the events have a photon")
+    p.add_argument("--background", default=None, help="background events file (default: generate the mock background)")
+    p.add_argument("--background-tree", default=None, help="tree in the background ROOT file")
+    p.add_argument("--background-events", type=int, default=100_000, help="mock background events if generated (default 100000)")
+    p.add_argument("--nb", type=float, default=1.0, help="phi-channel background events N_b in 10 ab^-1 (default 1)")
+    p.add_argument("--eps-gen", type=float, default=None, help="eps the imported events were generated at (with --mA)")
+    _add_model(p, required=False)
+    p.add_argument("--region", default="uninstrumented", help="decay region: prompt, uninstrumented (default), ..., or r_in,r_out in mm")
+    p.add_argument("--lumi-fb", type=float, default=LUMINOSITY_FB, help="luminosity in fb^-1 (default 1e4 = 10 ab^-1)")
+    p.add_argument("--seed", type=int, default=1, help="seed of the smearing and the mock background (default 1)")
+    p.add_argument("--threads", type=int, default=None, help="worker threads for the background (default: all cores)")
+    p.add_argument("--output", default=None, help="also write the samples and the signal/background histograms (TH1) to this ROOT file")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser(
+        "scan",
+        help="parameter scan (benchmark x m_A x channel x theta x eps x N_b) on dask, resumable",
+        description="One dask task per (benchmark, m_A, channel); theta, eps and N_b are evaluated inside it. "
+        "Finished points are stored in OUT/points as they complete: rerun the same command after a crash or "
+        "Ctrl-C to resume. Results: OUT/results.csv and results.json. Seeds derive from --seed per point, so the "
+        "results do not depend on the number of workers.",
+    )
+    p.add_argument("--out", required=True, help="output folder (holds the scan's state)")
+    p.add_argument("--benchmarks", type=lambda t: [x.strip().upper() for x in t.split(",") if x.strip()], default=["B1"],
+                   help="comma-separated benchmarks (default B1)")
+    p.add_argument("--mA-list", type=_floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
+    p.add_argument("--channels", type=lambda t: [x.strip() for x in t.split(",") if x.strip()], default=["phi", "gammaphi"],
+                   help="comma-separated channels (default phi,gammaphi)")
+    p.add_argument("--theta-list", type=_floats, default=[1e-4], help="comma-separated theta values (default 1e-4)")
+    p.add_argument("--eps-list", type=_floats, default=[1e-4], help="comma-separated eps values (default 1e-4)")
+    p.add_argument("--nb-list", type=_floats, default=[1.0, 1e4], help="comma-separated N_b values (default 1,1e4)")
+    p.add_argument("--events", type=int, default=20_000, help="weighted signal events per point (default 20000)")
+    p.add_argument("--background-events", type=int, default=20_000, help="weighted background events per point (default 20000)")
+    p.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
+    p.add_argument("--region", default="uninstrumented", help="decay region (default uninstrumented, 2-9 mm)")
+    p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
+    p.add_argument("--scheduler", default=None, help="address of a running dask scheduler, e.g. tcp://host:8786")
+    p.add_argument("--serial", action="store_true", help="run in this process without dask")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=cmd_scan)
     return parser
 
 
@@ -371,7 +656,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ParameterError as exc:
+    except (ParameterError, FileFormatError) as exc:
         print(f"mcdh {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except GenerationError as exc:

@@ -350,7 +350,7 @@ def read_lhe(
             if bad:
                 raise FileFormatError(
                     path, f"event {i + 1}: slot(s) {', '.join(f'{k} (PDG {roles[k]}) found {c} times' for k, c in bad.items())}; "
-                    "each must appear exactly once (set the PDG ids with roles=...)")
+                    "each must appear exactly once (give the PDG id of each slot: roles=..., mcdh analyze --roles)")
             xwgt[i] = ev.eventinfo.weight
             w = ev.weights.get(WEIGHT_ID) if ev.weights else None
             if w is None:
