@@ -347,15 +347,18 @@ def cmd_generate_background(args) -> int:
 
 
 def _analysis_model(args, signal):
+    """The model behind the signal file: recorded by mcdh, or from the options (with the generation eps)."""
     from .physics.model import DarkSector
 
-    if args.mA is not None:
-        return _model_from_args(args)
-    model = signal.parameters.get("model")
-    if not model:
-        raise ParameterError("--mA", None, f"{args.file} records no model (not written by mcdh): give --benchmark and --mA "
-                             "(or --m-chi and --m-phi) and the --eps-gen the events were generated at")
-    return DarkSector(**model)
+    if args.mA is None:
+        model = signal.parameters.get("model")
+        if not model:
+            raise ParameterError("--mA", None, f"{args.file} records no model (not written by mcdh): give --benchmark "
+                                 "and --mA (or --m-chi and --m-phi) and the --eps-gen the events were generated at")
+        return DarkSector(**model)
+    if args.eps_gen is None:
+        raise ParameterError("--eps-gen", None, "give the eps the events were generated at (their weights scale as eps^2)")
+    return _model_from_args(args).replace(eps=args.eps_gen)
 
 
 def _finite_or_none(x):
@@ -376,8 +379,6 @@ def cmd_analyze(args) -> int:
     signal = read_events(args.file, tree=args.tree, roles=args.roles)
     channel = args.channel or ("gammaphi" if "gamma" in signal.particles else "phi")
     model = _analysis_model(args, signal)
-    if args.mA is not None and args.eps_gen is not None:
-        model = model.replace(eps=args.eps_gen)
     region = tuple(_floats(args.region)) if "," in args.region else args.region
     config = AnalysisConfig(region=region, luminosity_fb=args.lumi_fb)
     ss = point_seed(args.seed, model.benchmark or "custom", model.m_A, channel)

@@ -149,3 +149,26 @@ def test_scan_local_cluster_equals_serial(tmp_path):
     dask = run_scan(grid, tmp_path / "dask", n_workers=2, progress=False)
     assert dask == serial
     assert _csv(tmp_path / "dask") == _csv(tmp_path / "serial")
+
+
+def test_analyze_foreign_lhe_with_model_options(tmp_path, capsys):
+    """A signal LHE without mcdh's records (MadGraph-like) analysed with the model given on the command line."""
+    import re
+
+    ours = tmp_path / "ours.lhe"
+    assert main(["generate", "signal", "--process", "phi", "--benchmark", "B1", "--mA", "4.5", "--events", "3000",
+                 "--seed", "2", "--eps", "3e-4", "--output", str(ours), "--quiet"]) == 0
+    text = ours.read_text()
+    for pattern in (r"<mcdh.*?</mcdh>\n", r"<initrwgt>.*?</initrwgt>\n", r"<rwgt>.*?</rwgt>\n"):
+        text = re.sub(pattern, "", text, flags=re.S)
+    foreign = tmp_path / "foreign.lhe"
+    foreign.write_text(text)
+    capsys.readouterr()
+    common = ["--nb", "10", "--eps", "2e-4", "--theta", "2e-4", "--json"]
+    assert main(["analyze", str(ours), *common]) == 0
+    a = json.loads(capsys.readouterr().out)
+    assert main(["analyze", str(foreign), "--benchmark", "B1", "--mA", "4.5", "--eps-gen", "3e-4", *common]) == 0
+    b = json.loads(capsys.readouterr().out)
+    for k in ("resc_sig", "sel_sig", "sel_bkg", "m2loglike", "eps95"):
+        assert b[k] == pytest.approx(a[k], rel=1e-12), k
+    assert main(["analyze", str(foreign), "--benchmark", "B1", "--mA", "4.5", *common]) == 2  # --eps-gen is required

@@ -184,13 +184,19 @@ def test_truncated_hepmc(tmp_path, sample):
 
 @pytest.mark.parametrize("suffix", [".root", ".lhe", ".hepmc"])
 def test_streamed_file_equals_in_memory(tmp_path, model, suffix):
-    ref = generate_signal(model, "gammaphi", 70000 if suffix == ".root" else 3000, 4, n_threads=2)
+    # ROOT: 3 batches of 2 x 65536 events, each split by the writer at 200000 -> uneven parts
+    ref = generate_signal(model, "gammaphi", 300_000 if suffix == ".root" else 3000, 4, n_threads=2)
     stream = SignalStream(model, "gammaphi", len(ref), 4, n_threads=2)
     with open_writer(tmp_path / f"s{suffix}", len(ref), tree="gammaphi") as out:
         for chunk in stream:
             out.write(chunk)
         out.set_parameters(stream.parameters)
     back = read_events(tmp_path / f"s{suffix}", tree="gammaphi")
+    if suffix == ".root":
+        import uproot
+
+        with uproot.open(tmp_path / "s.root") as f:
+            assert np.array_equal(f["gammaphi"]["__event__"].array(library="np"), np.arange(len(ref)))
     assert np.array_equal(back.momenta, ref.momenta) and np.array_equal(back.weights, ref.weights)
     assert stream.parameters["sigma_fb"] == ref.parameters["sigma_fb"]
 
@@ -226,3 +232,36 @@ def test_root_tree_named_after_process_and_weights_in_fb(tmp_path, model):
         assert t.num_entries == 2000
         assert t["__weight__"].array(library="np").sum() == pytest.approx(ev.parameters["sigma_fb"], rel=1e-13)
     assert np.array_equal(read_root(path, "phi").momenta, ev.momenta)
+
+
+def test_corrupt_hepmc_event_named_not_half_read(tmp_path, sample, capfd):
+    good = write_hepmc(tmp_path / "g.hepmc", sample)
+    lines = good.read_text().splitlines()
+    k = [i for i, line in enumerate(lines) if line.startswith("P ")][40]
+    lines[k] = "P 3 1 54 garbage"
+    bad = tmp_path / "b.hepmc"
+    bad.write_text("\n".join(lines) + "\n")
+    capfd.readouterr()
+    with pytest.raises(FileFormatError, match=r"b\.hepmc: event \d+ \(from line \d+\) cannot be parsed.*nothing was read"):
+        read_hepmc(bad)
+    out, err = capfd.readouterr()
+    assert out == "" and err == ""  # HepMC3's own messages go into the error, not onto the terminal
+
+
+def test_foreign_lhe_signal_import_matches(tmp_path, model):
+    """An LHE file without mcdh's header or exact weights (as MadGraph writes it) imports to the same sample."""
+    import re
+
+    ev = generate_signal(model, "gammaphi", 2000, 8, n_threads=1)
+    text = write_lhe(tmp_path / "ours.lhe", ev).read_text()
+    text = re.sub(r"<mcdh.*?</mcdh>\n", "", text, flags=re.S)
+    text = re.sub(r"<initrwgt>.*?</initrwgt>\n", "", text, flags=re.S)
+    text = re.sub(r"<rwgt>.*?</rwgt>\n", "", text, flags=re.S)
+    foreign = tmp_path / "foreign.lhe"
+    foreign.write_text(text)
+    back = read_lhe(foreign)
+    assert back.particles == ("gamma", "phi", "chi", "chibar") and back.process == "lhe-import"
+    assert np.array_equal(back.momenta, ev.momenta)
+    assert np.allclose(back.weights, ev.weights, rtol=1e-14, atol=0)  # pb average normalisation, to rounding
+    assert back.parameters["weight_normalisation"] == "average"
+    assert back.parameters["sigma_fb"] == pytest.approx(ev.sigma_fb, rel=1e-14)

@@ -225,6 +225,38 @@ def write_hepmc(path, events: Events, *, pdg: dict | None = None, seed: int = 0,
     return Path(path)
 
 
+@contextlib.contextmanager
+def _stderr_to(buffer: list):
+    """Collect what C++ code writes to file descriptors 1 and 2 (HepMC3's parse messages) instead of showing it."""
+    import sys
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            for fd, old in ((1, saved[0]), (2, saved[1])):
+                os.dup2(old, fd)
+                os.close(old)
+            tmp.seek(0)
+            buffer.append(tmp.read().decode(errors="replace"))
+
+
+def _event_lines(path: Path) -> list[int]:
+    """Line numbers (from 1) of the 'E' records of a HepMC3 ASCII file."""
+    out = []
+    with open(path, "rb") as f:
+        for k, line in enumerate(f, 1):
+            if line.startswith(b"E "):
+                out.append(k)
+    return out
+
+
 def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, process: str | None = None,
                weight_unit: str | None = None) -> Events:
     """Read a HepMC3 ASCII file into :class:`Events`: the particles leaving the primary vertex.
@@ -254,7 +286,9 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
         tail = raw.read()
     if b"HepMC::Asciiv3-END_EVENT_LISTING" not in tail:
         raise FileFormatError(path, "truncated: no 'HepMC::Asciiv3-END_EVENT_LISTING' at the end")
-    with pyhepmc.open(str(path), "r", format="HepMC3") as reader:
+    starts = _event_lines(path)
+    messages: list[str] = []
+    with _stderr_to(messages), pyhepmc.open(str(path), "r", format="HepMC3") as reader:
         for i, evt in enumerate(reader):
             if meta is None and evt.run_info is not None:
                 attrs = evt.run_info.attributes or {}
@@ -292,6 +326,11 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
                 raise FileFormatError(path, f"event {i + 1} (number {evt.event_number}): no weight")
             moms.append(row)
             weights.append(evt.weights[0])
+    if len(moms) != len(starts):
+        k = len(moms)
+        hint = "; ".join(line.strip() for m in messages for line in m.splitlines() if "ERROR" in line)[:300]
+        raise FileFormatError(path, f"event {k + 1} (from line {starts[k] if k < len(starts) else '?'}) cannot be "
+                              f"parsed ({hint or 'HepMC3 reader stopped'}); nothing was read")
     if not moms:
         raise FileFormatError(path, "holds no readable events")
     unit = weight_unit or ("fb" if meta else "pb")
