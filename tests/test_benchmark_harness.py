@@ -46,3 +46,15 @@ def test_baseline_tracks_the_analysis_chain():
     assert data["smear_fill_mchichi"]["extra_memory_mb_fused"] < 0.1 * data["smear_fill_mchichi"]["extra_memory_mb_numpy"]
     r = data["reproduce"]
     assert r["seconds_total"] <= r["target_seconds"] and r["peak_memory_mb"] <= r["target_peak_memory_mb"]
+
+
+def test_baseline_tracks_root_writing():
+    import json
+
+    data = json.loads((Path(__file__).parent.parent / "benchmarks" / "baseline.json").read_text())["results"]
+    r = data["root_write_phi"]
+    assert r["events"] == 10_000_000
+    assert r["peak_extra_memory_mb"] <= r["target_peak_extra_memory_mb"]
+    # bounded memory: far below the 10^7-event momenta alone (10^7 x 3 x 4 x 8 bytes = 960 MB)
+    assert r["peak_extra_memory_mb"] < 0.5 * 960
+    assert r["events_per_s_write_only"] > 1e6 and r["ratio_write_vs_np_save"] > 0
