@@ -460,6 +460,18 @@ def cmd_scan(args) -> int:
     return 0
 
 
+def _add_generate_output(g: argparse.ArgumentParser) -> None:
+    """Options shared by ``generate signal`` and ``generate background``."""
+    g.add_argument("--events", type=int, required=True, help="weighted events")
+    g.add_argument("--seed", type=int, default=1, help="random seed (default 1): the same seed gives the same file")
+    g.add_argument("--output", required=True, help="output file: .root, .lhe, .lhe.gz or .hepmc")
+    g.add_argument("--pdg", type=_pdg_arg, default=None,
+                   help="PDG ids for LHE/HepMC, e.g. phi=54,chi=52,chibar=-52 (default: PDG MC numbering 54, 52, -52, 22)")
+    g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores); results do not depend on it")
+    g.add_argument("--json", action="store_true", help="print one JSON object")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="mcdh",
@@ -568,15 +580,8 @@ def build_parser() -> argparse.ArgumentParser:
     g = gsub.add_parser("signal", help="e+e- -> phi chi chibar or gamma phi chi chibar (exact matrix elements)")
     g.add_argument("--process", choices=("phi", "gammaphi"), required=True)
     _add_model(g)
-    g.add_argument("--events", type=int, required=True, help="weighted events")
-    g.add_argument("--seed", type=int, default=1, help="random seed (default 1): the same seed gives the same file")
-    g.add_argument("--output", required=True, help="output file: .root, .lhe, .lhe.gz or .hepmc")
     g.add_argument("--frame", choices=("cms", "lab"), default="cms", help="momenta in the CMS (default) or Belle II lab frame")
-    g.add_argument("--pdg", type=_pdg_arg, default=None,
-                   help="PDG ids for LHE/HepMC, e.g. phi=54,chi=52,chibar=-52 (default: PDG MC numbering 54, 52, -52)")
-    g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores); results do not depend on it")
-    g.add_argument("--json", action="store_true", help="print one JSON object")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_generate_output(g)
     g.set_defaults(func=cmd_generate_signal)
     g = gsub.add_parser("background", help="the paper's RAMBO mock background (section 3.2)")
     g.add_argument("--channel", choices=("phi", "gammaphi"), required=True)
@@ -586,14 +591,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--m-chi", type=float, default=None, help="dark matter mass (GeV), instead of a benchmark")
     g.add_argument("--nb", type=float, default=1.0, help="phi-channel background events N_b in the luminosity (default 1)")
     g.add_argument("--lumi-fb", type=float, default=LUMINOSITY_FB, help="luminosity in fb^-1 (default 1e4 = 10 ab^-1)")
-    g.add_argument("--events", type=int, required=True, help="weighted events")
-    g.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
     g.add_argument("--sqrt-s", type=_sqrt_s_arg, default=SQRT_S, help="CMS energy in GeV (default 10.58)")
-    g.add_argument("--output", required=True, help="output file: .root, .lhe, .lhe.gz or .hepmc")
-    g.add_argument("--pdg", type=_pdg_arg, default=None, help="PDG ids for LHE/HepMC (as for signal)")
-    g.add_argument("--threads", type=int, default=None, help="worker threads (default: all cores)")
-    g.add_argument("--json", action="store_true", help="print one JSON object")
-    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_generate_output(g)
     g.set_defaults(func=cmd_generate_background)
 
     p = sub.add_parser(

@@ -405,6 +405,17 @@ class _Setup:
 # public API
 
 
+def _check_request(model, process: str, frame: str, n_events) -> int:
+    """Validate what a signal run is asked for; returns the event count."""
+    if not isinstance(model, DarkSector):
+        raise ParameterError("model", type(model).__name__, "must be a mcdh DarkSector")
+    if process not in PROCESSES:
+        raise ParameterError("process", process, f"must be one of {PROCESSES}")
+    if frame not in ("cms", "lab"):
+        raise ParameterError("frame", frame, "must be 'cms' or 'lab'")
+    return check_count("n_events", n_events, 1)
+
+
 def generate_signal(
     model: DarkSector,
     process: str,
@@ -460,13 +471,7 @@ def generate_signal(
         Monte Carlo estimate of sigma. ``parameters`` holds the model, sigma,
         its error, the channel weights and the unweighting efficiency.
     """
-    if not isinstance(model, DarkSector):
-        raise ParameterError("model", type(model).__name__, "must be a mcdh DarkSector")
-    if process not in PROCESSES:
-        raise ParameterError("process", process, f"must be one of {PROCESSES}")
-    if frame not in ("cms", "lab"):
-        raise ParameterError("frame", frame, "must be 'cms' or 'lab'")
-    n_events = check_count("n_events", n_events, 1)
+    n_events = _check_request(model, process, frame, n_events)
     max_overweight = check_finite("max_overweight", max_overweight)
     if not 0.0 <= max_overweight < 1.0:
         raise ParameterError("max_overweight", max_overweight, "must be in [0, 1)")
@@ -519,14 +524,8 @@ class SignalStream:
 
     def __init__(self, model, process, n_events, rng=None, *, acceptance=None, frame="cms", beams=None,
                  n_threads=None, progress=False):
-        if not isinstance(model, DarkSector):
-            raise ParameterError("model", type(model).__name__, "must be a mcdh DarkSector")
-        if process not in PROCESSES:
-            raise ParameterError("process", process, f"must be one of {PROCESSES}")
-        if frame not in ("cms", "lab"):
-            raise ParameterError("frame", frame, "must be 'cms' or 'lab'")
+        self.n_events = _check_request(model, process, frame, n_events)
         self.model, self.process, self.frame, self.beams = model, process, frame, beams
-        self.n_events = check_count("n_events", n_events, 1)
         self.n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
         self.particles = PARTICLES[process]
         self._gen = as_generator(rng)
