@@ -32,7 +32,7 @@ from .._atomic import json_default
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
 from ._writer import EventWriter
-from .lhe import WEIGHT_ID, _beams, roles_for
+from .lhe import WEIGHT_ID, _beams, _nominal_masses, roles_for
 
 _PB_PER_FB = 1e-3
 # masses (GeV) from the PDG via the particle package at import time would need
@@ -135,6 +135,7 @@ class HepMCWriter(EventWriter):
     def _start(self, events: Events):
         self._ids = roles_for(events.particles, self.pdg)
         self._beam_p = _beams(events)
+        self._masses = _nominal_masses(events)
         self._k_phi = events.particles.index("phi") if "phi" in events.particles else -1
         self._decays = None
         model = events.parameters.get("model")
@@ -175,13 +176,18 @@ class HepMCWriter(EventWriter):
             evt.event_number = self.n_written + i
             v0 = hep.GenVertex(hep.FourVector(0.0, 0.0, 0.0, 0.0))
             for pid, b in ((11, self._beam_p[0]), (-11, self._beam_p[1])):
-                v0.add_particle_in(hep.GenParticle(hep.FourVector(b[1], b[2], b[3], b[0]), pid, 4))
+                beam = hep.GenParticle(hep.FourVector(b[1], b[2], b[3], b[0]), pid, 4)
+                beam.generated_mass = 0.0  # massless beams, as generated
+                v0.add_particle_in(beam)
             evt.add_vertex(v0)
             phi_particle = None
             for kk, pid in enumerate(ids):
                 q = events.momenta[i, kk]
                 decayed = kk == self._k_phi and self._decays is not None
                 part = hep.GenParticle(hep.FourVector(q[1], q[2], q[3], q[0]), pid, 2 if decayed else 1)
+                name = events.particles[kk]
+                if name in self._masses:
+                    part.generated_mass = self._masses[name]
                 v0.add_particle_out(part)
                 if decayed:
                     phi_particle = (part, q)
@@ -194,12 +200,17 @@ class HepMCWriter(EventWriter):
                 d1, d2 = self._decays[0][modes[i]]
                 k1, k2 = _two_body(q, _M[abs(d1)], _M[abs(d2)], 2.0 * angles[i, 0] - 1.0, 2.0 * math.pi * angles[i, 1])
                 for pid, kv in ((d1, k1), (d2, k2)):
-                    v1.add_particle_out(hep.GenParticle(hep.FourVector(kv[1], kv[2], kv[3], kv[0]), pid, 1))
+                    kid = hep.GenParticle(hep.FourVector(kv[1], kv[2], kv[3], kv[0]), pid, 1)
+                    kid.generated_mass = _M[abs(pid)]
+                    v1.add_particle_out(kid)
                 evt.add_vertex(v1)
             evt.weights = [float(events.weights[i])]
             cs = hep.GenCrossSection()
-            est = self._sum_w * self.n_events / k * _PB_PER_FB
-            cs.set_cross_section(est, math.sqrt(self._sum_w2) * self.n_events / k * _PB_PER_FB, k, k)
+            # running estimate from the k events so far: f_i = N w_i are i.i.d. estimates of sigma
+            N = self.n_events
+            mean = self._sum_w / k
+            var = max(self._sum_w2 / k - mean**2, 0.0) * k / (k - 1) if k > 1 else mean**2
+            cs.set_cross_section(N * mean * _PB_PER_FB, N * math.sqrt(var / k) * _PB_PER_FB, k, k)
             evt.cross_section = cs
             self._writer.write(evt)
 

@@ -83,6 +83,16 @@ def _mass2(p):
     return p[..., 0] ** 2 - p[..., 1] ** 2 - p[..., 2] ** 2 - p[..., 3] ** 2
 
 
+def _nominal_masses(events: Events) -> dict[str, float]:
+    """Pole masses of the particle slots from the run parameters (photon: 0)."""
+    par = events.parameters
+    src = par.get("model") or par
+    out = {"gamma": 0.0}
+    if "m_phi" in src and "m_chi" in src:
+        out.update(phi=float(src["m_phi"]), chi=float(src["m_chi"]), chibar=float(src["m_chi"]))
+    return out
+
+
 def _ctau_mm(events: Events) -> float:
     """Proper decay length of phi for signal samples (0 if unknown: no displaced vertex)."""
     model = events.parameters.get("model")
@@ -123,6 +133,7 @@ class LHEWriter(EventWriter):
         self._sum_w = 0.0
         self._max_xwgt = 0.0
         self._first: Events | None = None
+        self._template: str | None = None
 
     def _open(self):
         self._body_path = self.tmp.with_name(self.tmp.name + ".body")
@@ -135,37 +146,49 @@ class LHEWriter(EventWriter):
             self._beam_p = _beams(events)
             self._ctau = _ctau_mm(events)
             self._scale = float(events.parameters.get("sqrt_s", 10.58))
+            self._masses = _nominal_masses(events)
         if self.n_written + len(events) > self.n_events:
             raise ParameterError("n_events", self.n_events, "is smaller than the number of events written")
         p = events.momenta
         m = np.sqrt(np.maximum(_mass2(p), 0.0))
+        for k, name in enumerate(events.particles):  # the nominal mass where known (no rounding residue)
+            if name in self._masses:
+                m[:, k] = self._masses[name]
         xwgt = events.weights * (self.n_events * _PB_PER_FB)
         self._sum_w += float(events.weights.sum())
         self._max_xwgt = max(self._max_xwgt, float(np.abs(xwgt).max()))
         k_phi = events.particles.index("phi") if "phi" in events.particles else -1
-        tau = (self._rng.exponential(self._ctau, len(events)) if self._ctau > 0 else np.zeros(len(events)))
-        ids = [self._ids[name] for name in events.particles]
-        n_part = 2 + len(ids)
-        beam_lines = [
-            f"{pid:>9d} -1 0 0 0 0 {_F.format(b[1])} {_F.format(b[2])} {_F.format(b[3])} {_F.format(b[0])} "
-            f"{_F.format(0.0)} 0.0 9.0"
+        n = len(events)
+        tau = self._rng.exponential(self._ctau, n) if self._ctau > 0 else np.zeros(n)
+        if self._template is None:
+            self._template = self._event_template(events.particles)
+        # one row of numbers per event, in the template's order: one %-format per event
+        npart = len(events.particles)
+        cols = np.empty((n, 1 + 6 * npart + 1))
+        cols[:, 0] = xwgt
+        for k in range(npart):
+            c = 1 + 6 * k
+            cols[:, c:c + 3] = p[:, k, 1:4]
+            cols[:, c + 3] = p[:, k, 0]
+            cols[:, c + 4] = m[:, k]
+            cols[:, c + 5] = tau if k == k_phi else 0.0
+        cols[:, -1] = events.weights
+        t = self._template
+        self._body.write("".join([t % tuple(row) for row in cols.tolist()]))
+
+    def _event_template(self, particles) -> str:
+        """The text of one event with %-fields for the numbers that change (17 significant digits)."""
+        f = "% .16e"
+        esc = lambda x: ("% .16e" % x).replace("%", "%%")  # noqa: E731 - constants baked into the template
+        beams = "".join(
+            f"{pid:>9d} -1 0 0 0 0 {esc(b[1])} {esc(b[2])} {esc(b[3])} {esc(b[0])} {esc(0.0)} 0.0 9.0\n"
             for pid, b in ((11, self._beam_p[0]), (-11, self._beam_p[1]))
-        ]
-        out = []
-        for i in range(len(events)):
-            out.append("<event>")
-            out.append(f"{n_part} 1 {_F.format(xwgt[i])} {_F.format(self._scale)} {_F.format(_ALPHA_EM)} {_F.format(0.0)}")
-            out.extend(beam_lines)
-            for k, pid in enumerate(ids):
-                q = p[i, k]
-                vt = tau[i] if k == k_phi else 0.0
-                out.append(
-                    f"{pid:>9d} 1 1 2 0 0 {_F.format(q[1])} {_F.format(q[2])} {_F.format(q[3])} {_F.format(q[0])} "
-                    f"{_F.format(m[i, k])} {vt:.9e} 9.0"
-                )
-            out.append(f"<rwgt>\n<wgt id=\"{WEIGHT_ID}\">{_F.format(events.weights[i])}</wgt>\n</rwgt>")
-            out.append("</event>")
-        self._body.write("\n".join(out) + "\n")
+        )
+        lines = [f"<event>\n{2 + len(particles)} 1 {f} {esc(self._scale)} {esc(_ALPHA_EM)} {esc(0.0)}\n", beams]
+        for name in particles:
+            lines.append(f"{self._ids[name]:>9d} 1 1 2 0 0 {f} {f} {f} {f} {f} %.9e 9.0\n")
+        lines.append(f'<rwgt>\n<wgt id="{WEIGHT_ID}">{f}</wgt>\n</rwgt>\n</event>\n')
+        return "".join(lines)
 
     def _finish(self):
         self._body.close()
