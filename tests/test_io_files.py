@@ -265,3 +265,18 @@ def test_foreign_lhe_signal_import_matches(tmp_path, model):
     assert np.allclose(back.weights, ev.weights, rtol=1e-14, atol=0)  # pb average normalisation, to rounding
     assert back.parameters["weight_normalisation"] == "average"
     assert back.parameters["sigma_fb"] == pytest.approx(ev.sigma_fb, rel=1e-14)
+
+
+def test_hepmc_cross_section_record(tmp_path, sample):
+    import pyhepmc
+
+    path = write_hepmc(tmp_path / "s.hepmc", sample)
+    with pyhepmc.open(str(path)) as f:
+        last = None
+        for evt in f:
+            last = evt
+    cs = last.cross_section
+    # the last event carries the full-sample estimate (pb), printed with 9 digits
+    assert cs.xsec() == pytest.approx(sample.sigma_fb * 1e-3, rel=1e-8)
+    assert cs.xsec_err() == pytest.approx(sample.parameters["sigma_err_fb"] * 1e-3, rel=1e-6)
+    assert last.weights[0] == sample.weights[-1] and last.run_info.weight_names == ["mcdh_fb"]
