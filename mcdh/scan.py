@@ -213,7 +213,7 @@ def _run_dask(spec, todo, store, scheduler, n_workers):
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout="10s")
         except (OSError, TimeoutError) as exc:
             raise ParameterError("scheduler", scheduler, f"no dask scheduler answers there ({exc})") from None
     try:

@@ -151,6 +151,21 @@ def test_scan_local_cluster_equals_serial(tmp_path):
     assert _csv(tmp_path / "dask") == _csv(tmp_path / "serial")
 
 
+def test_scan_on_an_existing_scheduler(tmp_path):
+    """--scheduler ADDRESS: the tasks go to a cluster that is already running (here 1 worker)."""
+    from dask.distributed import LocalCluster
+
+    from mcdh.scan import ScanGrid, run_scan
+
+    grid = ScanGrid(masses=(4.5,), channels=("phi",), n_signal=2000, n_background=2000, seed=6)
+    serial = run_scan(grid, tmp_path / "serial", serial=True, progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
+        remote = run_scan(grid, tmp_path / "remote", scheduler=cluster.scheduler_address, progress=False)
+    assert remote == serial
+    r = cli("scan", "--out", str(tmp_path / "x"), "--mA-list", "3", "--scheduler", "tcp://127.0.0.1:9", "--quiet")
+    assert r.returncode == 2 and "scheduler" in r.stderr
+
+
 def test_analyze_foreign_lhe_with_model_options(tmp_path, capsys):
     """A signal LHE without mcdh's records (MadGraph-like) analysed with the model given on the command line."""
     import re
