@@ -318,7 +318,7 @@ def read_lhe(
         # pylhe reports XML errors met while reading events as warnings and stops there:
         # a truncated or corrupt file must not come back half-read
         for w in caught:
-            if "rror" in str(w.message):
+            if issubclass(w.category, RuntimeWarning) and "Parse Error" in str(w.message):
                 raise _bad_file(path, "not a well-formed LHE file")
     except FileFormatError:
         raise
@@ -335,11 +335,8 @@ def read_lhe(
                 meta = json.loads(el.text)
             except (TypeError, ValueError):
                 raise FileFormatError(path, "the <mcdh> header block is not valid JSON") from None
-    if roles is None:
-        if meta is not None:
-            roles = {k: int(v) for k, v in meta["pdg"].items()}
-        else:
-            roles = None  # decided from the first event below
+    if roles is None and meta is not None:
+        roles = {k: int(v) for k, v in meta["pdg"].items()}
     n = len(events)
     if n == 0:
         raise FileFormatError(path, "holds no events")
