@@ -651,9 +651,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_on_term(signum, frame):  # pragma: no cover - exercised in a subprocess test
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    import signal
+    import threading
+
     parser = build_parser()
     args = parser.parse_args(argv)
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # a batch system's SIGTERM unwinds like Ctrl-C: partial files are removed, finished scan points kept
+        previous = signal.signal(signal.SIGTERM, _interrupt_on_term)
     try:
         return args.func(args)
     except (ParameterError, FileFormatError) as exc:
@@ -665,6 +676,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"mcdh {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

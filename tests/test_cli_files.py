@@ -187,3 +187,20 @@ def test_analyze_foreign_lhe_with_model_options(tmp_path, capsys):
     for k in ("resc_sig", "sel_sig", "sel_bkg", "m2loglike", "eps95"):
         assert b[k] == pytest.approx(a[k], rel=1e-12), k
     assert main(["analyze", str(foreign), "--benchmark", "B1", "--mA", "4.5", *common]) == 2  # --eps-gen is required
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_generate_leaves_no_file(tmp_path, sig):
+    out = tmp_path / "big.lhe"
+    proc = subprocess.Popen([sys.executable, "-m", "mcdh.cli", "generate", "signal", "--process", "phi", "--benchmark", "B1",
+                             "--mA", "3", "--events", "3000000", "--output", str(out), "--quiet"],
+                            cwd=os.path.dirname(__file__), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not list(tmp_path.iterdir()) and time.time() - t0 < 120 and proc.poll() is None:
+        time.sleep(0.05)
+    time.sleep(0.5)  # well inside the writing (about a minute for 3e6 LHE events)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # neither big.lhe nor its temporary parts
