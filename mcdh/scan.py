@@ -127,23 +127,25 @@ def run_task(grid: dict, task) -> list[dict]:
     return rows
 
 
-def _check_out(out: Path, grid: ScanGrid) -> Path:
-    points = out / "points"
-    spec = json.dumps(grid.as_dict(), sort_keys=True)
+def _check_out(out: Path, grid: ScanGrid) -> bool:
+    """Whether ``out`` already holds this scan; raises if it holds another one (nothing is written)."""
     gfile = out / GRID_FILE
-    if gfile.exists():
-        try:
-            old = json.dumps(json.loads(gfile.read_text()), sort_keys=True)
-        except ValueError:
-            old = None
-        if old != spec:
-            raise ParameterError(
-                "out", str(out), f"holds a different scan ({gfile}); use another folder or the same options to resume")
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        write_text(gfile, json.dumps(grid.as_dict(), indent=1, sort_keys=True))
-    points.mkdir(exist_ok=True)
-    return points
+    if not gfile.exists():
+        return False
+    try:
+        old = json.dumps(json.loads(gfile.read_text()), sort_keys=True)
+    except ValueError:
+        old = None
+    if old != json.dumps(grid.as_dict(), sort_keys=True):
+        raise ParameterError(
+            "out", str(out), f"holds a different scan ({gfile}); use another folder or the same options to resume")
+    return True
+
+
+def _create_out(out: Path, grid: ScanGrid) -> None:
+    (out / "points").mkdir(parents=True, exist_ok=True)
+    if not (out / GRID_FILE).exists():
+        write_text(out / GRID_FILE, json.dumps(grid.as_dict(), indent=1, sort_keys=True))
 
 
 def _load_point(path: Path):
@@ -166,7 +168,9 @@ def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: in
         Run the tasks in this process, one after the other (no dask).
     """
     out = Path(out)
-    points = _check_out(out, grid)
+    points = out / "points"
+    n_workers = check_count("workers", n_workers, 1)
+    _check_out(out, grid)
     tasks = grid.tasks()
     done = {}
     for t in tasks:
@@ -191,10 +195,23 @@ def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: in
     spec = grid.as_dict()
     try:
         if todo and serial:
+            _create_out(out, grid)
             for t in todo:
                 store(t, run_task(spec, t))
         elif todo:
-            _run_dask(spec, todo, store, scheduler, check_count("workers", n_workers, 1))
+            from dask.distributed import as_completed
+
+            client, cluster = _connect(scheduler, n_workers)  # a bad scheduler address fails before anything is written
+            try:
+                _create_out(out, grid)
+                futures = {client.submit(run_task, spec, t, key=f"mcdh-{task_name(t)}-{spec['seed']}", pure=False): t
+                           for t in todo}
+                for fut in as_completed(futures):
+                    store(futures[fut], fut.result())
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
     finally:
         if bar is not None:
             bar.close()
@@ -203,27 +220,19 @@ def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: in
     return rows
 
 
-def _run_dask(spec, todo, store, scheduler, n_workers):
-    from dask.distributed import Client, LocalCluster, as_completed
+def _connect(scheduler, n_workers):
+    """A dask client: on the scheduler at ``scheduler``, or on a new LocalCluster (returned too, to close)."""
+    from dask.distributed import Client, LocalCluster
 
-    cluster = None
     if scheduler is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
                                dashboard_address=None, silence_logs=40)
-        client = Client(cluster)
-    else:
-        try:
-            client = Client(scheduler, timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise ParameterError("scheduler", scheduler, f"no dask scheduler answers there ({exc})") from None
+        return Client(cluster), cluster
     try:
-        futures = {client.submit(run_task, spec, t, key=f"mcdh-{task_name(t)}-{spec['seed']}", pure=False): t for t in todo}
-        for fut in as_completed(futures):
-            store(futures[fut], fut.result())
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        return Client(scheduler, timeout="10s"), None
+    except Exception as exc:  # OSError, TimeoutError, dask's CommClosedError, ValueError for a bad address...
+        raise ParameterError("scheduler", scheduler,
+                             f"no dask scheduler answers there ({type(exc).__name__}: {exc})") from None
 
 
 def _write_results(out: Path, rows: list[dict]) -> None:

@@ -164,6 +164,7 @@ def test_scan_on_an_existing_scheduler(tmp_path):
     assert remote == serial
     r = cli("scan", "--out", str(tmp_path / "x"), "--mA-list", "3", "--scheduler", "tcp://127.0.0.1:9", "--quiet")
     assert r.returncode == 2 and "scheduler" in r.stderr
+    assert not (tmp_path / "x").exists()  # nothing written for a scan that could not start
 
 
 def test_analyze_foreign_lhe_with_model_options(tmp_path, capsys):
