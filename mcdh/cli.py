@@ -24,6 +24,11 @@ def _floats(text: str) -> list[float]:
         raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
 
 
+def _region_arg(text: str):
+    """A region name, or "r_in,r_out" in mm."""
+    return tuple(_floats(text)) if "," in text else text
+
+
 def _add_common(p: argparse.ArgumentParser, events: int) -> None:
     p.add_argument("--events", type=int, default=events, help=f"number of events (default {events})")
     p.add_argument("--seed", type=int, default=1, help="random seed: the same seed gives identical numbers (default 1)")
@@ -116,10 +121,7 @@ def cmd_table(args) -> int:
     kw = {}
     if args.mA_list is not None:
         kw["masses"] = args.mA_list
-    region = args.region
-    if "," in region:
-        region = tuple(_floats(region))
-    config = AnalysisConfig(region=region, luminosity_fb=args.lumi_fb)
+    config = AnalysisConfig(region=_region_arg(args.region), luminosity_fb=args.lumi_fb)
     rows = efficiency_table(
         args.benchmark, args.channel, args.nb, eps=args.eps, theta=args.theta, n_signal=args.events,
         n_background=args.background_events, seed=args.seed, config=config,
@@ -284,16 +286,11 @@ def _pdg_arg(text: str) -> dict[str, int]:
     return out
 
 
-def _say(quiet: bool, *text) -> None:
-    if not quiet:
-        print(*text, file=sys.stderr)
-
-
 def cmd_generate_signal(args) -> int:
     from .generate.signal import SignalStream
     from .io import file_format, open_writer
 
-    file_format(args.output)  # a bad suffix is reported before any work
+    file_format(args.output, "output")  # a bad suffix is reported before any work
     model = _model_from_args(args)
     t0 = time.perf_counter()
     stream = SignalStream(model, args.process, args.events, args.seed, frame=args.frame,
@@ -322,7 +319,7 @@ def cmd_generate_background(args) -> int:
     from .io import file_format, write_events
     from .physics.model import DarkSector
 
-    file_format(args.output)
+    file_format(args.output, "output")
     if args.m_phi is None or args.m_chi is None:
         if args.benchmark is None or args.mA is None:
             raise ParameterError("--benchmark/--mA", (args.benchmark, args.mA),
@@ -361,44 +358,29 @@ def _analysis_model(args, signal):
     return _model_from_args(args).replace(eps=args.eps_gen)
 
 
-def _finite_or_none(x):
-    return float(x) if x is not None and math.isfinite(x) else None
-
-
 def cmd_analyze(args) -> int:
-    import warnings
-
     import numpy as np
 
-    from .analysis.pipeline import AnalysisConfig, ChannelAnalysis
-    from .generate.background import generate_background
+    from .analysis.pipeline import AnalysisConfig
     from .io import read_events
-    from .physics.widths import HadronicValidityWarning
-    from .study import point_seed
+    from .study import _finite, analyse_point
 
     signal = read_events(args.file, tree=args.tree, roles=args.roles)
     channel = args.channel or ("gammaphi" if "gamma" in signal.particles else "phi")
     model = _analysis_model(args, signal)
-    region = tuple(_floats(args.region)) if "," in args.region else args.region
-    config = AnalysisConfig(region=region, luminosity_fb=args.lumi_fb)
-    ss = point_seed(args.seed, model.benchmark or "custom", model.m_A, channel)
-    s_bkg, s_smear = ss.spawn(2)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", HadronicValidityWarning)
-        if args.background:
-            background = read_events(args.background, tree=args.background_tree)
-        else:
-            background = generate_background(channel, model.m_phi, model.m_chi, args.background_events,
-                                             np.random.default_rng(s_bkg), n_b=1.0, sqrt_s=model.sqrt_s, n_threads=args.threads)
-        a = ChannelAnalysis(model, channel, signal, background, config, seed=s_smear)
-        row = a.table_row(args.eps, args.theta, args.nb)
-        reach = a.eps_reach(args.theta, args.nb)
-        band = a.theta_band(args.eps, [args.nb])[args.nb]
+    background = read_events(args.background, tree=args.background_tree) if args.background else None
+    a = analyse_point(model.benchmark or "custom", model.m_A, channel, model=model, signal=signal,
+                      background=background, n_background=args.background_events, seed=args.seed,
+                      config=AnalysisConfig(region=_region_arg(args.region), luminosity_fb=args.lumi_fb),
+                      n_threads=args.threads if args.threads is not None else 1)
+    row = a.table_row(args.eps, args.theta, args.nb)
+    reach = a.eps_reach(args.theta, args.nb)
+    band = a.theta_band(args.eps, [args.nb])[args.nb]
     res = {"file": str(args.file), "channel": channel, "events": len(signal), "model": model.as_dict(),
            "eps": args.eps, "theta": args.theta, "n_b": args.nb, **row.as_csv_dict(),
            "sel_sig_err": row.sel_sig_err, "excluded": bool(row.m2loglike >= 3.84),
            "eps95": reach.eps,
-           "theta_band": [_finite_or_none(band.lower), _finite_or_none(band.upper)]}
+           "theta_band": [_finite(band.lower), _finite(band.upper)]}
     if args.output:
         import hist
 
@@ -455,8 +437,9 @@ def cmd_scan(args) -> int:
               "run the same command again to resume", file=sys.stderr)
         return 130
     excluded = sum(r["excluded"] for r in rows)
-    _say(args.quiet, f"{len(grid.tasks())} points, {len(rows)} rows ({excluded} excluded at 95% CL) in "
-         f"{time.perf_counter() - t0:.1f} s -> {out / 'results.csv'}")
+    if not args.quiet:
+        print(f"{len(grid.tasks())} points, {len(rows)} rows ({excluded} excluded at 95% CL) in "
+              f"{time.perf_counter() - t0:.1f} s -> {out / 'results.csv'}", file=sys.stderr)
     return 0
 
 

@@ -21,6 +21,7 @@ from dataclasses import asdict
 import numpy as np
 
 from .analysis.pipeline import CHANNELS, AnalysisConfig, ChannelAnalysis, TableRow
+from .events import Events
 from .errors import ParameterError, check_count, check_positive
 from .generate.background import generate_background
 from .generate.signal import DEFAULT_MASSES, generate_signal
@@ -84,6 +85,9 @@ def analyse_point(
     config: AnalysisConfig | None = None,
     model: DarkSector | None = None,
     m_A_hypothesis: float | None = None,
+    signal: Events | None = None,
+    background: Events | None = None,
+    n_threads: int = 1,
 ) -> ChannelAnalysis:
     """Generate signal and background for one point and set up its analysis.
 
@@ -103,6 +107,11 @@ def analyse_point(
         Use this model instead of the benchmark at m_A with eps = theta = 1e-4.
     m_A_hypothesis : float, optional
         m_A assumed by the analysis (v and the m_chichi binning).
+    signal, background : Events, optional
+        Use these samples (e.g. read from files) instead of generating them;
+        the seeds of what is generated and of the smearing stay those of the point.
+    n_threads : int
+        Threads for generating the samples (results do not depend on it).
     """
     if channel not in CHANNELS:
         raise ParameterError("channel", channel, f"must be one of {CHANNELS}")
@@ -116,11 +125,13 @@ def analyse_point(
     s_sig, s_bkg, s_smear = ss.spawn(3)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
-        signal = generate_signal(model, channel, n_signal, np.random.default_rng(s_sig), n_threads=1)
-        background = generate_background(
-            channel, model.m_phi, model.m_chi, n_background, np.random.default_rng(s_bkg), n_b=1.0,
-            luminosity_fb=LUMINOSITY_FB, sqrt_s=model.sqrt_s, n_threads=1,
-        )
+        if signal is None:
+            signal = generate_signal(model, channel, n_signal, np.random.default_rng(s_sig), n_threads=n_threads)
+        if background is None:
+            background = generate_background(
+                channel, model.m_phi, model.m_chi, n_background, np.random.default_rng(s_bkg), n_b=1.0,
+                luminosity_fb=LUMINOSITY_FB, sqrt_s=model.sqrt_s, n_threads=n_threads,
+            )
         return ChannelAnalysis(model, channel, signal, background, config, seed=s_smear, m_A_hypothesis=m_A_hypothesis)
 
 

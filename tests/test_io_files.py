@@ -1,6 +1,7 @@
 """LHE and HepMC3 export/import, streaming writers, bad files."""
 import math
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -117,18 +118,35 @@ def test_madgraph_lhe_wrong_roles_named():
         read_lhe(MG_FILE, roles={"a": 5, "b": 5})
 
 
-@pytest.mark.parametrize("damage, where", [
-    (lambda t: t[: len(t) * 2 // 3], "line"),                       # truncated mid-file
-    (lambda t: t.replace("</init>", "</innit>", 1), "line"),         # broken XML
-    (lambda t: t.replace(" 4.", " x.", 1) if " 4." in t else t + "x", ""),
-])
-def test_damaged_lhe_is_reported_by_path(tmp_path, sample, damage, where):
-    good = write_lhe(tmp_path / "good.lhe", sample)
+def _corrupt_third_event_number(text):
+    """Replace a momentum of the 3rd event by a non-number; return the text and the 1-based line number."""
+    lines = text.split("\n")
+    k = [i for i, line in enumerate(lines) if line == "<event>"][2] + 4  # event line, 2 beams, first particle
+    fields = lines[k].split()
+    fields[7] = "x" + fields[7]
+    lines[k] = " ".join(fields)
+    return "\n".join(lines), k + 1
+
+
+@pytest.mark.parametrize("damage", ["truncated", "broken-xml", "bad-number"])
+def test_damaged_lhe_is_reported_by_path_and_line(tmp_path, sample, damage):
+    text = write_lhe(tmp_path / "good.lhe", sample).read_text()
+    if damage == "truncated":
+        text, line = text[: len(text) * 2 // 3], None
+    elif damage == "broken-xml":
+        text = text.replace("</init>", "</innit>", 1)
+        line = text[: text.index("</innit>")].count("\n") + 1
+    else:
+        text, line = _corrupt_third_event_number(text)
     bad = tmp_path / "bad.lhe"
-    bad.write_text(damage(good.read_text()))
+    bad.write_text(text)
     with pytest.raises(FileFormatError) as err:
         read_lhe(bad)
-    assert str(bad) in str(err.value) and where in str(err.value)
+    msg = str(err.value)
+    assert msg.startswith(str(bad)) and "nothing was read" in msg
+    assert re.search(r"line \d+", msg)
+    if line is not None:
+        assert f"line {line}" in msg
 
 
 def test_not_lhe_and_missing(tmp_path):
@@ -147,7 +165,16 @@ def test_hepmc_displaced_decay_physics(tmp_path, model):
     path = write_hepmc(tmp_path / "s.hepmc", ev, seed=2)
     table = dict(decay_table(model))
     assert sum(table.values()) == pytest.approx(1.0, rel=1e-12)
-    assert table[(211, -211)] == pytest.approx(2 * table[(111, 111)], rel=1e-12)
+    # within pi pi: isospin 2 : 1 times the velocities (s-wave), and pi pi + K K + ... as the model's widths
+    from mcdh.physics.constants import pdg_mass
+
+    beta = {pid: math.sqrt(1 - 4 * pdg_mass(pid) ** 2 / model.m_phi**2) for pid in (211, 111, 321, 311)}
+    assert table[(211, -211)] / table[(111, 111)] == pytest.approx(2 * beta[211] / beta[111], rel=1e-12)
+    assert table[(321, -321)] / table[(311, -311)] == pytest.approx(beta[321] / beta[311], rel=1e-12)
+    widths = model.widths_phi
+    total = sum(widths.values())
+    assert table[(211, -211)] + table[(111, 111)] == pytest.approx(widths["pipi"] / total, rel=1e-12)
+    assert table[(13, -13)] == pytest.approx(widths["mumu"] / total, rel=1e-12)
     scaled, modes = [], {}
     with pyhepmc.open(str(path)) as f:
         for evt in f:
@@ -159,6 +186,10 @@ def test_hepmc_displaced_decay_physics(tmp_path, model):
             p = np.array([phi.momentum.e, phi.momentum.px, phi.momentum.py, phi.momentum.pz])
             s = np.sum([[k.momentum.e, k.momentum.px, k.momentum.py, k.momentum.pz] for k in kids], axis=0)
             assert np.allclose(s, p, rtol=1e-12, atol=1e-12)
+            for kid in kids:  # on shell at the PDG mass, as written in the file
+                km = kid.momentum
+                assert math.sqrt(max(km.e**2 - km.px**2 - km.py**2 - km.pz**2, 0)) == pytest.approx(pdg_mass(abs(kid.pid)), rel=1e-6, abs=1e-9)
+                assert kid.generated_mass == pdg_mass(abs(kid.pid))
             x = np.array([v.position.x, v.position.y, v.position.z, v.position.t])
             # vertex along the phi direction, at t = x E/|p|
             assert np.allclose(np.cross(x[:3], p[1:]), 0, atol=1e-9 * max(1.0, np.linalg.norm(x[:3])) * np.linalg.norm(p[1:]))

@@ -191,6 +191,22 @@ def _two_body(out, M2, ma, mb2, cos_t, phi, parent):
 
 
 @njit(cache=True)
+def decay_two_body(parents, m1, m2, cos_t, phi, out1, out2):
+    """Two-body decays of four-momenta ``parents`` (n, 4) to masses m1[i], m2[i], isotropic in the rest frame.
+
+    ``cos_t`` and ``phi`` (n,) are the rest-frame angles of daughter 1; the
+    daughters' four-momenta go to ``out1`` and ``out2`` (n, 4); daughter 2 is
+    parent - daughter 1, so four-momentum is conserved to rounding.
+    """
+    for i in range(parents.shape[0]):
+        p = parents[i]
+        M2 = p[0] * p[0] - p[1] * p[1] - p[2] * p[2] - p[3] * p[3]
+        _two_body(out1[i], M2, m1[i], m2[i] * m2[i], cos_t[i], phi[i], p)
+        for c in range(4):
+            out2[i, c] = p[c] - out1[i, c]
+
+
+@njit(cache=True)
 def _phi_chichi(parent, M2, t, m_phi, m_chi, u1, u2, u3, u4, P, phi, chi, chibar):
     """parent (mass^2 M2) -> phi A'*(P), P^2 = t, then P -> chi chibar; isotropic in each rest frame.
 
@@ -372,6 +388,18 @@ class _Setup:
                 self.q2min, self.q2max, self.ylo, self.yhi, mom, w, g,
             )
 
+    def run_chunk(self, seeds, k: int, n_total: int, mom: np.ndarray | None, w: np.ndarray) -> np.ndarray:
+        """Generate chunk k of :data:`CHUNK_EVENTS` events from its own stream ``seeds[k]``.
+
+        Weights go to ``w[lo:hi]``, momenta to ``mom[lo:hi]`` (or a new array
+        if ``mom`` is None); returns the chunk's momenta.
+        """
+        lo, hi = k * CHUNK_EVENTS, min(n_total, (k + 1) * CHUNK_EVENTS)
+        u = np.random.Generator(seeds[k]).random((hi - lo, N_UNIFORMS[self.process]))
+        m = mom[lo:hi] if mom is not None else np.empty((hi - lo, len(PARTICLES[self.process]), 4))
+        self.run(u, m, w[lo:hi], n_total)
+        return m
+
     def warm_up(self) -> None:
         n = len(PARTICLES[self.process])
         self.run(np.full((1, N_UNIFORMS[self.process]), 0.5), np.empty((1, n, 4)), np.empty(1), 1)
@@ -537,12 +565,8 @@ class SignalStream:
         from concurrent.futures import ThreadPoolExecutor
 
         n = self.n_events
-        setup = _Setup(self.model, self.process, self._acceptance if self._acceptance is not None else PhotonAcceptance())
-        seeds = chunk_bit_generators(self._gen, n, extra=2)
-        history = setup.adapt(seeds[-2])
-        setup.warm_up()
+        setup, seeds, history = _prepare(self.model, self.process, self._gen, self._acceptance, n)
         w_all = np.empty(n)
-        npart, nu = len(self.particles), N_UNIFORMS[self.process]
         n_chunks = -(-n // CHUNK_EVENTS)
         bar = None
         if self._progress:
@@ -552,11 +576,7 @@ class SignalStream:
         base = {"process": self.process, "model": self.model.as_dict(), "sqrt_s": self.model.sqrt_s}
 
         def run(k):
-            lo, hi = k * CHUNK_EVENTS, min(n, (k + 1) * CHUNK_EVENTS)
-            u = np.random.Generator(seeds[k]).random((hi - lo, nu))
-            m = np.empty((hi - lo, npart, 4))
-            setup.run(u, m, w_all[lo:hi], n)
-            return m
+            return setup.run_chunk(seeds, k, n, None, w_all)
 
         try:
             with ThreadPoolExecutor(max_workers=self.n_threads) as pool:
@@ -581,27 +601,25 @@ class SignalStream:
         self.parameters = params
 
 
-def _generate(model, process, n_events, rng, acceptance, n_threads, progress, keep_momenta):
-    """Run the chunks; returns (momenta or None, weights, setup, channel-weight history, seeds)."""
-    n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
-    gen = as_generator(rng)
+def _prepare(model, process, gen, acceptance, n_events):
+    """The kernel set-up, the chunk streams and the adapted channel weights of a run."""
     setup = _Setup(model, process, acceptance if acceptance is not None else PhotonAcceptance())
     # chunks 0..n-1, then the pilot run and the unweighting draws
     seeds = chunk_bit_generators(gen, n_events, extra=2)
     history = setup.adapt(seeds[-2])
     setup.warm_up()  # compile (or load from cache) in this thread: numba's first compilation is not thread-safe
+    return setup, seeds, history
 
-    npart = len(PARTICLES[process])
-    mom = np.empty((n_events, npart, 4)) if keep_momenta else None
+
+def _generate(model, process, n_events, rng, acceptance, n_threads, progress, keep_momenta):
+    """Run the chunks; returns (momenta or None, weights, setup, channel-weight history, seeds)."""
+    n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
+    setup, seeds, history = _prepare(model, process, as_generator(rng), acceptance, n_events)
+    mom = np.empty((n_events, len(PARTICLES[process]), 4)) if keep_momenta else None
     w = np.empty(n_events)
-    nu = N_UNIFORMS[process]
 
     def run(k: int) -> None:
-        lo = k * CHUNK_EVENTS
-        hi = min(n_events, lo + CHUNK_EVENTS)
-        u = np.random.Generator(seeds[k]).random((hi - lo, nu))
-        m = mom[lo:hi] if keep_momenta else np.empty((hi - lo, npart, 4))
-        setup.run(u, m, w[lo:hi], n_events)
+        setup.run_chunk(seeds, k, n_events, mom, w)
 
     run_chunks(n_events, run, n_threads, progress, f"signal {process}")
     if not np.all(np.isfinite(w)) or np.any(w < 0):

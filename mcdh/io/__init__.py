@@ -14,14 +14,13 @@ from ..events import Events
 FORMATS = {".root": "root", ".lhe": "lhe", ".lhe.gz": "lhe", ".hepmc": "hepmc", ".hepmc3": "hepmc"}
 
 
-def file_format(path: str | os.PathLike) -> str:
-    """``"root"``, ``"lhe"`` or ``"hepmc"`` from the suffix of ``path``."""
-    name = Path(path).name.lower()
+def file_format(path: str | os.PathLike, name: str = "path") -> str:
+    """``"root"``, ``"lhe"`` or ``"hepmc"`` from the suffix of ``path`` (``name``: the parameter, for errors)."""
+    lower = Path(path).name.lower()
     for suffix in sorted(FORMATS, key=len, reverse=True):
-        if name.endswith(suffix):
+        if lower.endswith(suffix):
             return FORMATS[suffix]
-    raise ParameterError("output" if not Path(path).exists() else "path", str(path),
-                         f"must end in one of {', '.join(FORMATS)} (the suffix picks the format)")
+    raise ParameterError(name, str(path), f"must end in one of {', '.join(FORMATS)} (the suffix picks the format)")
 
 
 def open_writer(path, n_events: int, *, tree: str | None = None, pdg: dict | None = None, seed: int = 0):

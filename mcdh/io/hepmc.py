@@ -7,9 +7,9 @@ Each event holds the primary vertex at the origin with the incoming e- and e+
     x = (p / m_phi) * L,   t = (E / m_phi) * L,     L ~ Exp(c tau_phi)  [mm]
 
 where it decays isotropically (in its rest frame) to e+e-, mu+mu-, pi+pi-,
-pi0 pi0, K+K- or K0 K0bar with the model's branching ratios (pi+pi- : pi0pi0
-= 2 : 1 by isospin; K+K- : K0K0bar in the ratio of their velocities, as for
-the s-wave decay of a scalar). The sampled decays are part of the file only:
+pi0 pi0, K+K- or K0 K0bar with the model's branching ratios (within pi pi
+and K K: isospin weight 2 : 1 and 1 : 1 times the pair velocity, as for the
+s-wave decay of a scalar; see :func:`decay_table`). The sampled decays are part of the file only:
 :func:`read_hepmc` returns the generated (undecayed) final state. Units: GeV
 and mm. Event weights are mcdh's weights in fb (weight name ``mcdh_fb``);
 the GenCrossSection attribute carries the running cross-section estimate in
@@ -32,17 +32,17 @@ from .._atomic import json_default
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
 from ._writer import EventWriter
-from .lhe import WEIGHT_ID, _beams, _nominal_masses, roles_for
+from ..analysis.variables import mass
+from ..generate.signal import decay_two_body
+from ..physics.constants import pdg_mass
+from .lhe import WEIGHT_ID, _beams, _ctau_mm, _nominal_masses, roles_for, signal_model
 
 _PB_PER_FB = 1e-3
-# masses (GeV) from the PDG via the particle package at import time would need
-# its tables; these are the PDG 2024 values
-_M = {11: 0.51099895e-3, 13: 0.1056583755, 211: 0.13957039, 111: 0.1349768, 321: 0.493677, 311: 0.497611}
-_MODES = {  # width key -> list of (daughters, relative weight function)
-    "ee": [((11, -11), None)],
-    "mumu": [((13, -13), None)],
+_MODES = {  # phi width key -> (daughter PDG ids, isospin weight); sub-modes share the width in proportion
+    "ee": [((11, -11), 1.0)],  # to isospin weight x velocity (s-wave scalar -> two spin-0 or spin-1/2)
+    "mumu": [((13, -13), 1.0)],
     "pipi": [((211, -211), 2.0), ((111, 111), 1.0)],
-    "KK": [((321, -321), "beta"), ((311, -311), "beta")],
+    "KK": [((321, -321), 1.0), ((311, -311), 1.0)],
 }
 
 
@@ -52,7 +52,12 @@ def _beta(m_parent: float, m_d: float) -> float:
 
 
 def decay_table(model) -> list[tuple[tuple[int, int], float]]:
-    """(daughter PDG ids, branching ratio) of the dark Higgs of ``model``; open modes only."""
+    """(daughter PDG ids, branching ratio) of the dark Higgs of ``model``; open modes only.
+
+    The widths are the model's (``model.widths_phi``); within pi pi and K K
+    the charged and neutral pairs share the width as isospin weight (2 : 1,
+    1 : 1) times the pair's velocity, with PDG masses (``pdg_mass``).
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         widths = dict(model.widths_phi)
@@ -63,38 +68,14 @@ def decay_table(model) -> list[tuple[tuple[int, int], float]]:
             continue
         if key not in _MODES:
             raise ParameterError("model.widths_phi", key, f"no decay products known for mode {key!r}")
-        subs = []
-        for ids, rel in _MODES[key]:
-            if 2 * _M[abs(ids[0])] >= m:
-                continue
-            subs.append((ids, _beta(m, _M[abs(ids[0])]) if rel == "beta" else (rel or 1.0)))
+        subs = [(ids, iso * _beta(m, pdg_mass(abs(ids[0])))) for ids, iso in _MODES[key]]
+        subs = [(ids, r) for ids, r in subs if r > 0]
         tot = sum(r for _, r in subs)
+        if tot <= 0:
+            raise ParameterError("model.m_phi", m, f"the {key} width is open but no {key} pair is kinematically allowed")
         table.extend((ids, width * r / tot) for ids, r in subs)
     total = sum(w for _, w in table)
     return [(ids, w / total) for ids, w in table]
-
-
-def _two_body(p: np.ndarray, m1: float, m2: float, cos_t: float, phi: float) -> tuple[np.ndarray, np.ndarray]:
-    """Isotropic decay of four-momentum p into masses m1, m2 (angles in the rest frame)."""
-    M = math.sqrt(max(p[0] ** 2 - p[1] ** 2 - p[2] ** 2 - p[3] ** 2, 0.0))
-    q = math.sqrt(max((M**2 - (m1 + m2) ** 2) * (M**2 - (m1 - m2) ** 2), 0.0)) / (2 * M)
-    s = math.sqrt(max(1.0 - cos_t**2, 0.0))
-    n = np.array([s * math.cos(phi), s * math.sin(phi), cos_t])
-    k1 = np.array([math.sqrt(q**2 + m1**2), *(q * n)])
-    k2 = np.array([math.sqrt(q**2 + m2**2), *(-q * n)])
-    beta = p[1:] / p[0]
-    b2 = float(beta @ beta)
-    out = []
-    for k in (k1, k2):
-        if b2 <= 0:
-            out.append(k)
-            continue
-        g = p[0] / M
-        bp = float(beta @ k[1:])
-        e = g * (k[0] + bp)
-        vec = k[1:] + ((g - 1.0) * bp / b2 + g * k[0]) * beta
-        out.append(np.array([e, *vec]))
-    return out[0], out[1]
 
 
 class HepMCWriter(EventWriter):
@@ -138,18 +119,13 @@ class HepMCWriter(EventWriter):
         self._masses = _nominal_masses(events)
         self._k_phi = events.particles.index("phi") if "phi" in events.particles else -1
         self._decays = None
-        model = events.parameters.get("model")
-        if self.decay_phi and model and self._k_phi >= 0:
-            from ..physics.model import DarkSector
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                dm = DarkSector(**model)
-                ctau = dm.ctau_phi_mm
-            if math.isfinite(ctau) and ctau > 0:
-                table = decay_table(dm)
-                self._ctau = ctau
-                self._decays = ([ids for ids, _ in table], np.cumsum([br for _, br in table]))
+        model = signal_model(events) if self.decay_phi and self._k_phi >= 0 else None
+        self._ctau = _ctau_mm(model)
+        if self._ctau > 0:
+            table = decay_table(model)
+            ids = np.array([d for d, _ in table])
+            self._decays = (ids, np.cumsum([br for _, br in table]),
+                            np.array([[pdg_mass(abs(a)), pdg_mass(abs(b))] for a, b in ids]))
         meta = {"mcdh_version": __version__, "particles": list(events.particles), "process": events.process,
                 "frame": events.frame, "pdg": self._ids,
                 "parameters": json.loads(json.dumps(events.parameters, default=json_default))}
@@ -160,14 +136,20 @@ class HepMCWriter(EventWriter):
     def _write(self, events: Events):
         hep = self._hep
         if self._writer is None:
-            self._first = events
             self._start(events)
         n = len(events)
         ids = [self._ids[name] for name in events.particles]
+        masses = [self._masses.get(name) for name in events.particles]
         if self._decays is not None:
-            lengths = self._rng.exponential(self._ctau, n)
-            modes = np.searchsorted(self._decays[1], self._rng.random(n) * self._decays[1][-1], side="right")
-            angles = self._rng.random((n, 2))
+            # all displaced vertices and decays of the chunk at once
+            d_ids, cum, d_mass = self._decays
+            q = np.ascontiguousarray(events.momenta[:, self._k_phi])
+            vertex = q * (self._rng.exponential(self._ctau, n) / mass(q))[:, None]  # (t, x, y, z) = p L / m
+            modes = np.searchsorted(cum, self._rng.random(n) * cum[-1], side="right")
+            u = self._rng.random((n, 2))
+            kids = np.empty((2, n, 4))
+            decay_two_body(q, d_mass[modes, 0], d_mass[modes, 1], 2.0 * u[:, 0] - 1.0, 2.0 * math.pi * u[:, 1],
+                           kids[0], kids[1])
         for i in range(n):
             self._sum_w += float(events.weights[i])
             self._sum_w2 += float(events.weights[i]) ** 2
@@ -180,30 +162,23 @@ class HepMCWriter(EventWriter):
                 beam.generated_mass = 0.0  # massless beams, as generated
                 v0.add_particle_in(beam)
             evt.add_vertex(v0)
-            phi_particle = None
             for kk, pid in enumerate(ids):
-                q = events.momenta[i, kk]
+                p = events.momenta[i, kk]
                 decayed = kk == self._k_phi and self._decays is not None
-                part = hep.GenParticle(hep.FourVector(q[1], q[2], q[3], q[0]), pid, 2 if decayed else 1)
-                name = events.particles[kk]
-                if name in self._masses:
-                    part.generated_mass = self._masses[name]
+                part = hep.GenParticle(hep.FourVector(p[1], p[2], p[3], p[0]), pid, 2 if decayed else 1)
+                if masses[kk] is not None:
+                    part.generated_mass = masses[kk]
                 v0.add_particle_out(part)
                 if decayed:
-                    phi_particle = (part, q)
-            if phi_particle is not None:
-                part, q = phi_particle
-                m = math.sqrt(max(q[0] ** 2 - q[1] ** 2 - q[2] ** 2 - q[3] ** 2, 0.0))
-                L = lengths[i] / m
-                v1 = hep.GenVertex(hep.FourVector(q[1] * L, q[2] * L, q[3] * L, q[0] * L))
-                v1.add_particle_in(part)
-                d1, d2 = self._decays[0][modes[i]]
-                k1, k2 = _two_body(q, _M[abs(d1)], _M[abs(d2)], 2.0 * angles[i, 0] - 1.0, 2.0 * math.pi * angles[i, 1])
-                for pid, kv in ((d1, k1), (d2, k2)):
-                    kid = hep.GenParticle(hep.FourVector(kv[1], kv[2], kv[3], kv[0]), pid, 1)
-                    kid.generated_mass = _M[abs(pid)]
-                    v1.add_particle_out(kid)
-                evt.add_vertex(v1)
+                    x = vertex[i]
+                    v1 = hep.GenVertex(hep.FourVector(x[1], x[2], x[3], x[0]))
+                    v1.add_particle_in(part)
+                    for j in (0, 1):
+                        kv = kids[j, i]
+                        kid = hep.GenParticle(hep.FourVector(kv[1], kv[2], kv[3], kv[0]), int(d_ids[modes[i], j]), 1)
+                        kid.generated_mass = d_mass[modes[i], j]
+                        v1.add_particle_out(kid)
+                    evt.add_vertex(v1)
             evt.weights = [float(events.weights[i])]
             cs = hep.GenCrossSection()
             # running estimate from the k events so far: f_i = N w_i are i.i.d. estimates of sigma

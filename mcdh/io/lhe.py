@@ -34,6 +34,7 @@ import gzip
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 import xml.etree.ElementTree as ET
@@ -44,7 +45,9 @@ import numpy as np
 from .. import __version__
 from .._atomic import json_default
 from ..errors import FileFormatError, ParameterError, check_count
+from ..analysis.variables import mass
 from ..events import Events
+from ..physics.constants import ALPHA_EM
 from ._writer import EventWriter
 
 PDG_IDS = {"gamma": 22, "phi": 54, "chi": 52, "chibar": -52, "A'": 55, "e-": 11, "e+": -11}
@@ -52,7 +55,6 @@ PDG_IDS = {"gamma": 22, "phi": 54, "chi": 52, "chibar": -52, "A'": 55, "e-": 11,
 
 WEIGHT_ID = "mcdh_fb"
 _PB_PER_FB = 1e-3
-_ALPHA_EM = 1.0 / 137.035999084
 _F = "{: .16e}"
 
 
@@ -68,7 +70,7 @@ def roles_for(particles, pdg: dict | None = None) -> dict[str, int]:
 
 def _beams(events: Events) -> np.ndarray:
     """Four-momenta (2, 4) of the incoming e- and e+ in the events' frame."""
-    rs = float(events.parameters.get("sqrt_s", np.sqrt(max(_mass2(events.momenta[0].sum(axis=0)), 0.0))))
+    rs = float(events.parameters.get("sqrt_s", mass(events.momenta[0].sum(axis=0))))
     cms = np.array([[rs / 2, 0.0, 0.0, rs / 2], [rs / 2, 0.0, 0.0, -rs / 2]])
     if events.frame == "cms":
         return cms
@@ -77,10 +79,6 @@ def _beams(events: Events) -> np.ndarray:
     b = events.parameters.get("beams") or {}
     beams = Beams(**{k: b[k] for k in ("e_minus", "e_plus", "alpha_minus", "alpha_plus") if k in b})
     return beams.to_lab(cms[None])[0]
-
-
-def _mass2(p):
-    return p[..., 0] ** 2 - p[..., 1] ** 2 - p[..., 2] ** 2 - p[..., 3] ** 2
 
 
 def _nominal_masses(events: Events) -> dict[str, float]:
@@ -93,19 +91,26 @@ def _nominal_masses(events: Events) -> dict[str, float]:
     return out
 
 
-def _ctau_mm(events: Events) -> float:
-    """Proper decay length of phi for signal samples (0 if unknown: no displaced vertex)."""
+def signal_model(events: Events):
+    """The DarkSector that made a signal sample (from its parameters), or None (backgrounds, foreign files)."""
     model = events.parameters.get("model")
     if not model or "phi" not in events.particles:
-        return 0.0
-    import warnings
-
+        return None
     from ..physics.model import DarkSector
 
     with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # benchmark points above the hadronic-width validity still export
+        return DarkSector(**model)
+
+
+def _ctau_mm(model) -> float:
+    """Proper decay length of phi (0 if unknown or infinite: no displaced vertex)."""
+    if model is None:
+        return 0.0
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ctau = DarkSector(**model).ctau_phi_mm
-    return ctau if math.isfinite(ctau) else 0.0
+        ctau = model.ctau_phi_mm
+    return ctau if math.isfinite(ctau) and ctau > 0 else 0.0
 
 
 class LHEWriter(EventWriter):
@@ -144,13 +149,14 @@ class LHEWriter(EventWriter):
             self._first = events
             self._ids = roles_for(events.particles, self.pdg)
             self._beam_p = _beams(events)
-            self._ctau = _ctau_mm(events)
+            self._model = signal_model(events)
+            self._ctau = _ctau_mm(self._model)
             self._scale = float(events.parameters.get("sqrt_s", 10.58))
             self._masses = _nominal_masses(events)
         if self.n_written + len(events) > self.n_events:
             raise ParameterError("n_events", self.n_events, "is smaller than the number of events written")
         p = events.momenta
-        m = np.sqrt(np.maximum(_mass2(p), 0.0))
+        m = mass(p)
         for k, name in enumerate(events.particles):  # the nominal mass where known (no rounding residue)
             if name in self._masses:
                 m[:, k] = self._masses[name]
@@ -184,7 +190,8 @@ class LHEWriter(EventWriter):
             f"{pid:>9d} -1 0 0 0 0 {esc(b[1])} {esc(b[2])} {esc(b[3])} {esc(b[0])} {esc(0.0)} 0.0 9.0\n"
             for pid, b in ((11, self._beam_p[0]), (-11, self._beam_p[1]))
         )
-        lines = [f"<event>\n{2 + len(particles)} 1 {f} {esc(self._scale)} {esc(_ALPHA_EM)} {esc(0.0)}\n", beams]
+        alpha = self._model.alpha_em if self._model is not None else ALPHA_EM
+        lines = [f"<event>\n{2 + len(particles)} 1 {f} {esc(self._scale)} {esc(alpha)} {esc(0.0)}\n", beams]
         for name in particles:
             lines.append(f"{self._ids[name]:>9d} 1 1 2 0 0 {f} {f} {f} {f} {f} %.9e 9.0\n")
         lines.append(f'<rwgt>\n<wgt id="{WEIGHT_ID}">{f}</wgt>\n</rwgt>\n</event>\n')
@@ -261,8 +268,21 @@ def _locate_xml_error(path: Path) -> str:
     return ""
 
 
-def _bad_file(path: Path, what: str) -> FileFormatError:
+def _locate_token(path: Path, token: str) -> str:
+    """"line L" of the first line holding ``token`` (a value the parser refused), or ""."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rt", errors="replace") as f:
+        for k, line in enumerate(f, 1):
+            if token in line.split():
+                return f"line {k}"
+    return ""
+
+
+def _bad_file(path: Path, what: str, exc: Exception | None = None) -> FileFormatError:
     where = _locate_xml_error(path)
+    if not where and exc is not None:  # well-formed XML, but a number pylhe could not read
+        m = re.search(r"'([^']+)'", str(exc))
+        where = _locate_token(path, m.group(1)) if m else ""
     return FileFormatError(path, f"{what}" + (f" at {where}" if where else "") + "; nothing was read")
 
 
@@ -323,7 +343,7 @@ def read_lhe(
     except FileFormatError:
         raise
     except (ET.ParseError, OSError, EOFError, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
-        raise _bad_file(path, f"not a readable LHE file ({type(exc).__name__}: {exc})") from None
+        raise _bad_file(path, f"not a readable LHE file ({type(exc).__name__}: {exc})", exc) from None
     if init is None or not init.procInfo:
         raise FileFormatError(path, "no <init> block with a cross section")
 

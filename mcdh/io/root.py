@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .._atomic import atomic_path, json_default
+from .._atomic import json_default
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
 from ._writer import EventWriter
@@ -85,15 +85,16 @@ def _tree_meta(ev: Events, n_events: int, parameters: dict) -> dict:
 
 
 class RootWriter(EventWriter):
-    """Stream one sample into a TTree of a new ROOT file (bounded memory, atomic).
+    """Stream samples into TTrees of a new ROOT file (bounded memory, atomic).
 
     >>> with RootWriter("signal.root", tree="phi") as out:   # doctest: +SKIP
     ...     for chunk in SignalStream(model, "phi", 10_000_000, seed):
     ...         out.write(chunk)
     ...     out.set_parameters(stream.parameters)
 
-    Each ``write`` appends baskets; histograms (``hist.Hist`` or
-    ``(values, edges)``) and the run parameters are written at the end.
+    Each ``write`` appends baskets to the current tree; :meth:`new_tree`
+    starts another one. Histograms (``hist.Hist`` or ``(values, edges)``)
+    and the run parameters of every tree are written at the end.
     """
 
     def __init__(self, path, tree: str | None = None, histograms: dict | None = None, compression: str = "lz4"):
@@ -102,6 +103,7 @@ class RootWriter(EventWriter):
         self.tree = tree
         self.histograms = histograms or {}
         self._first: Events | None = None
+        self._meta: dict[str, dict] = {}
 
     def _open(self):
         import uproot
@@ -113,18 +115,27 @@ class RootWriter(EventWriter):
         if self._first is None:
             self._first = events
             self.tree = self.tree or events.process.replace("-", "_")
+            if self.tree in self._meta:
+                raise ParameterError("tree", self.tree, "is already in the file")
             self._file.mktree(self.tree, {k: v.dtype for k, v in data.items()})
         self._file[self.tree].extend(data)
 
-    def _finish(self):
+    def _close_tree(self):
         if self._first is None:
-            raise ParameterError("events", 0, "no events were written")
-        ev = self._first
-        params = self.parameters if self.parameters is not None else ev.parameters
-        meta = {"mcdh_version": __version__, "trees": {self.tree: _tree_meta(ev, self.n_written, params)}}
+            raise ParameterError("events", 0, f"no events were written to tree {self.tree!r}")
+        params = self.parameters if self.parameters is not None else self._first.parameters
+        self._meta[self.tree] = _tree_meta(self._first, self.n_written, params)
+
+    def new_tree(self, tree: str | None = None) -> None:
+        """Close the current tree and write the next chunks to ``tree`` (default: named after their process)."""
+        self._close_tree()
+        self.tree, self._first, self.parameters, self.n_written, self._particles = tree, None, None, 0, None
+
+    def _finish(self):
+        self._close_tree()
         for hname, h in self.histograms.items():
             self._file[hname] = h
-        self._file[METADATA_KEY] = json.dumps(meta)
+        self._file[METADATA_KEY] = json.dumps({"mcdh_version": __version__, "trees": self._meta})
         self._file.close()
 
     def _abort(self):
@@ -138,7 +149,7 @@ def write_root(
     samples: Events | dict[str, Events],
     *,
     histograms: dict | None = None,
-    chunk_events: int = 200_000,
+    chunk_events: int = RootWriter.max_chunk,
     compression: str = "lz4",
 ) -> Path:
     """Write event samples (one TTree each) and histograms to a new ROOT file, atomically.
@@ -152,33 +163,27 @@ def write_root(
     histograms : {name: hist.Hist or (values, edges)}, optional
         Written as TH1.
     chunk_events : int
-        Events per basket write (bounds the memory of the conversion).
+        Events converted and appended at a time (:class:`RootWriter`), so the
+        extra memory does not grow with the sample.
     compression : {"lz4", "zlib", "none"}
         Basket compression (default LZ4, level 1).
     """
-    import uproot
-
     if isinstance(samples, Events):
         samples = {samples.process.replace("-", "_"): samples}
     if not samples:
         raise ParameterError("samples", samples, "give at least one Events sample")
-    chunk_events = check_count("chunk_events", chunk_events, 1)
-    meta = {"mcdh_version": __version__, "trees": {}}
+    for name, ev in samples.items():
+        if not isinstance(ev, Events):
+            raise ParameterError(f"samples[{name!r}]", type(ev).__name__, "must be an Events")
     path = Path(path)
-    with atomic_path(path) as tmp:
-        with uproot.recreate(tmp, compression=_compression(compression)) as f:
-            for name, ev in samples.items():
-                if not isinstance(ev, Events):
-                    raise ParameterError(f"samples[{name!r}]", type(ev).__name__, "must be an Events")
-                for start in range(0, len(ev), chunk_events):
-                    data = _branches(ev, start, min(len(ev), start + chunk_events))
-                    if start == 0:
-                        f.mktree(name, {k: v.dtype for k, v in data.items()})
-                    f[name].extend(data)
-                meta["trees"][name] = _tree_meta(ev, len(ev), ev.parameters)
-            for hname, h in (histograms or {}).items():
-                f[hname] = h
-            f[METADATA_KEY] = json.dumps(meta)
+    with RootWriter(path, histograms=histograms, compression=compression) as out:
+        out.max_chunk = check_count("chunk_events", chunk_events, 1)
+        for k, (name, ev) in enumerate(samples.items()):
+            if k:
+                out.new_tree(name)
+            else:
+                out.tree = name
+            out.write(ev)
     return path
 
 
