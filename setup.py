@@ -1,4 +1,8 @@
-"""Build of the compiled core: the Cython bridge mcdh._rambo over csrc/rambo.c."""
+"""Build of the compiled core: the Cython bridge mcdh._rambo over csrc/rambo.c.
+
+The C that Cython generates goes to build/cython, never into the package
+tree, so it does not ship in the wheel.
+"""
 import sys
 
 import numpy
@@ -15,11 +19,11 @@ else:
 extensions = [
     Extension(
         "mcdh._rambo",
-        sources=["mcdh/_rambo.pyx", "csrc/rambo.c"],
+        sources=["src/mcdh/_rambo.pyx", "csrc/rambo.c"],
         include_dirs=["csrc", numpy.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=cflags,
     )
 ]
 
-setup(ext_modules=cythonize(extensions, compiler_directives={"language_level": "3"}))
+setup(ext_modules=cythonize(extensions, build_dir="build/cython", compiler_directives={"language_level": "3"}))

@@ -6,8 +6,9 @@ import pytest
 from scipy import integrate
 
 import mcdh
-from mcdh.analysis.variables import cos_theta, mass, pair_mass
-from mcdh.generate.background import PhotonAcceptance, generate_background
+from mcdh.generate.background import generate_background
+from mcdh.kinematics.acceptance import PhotonAcceptance
+from mcdh.kinematics.variables import cos_theta, mass, pair_mass
 
 SQRT_S = 10.58
 

@@ -1,18 +1,9 @@
 """Command line: output contracts, exit status 2 on bad input, files written whole."""
 import json
-import os
-import subprocess
-import sys
 
 import pytest
 
 from mcdh.cli import main
-
-
-def run_cli(*args):
-    # cwd outside the source tree: `python -m` puts the cwd first on sys.path, and the checkout's
-    # mcdh/ (without the compiled core of a non-editable install) would shadow the installed package
-    return subprocess.run([sys.executable, "-m", "mcdh.cli", *args], capture_output=True, text=True, cwd=os.path.dirname(__file__))
 
 
 def test_rambo_json_matches_closed_form(capsys):
@@ -40,18 +31,19 @@ def test_background_json(capsys):
         (["background", "--channel", "phi", "--m-phi", "1", "--m-chi", "1", "--nb", "-3"], "n_b"),
     ],
 )
-def test_bad_input_one_line_exit_2(args, needle):
-    r = run_cli(*args)
+def test_bad_input_one_line_exit_2(args, needle, mcdh):
+    r = mcdh(*args)
     assert r.returncode == 2
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and needle in lines[0] and "Traceback" not in r.stderr
 
 
-def test_argparse_errors_exit_2():
-    r = run_cli("background", "--channel", "pi0", "--m-phi", "1", "--m-chi", "1")
+def test_argparse_errors_exit_2(mcdh):
+    r = mcdh("background", "--channel", "pi0", "--m-phi", "1", "--m-chi", "1")
     assert r.returncode == 2 and "Traceback" not in r.stderr
 
 
+@pytest.mark.slow
 def test_reproduce_writes_every_figure_and_table_and_is_reproducible(tmp_path):
     args = ["--events", "3000", "--background-events", "3000", "--xsec-events", "2000", "--figure-events", "5000",
             "--mA-list", "3,7.5", "--benchmarks", "B1,B3", "--quiet"]
@@ -84,8 +76,8 @@ GAMMAPHI_COLUMNS = "mA,init_sig,vmax,sel_sig,sel_bkg,m2loglike"
 
 
 @pytest.mark.parametrize("channel, header", [("phi", PHI_COLUMNS), ("gammaphi", GAMMAPHI_COLUMNS)])
-def test_table_csv_contract(channel, header):
-    r = run_cli("table", "--benchmark", "B1", "--channel", channel, "--nb", "10",
+def test_table_csv_contract(channel, header, mcdh):
+    r = mcdh("table", "--benchmark", "B1", "--channel", channel, "--nb", "10",
                 "--mA-list", "4.2,6.9", "--events", "4000", "--background-events", "4000", "--csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
@@ -105,8 +97,8 @@ def test_table_csv_contract(channel, header):
 @pytest.mark.parametrize("bad, word", [(["--nb", "-1"], "nb"), (["--nb", "1", "--eps", "0"], "eps"),
                                        (["--nb", "1", "--mA-list", "9.9"], "m_A"),
                                        (["--nb", "1", "--region", "inner"], "region")])
-def test_table_bad_input_is_one_line(bad, word):
-    r = run_cli("table", "--channel", "phi", *bad, "--events", "1000", "--csv")
+def test_table_bad_input_is_one_line(bad, word, mcdh):
+    r = mcdh("table", "--channel", "phi", *bad, "--events", "1000", "--csv")
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert word in r.stderr

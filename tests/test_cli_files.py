@@ -1,25 +1,19 @@
 """mcdh generate / analyze / scan: file contracts, exit status 2 on bad input, resumable scans."""
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import mcdh_command
 from mcdh.cli import main
 from mcdh.io import read_events
 
 DATA = Path(__file__).parent / "data"
 
-
-def cli(*args, cwd=None):
-    # cwd outside the source tree (see test_cli.run_cli)
-    return subprocess.run([sys.executable, "-m", "mcdh.cli", *args], capture_output=True, text=True,
-                          cwd=cwd or os.path.dirname(__file__))
 
 
 @pytest.mark.parametrize("process", ["phi", "gammaphi"])
@@ -77,8 +71,8 @@ def test_generate_background_and_analyze_round_trip(tmp_path, capsys):
     assert {k: res2[k] for k in ("sel_sig", "sel_bkg", "m2loglike", "eps95")} == {k: res[k] for k in ("sel_sig", "sel_bkg", "m2loglike", "eps95")}
 
 
-def test_analyze_madgraph_file_needs_roles_and_model(tmp_path):
-    r = cli("analyze", str(DATA / "madgraph-wbj-head.lhe"))
+def test_analyze_madgraph_file_needs_roles_and_model(tmp_path, mcdh):
+    r = mcdh("analyze", str(DATA / "madgraph-wbj-head.lhe"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "madgraph-wbj-head.lhe" in r.stderr and "--roles" in r.stderr
 
@@ -91,17 +85,17 @@ def test_analyze_madgraph_file_needs_roles_and_model(tmp_path):
     (["scan", "--out", "scan", "--mA-list", "3", "--eps-list", "2"], "eps"),
     (["analyze", "missing.root"], "no such file"),
 ])
-def test_bad_arguments_exit_2_and_leave_nothing(tmp_path, args, word):
-    r = cli(*args, cwd=tmp_path)
+def test_bad_arguments_exit_2_and_leave_nothing(tmp_path, args, word, mcdh):
+    r = mcdh(*args, cwd=tmp_path)
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1 and word in r.stderr
     assert [p.name for p in tmp_path.iterdir()] == []
 
 
-def test_corrupt_input_file_exit_2(tmp_path):
+def test_corrupt_input_file_exit_2(tmp_path, mcdh):
     bad = tmp_path / "s.lhe"
     bad.write_text("<LesHouchesEvents version=\"3.0\">\n<init>\n11 -11 5 5 0 0 0 0 4 1\n1 0 1 1\n</init>\n<event>\n3 1 1")
-    r = cli("analyze", str(bad), "--benchmark", "B1", "--mA", "3")
+    r = mcdh("analyze", str(bad), "--benchmark", "B1", "--mA", "3")
     assert r.returncode == 2 and str(bad) in r.stderr and "line" in r.stderr
 
 
@@ -113,12 +107,13 @@ def _csv(path):
     return (path / "results.csv").read_text()
 
 
-def test_scan_killed_and_resumed_equals_uninterrupted(tmp_path):
+@pytest.mark.slow
+def test_scan_killed_and_resumed_equals_uninterrupted(tmp_path, mcdh):
     ref = tmp_path / "ref"
-    assert cli("scan", "--out", str(ref), "--serial", *SCAN_ARGS).returncode == 0
+    assert mcdh("scan", "--out", str(ref), "--serial", *SCAN_ARGS).returncode == 0
     run = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "mcdh.cli", "scan", "--out", str(run), "--serial", *SCAN_ARGS],
-                            cwd=os.path.dirname(__file__), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([*mcdh_command(), "scan", "--out", str(run), "--serial", *SCAN_ARGS],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.time()
     while time.time() - t0 < 300:
         done = list((run / "points").glob("*.json")) if (run / "points").exists() else []
@@ -130,13 +125,13 @@ def test_scan_killed_and_resumed_equals_uninterrupted(tmp_path):
     n_before = len(list((run / "points").glob("*.json")))
     assert 2 <= n_before < 6, "the scan should have been killed midway"
     assert not (run / "results.csv").exists()
-    r = cli("scan", "--out", str(run), "--serial", *SCAN_ARGS)
+    r = mcdh("scan", "--out", str(run), "--serial", *SCAN_ARGS)
     assert r.returncode == 0, r.stderr
     assert _csv(run) == _csv(ref)
     rows = json.loads((run / "results.json").read_text())
     assert len(rows) == 3 * 2 * 2 * 2
     # a different grid in the same folder is refused, not mixed in
-    r = cli("scan", "--out", str(run), "--serial", *SCAN_ARGS[:-1], "--seed", "2", "--quiet")
+    r = mcdh("scan", "--out", str(run), "--serial", *SCAN_ARGS[:-1], "--seed", "2", "--quiet")
     assert r.returncode == 2 and "different scan" in r.stderr
 
 
@@ -151,7 +146,8 @@ def test_scan_local_cluster_equals_serial(tmp_path):
     assert _csv(tmp_path / "dask") == _csv(tmp_path / "serial")
 
 
-def test_scan_on_an_existing_scheduler(tmp_path):
+@pytest.mark.slow
+def test_scan_on_an_existing_scheduler(tmp_path, mcdh):
     """--scheduler ADDRESS: the tasks go to a cluster that is already running (here 1 worker)."""
     from dask.distributed import LocalCluster
 
@@ -162,7 +158,7 @@ def test_scan_on_an_existing_scheduler(tmp_path):
     with LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as cluster:
         remote = run_scan(grid, tmp_path / "remote", scheduler=cluster.scheduler_address, progress=False)
     assert remote == serial
-    r = cli("scan", "--out", str(tmp_path / "x"), "--mA-list", "3", "--scheduler", "tcp://127.0.0.1:9", "--quiet")
+    r = mcdh("scan", "--out", str(tmp_path / "x"), "--mA-list", "3", "--scheduler", "tcp://127.0.0.1:9", "--quiet")
     assert r.returncode == 2 and "scheduler" in r.stderr
     assert not (tmp_path / "x").exists()  # nothing written for a scan that could not start
 
@@ -193,9 +189,9 @@ def test_analyze_foreign_lhe_with_model_options(tmp_path, capsys):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_generate_leaves_no_file(tmp_path, sig):
     out = tmp_path / "big.lhe"
-    proc = subprocess.Popen([sys.executable, "-m", "mcdh.cli", "generate", "signal", "--process", "phi", "--benchmark", "B1",
+    proc = subprocess.Popen([*mcdh_command(), "generate", "signal", "--process", "phi", "--benchmark", "B1",
                              "--mA", "3", "--events", "3000000", "--output", str(out), "--quiet"],
-                            cwd=os.path.dirname(__file__), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
     while not list(tmp_path.iterdir()) and time.time() - t0 < 120 and proc.poll() is None:
         time.sleep(0.05)

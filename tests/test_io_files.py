@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from mcdh.errors import FileFormatError, ParameterError
+from mcdh.generate.decays import decay_table
 from mcdh.generate.signal import SignalStream, generate_signal
 from mcdh.io import file_format, open_writer, read_events, write_events
-from mcdh.io.hepmc import decay_table, read_hepmc, write_hepmc
+from mcdh.io.hepmc import read_hepmc, write_hepmc
 from mcdh.io.lhe import PDG_IDS, read_lhe, write_lhe
 from mcdh.io.root import read_root
 from mcdh.physics.model import DarkSector

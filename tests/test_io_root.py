@@ -6,11 +6,11 @@ import pytest
 import uproot
 
 from mcdh.analysis.pipeline import ChannelAnalysis
-from mcdh.analysis.variables import pair_mass
 from mcdh.errors import FileFormatError, ParameterError
 from mcdh.generate.background import generate_background
 from mcdh.generate.signal import generate_signal
 from mcdh.io.root import read_histogram, read_root, tree_names, write_root
+from mcdh.kinematics.variables import pair_mass
 from mcdh.physics.model import DarkSector
 
 

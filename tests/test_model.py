@@ -173,6 +173,7 @@ def test_lifetime_helpers():
     assert W.ctau_mm(0.0) == math.inf
 
 
+@pytest.mark.slow
 def test_hipsofcobra_wrapped_cleanly(tmp_path, monkeypatch):
     pytest.importorskip("hipsofcobra")
     monkeypatch.chdir(tmp_path)

@@ -43,7 +43,7 @@ def test_signal_before_selection_is_lumi_sigma_eps2_times_decay_probability(anal
     assert a.signal_total(1e-4, 1e-4) == pytest.approx(expected, rel=1e-12)
     # independently: d = p_T / m_phi x c tau(theta) from the model, with the naive eq. (3.1)
     from mcdh.analysis.displacement import decay_probability_reference
-    from mcdh.generate.beams import Beams
+    from mcdh.kinematics.beams import Beams
 
     p_t = np.hypot(*Beams().to_lab(sig.momentum("phi"))[:, 1:3].T)
     d = p_t / model.m_phi * model.ctau_phi_mm
@@ -123,7 +123,7 @@ def test_optimised_reach_degrades_far_less_than_cut_and_count(analyses, ch):
 
 
 def test_lab_frame_input_gives_the_same_analysis(samples):
-    from mcdh.generate.beams import to_lab
+    from mcdh.kinematics.beams import to_lab
 
     model, sig, bkg = samples["gammaphi"]
     a_cms = ChannelAnalysis(model, "gammaphi", sig, bkg, seed=5)

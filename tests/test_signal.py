@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from mcdh import ParameterError, rambo
-from mcdh.analysis.variables import e_b, e_bar, m_chichi, mass, v_variable
-from mcdh.generate.background import PhotonAcceptance
-from mcdh.generate.beams import Beams
 from mcdh.generate.phasespace import lips_factor
 from mcdh.generate.signal import cross_section, generate_signal, overweight_threshold
+from mcdh.kinematics.acceptance import PhotonAcceptance
+from mcdh.kinematics.beams import Beams
+from mcdh.kinematics.variables import e_b, e_bar, m_chichi, mass, v_variable
 from mcdh.physics import regimes
 from mcdh.physics.amplitudes import couplings_gammaphi, couplings_phi, me2_array
 from mcdh.physics.constants import GEV2_TO_FB

@@ -1,0 +1,60 @@
+"""Streaming signal events to a ROOT ntuple (SignalStream -> RootWriter, LZ4 baskets)."""
+import os
+import tempfile
+
+import numpy as np
+
+from mcdh.generate.signal import SignalStream
+from mcdh.io.root import RootWriter, _branches
+from mcdh.physics.model import DarkSector
+
+from ._util import best_time
+
+N = 1_000_000
+
+
+def _write(path, n):
+    model = DarkSector.from_benchmark("B1", 3.0)
+    with RootWriter(path, tree="phi") as out:
+        stream = SignalStream(model, "phi", n, 1, n_threads=2)
+        for chunk in stream:
+            out.write(chunk)
+        out.set_parameters(stream.parameters)
+
+
+class RootWrite:
+    timeout = 600
+
+    def setup(self):
+        self.tmp = tempfile.mkdtemp()
+        self.model = DarkSector.from_benchmark("B1", 3.0)
+        list(SignalStream(self.model, "phi", 1000, 0, n_threads=2))  # load the kernels
+
+    def teardown(self):
+        for name in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, name))
+        os.rmdir(self.tmp)
+
+    def time_generate_and_write(self):
+        """1e6 phi events generated and written."""
+        _write(os.path.join(self.tmp, "s.root"), N)
+
+    def track_write_vs_np_save(self):
+        """Time to write the branches with np.save over the ROOT writer's share of generate+write."""
+        t_gen = best_time(lambda: [None for _ in SignalStream(self.model, "phi", N, 1, n_threads=2)], 2)
+        t_all = best_time(lambda: _write(os.path.join(self.tmp, "s.root"), N), 2)
+        chunk = next(iter(SignalStream(self.model, "phi", 131072, 2, n_threads=2)))
+        cols = _branches(chunk, 0, len(chunk))
+
+        def save():
+            for k, v in cols.items():
+                np.save(os.path.join(self.tmp, k + ".npy"), v)
+
+        t_npy = best_time(save) * N / len(chunk)
+        return t_npy / max(t_all - t_gen, 1e-9)
+
+    track_write_vs_np_save.unit = "ratio"
+
+    def peakmem_generate_and_write(self):
+        """Peak memory of streaming 1e6 events to ROOT (bounded: chunks, not the sample)."""
+        _write(os.path.join(self.tmp, "s.root"), N)

@@ -1,0 +1,66 @@
+"""The C RAMBO core: against the numpy implementation of the same map and against itself on one thread."""
+import numpy as np
+
+import mcdh
+from mcdh.generate.background import generate_background
+from mcdh.generate.phasespace import rambo_numpy_generate
+
+from ._util import best_time
+
+SQRT_S = 10.58
+MASSES = {"2to4": (0.0, 1.0, 2.0, 2.0), "2to3": (1.0, 2.0, 2.0)}
+N = 1_000_000
+
+
+class Rambo:
+    params = ["2to4", "2to3"]
+    param_names = ["final_state"]
+    timeout = 300
+
+    def setup(self, final_state):
+        self.masses = MASSES[final_state]
+        self.p = np.empty((N, len(self.masses), 4))
+        self.w = np.empty(N)
+        self.run(1)  # touch the pages and the code
+
+    def run(self, threads):
+        mcdh.rambo(SQRT_S, self.masses, N, 1, out=(self.p, self.w), n_threads=threads)
+
+    def time_one_thread(self, final_state):
+        """1e6 events on one core (target: <= 100 ns/event for 2 -> 4, i.e. 0.1 s)."""
+        self.run(1)
+
+    def track_speedup_vs_numpy(self, final_state):
+        """numpy's time per event over the C core's, for the same map and statistics."""
+        n_np = N // 5
+        t_c = best_time(lambda: self.run(1)) / N
+        t_np = best_time(lambda: rambo_numpy_generate(SQRT_S, self.masses, n_np, 1), 2) / n_np
+        return t_np / t_c
+
+    track_speedup_vs_numpy.unit = "ratio"
+
+    def track_thread_scaling(self, final_state):
+        """Time on one thread over time on two (2 on two idle cores)."""
+        return best_time(lambda: self.run(1)) / best_time(lambda: self.run(2))
+
+    track_thread_scaling.unit = "ratio"
+
+    def track_ns_per_event(self, final_state):
+        """One core, for the README (absolute: depends on the machine)."""
+        return 1e9 * best_time(lambda: self.run(1)) / N
+
+    track_ns_per_event.unit = "ns/event"
+
+
+class Background:
+    timeout = 300
+
+    def track_overhead_vs_rambo(self):
+        """gamma-phi mock background (acceptance rounds, normalisation) over bare RAMBO for the same events."""
+        n = 250_000
+        generate_background("gammaphi", 1.0, 2.0, 1000, 1, n_threads=1)
+        t_bkg = best_time(lambda: generate_background("gammaphi", 1.0, 2.0, n, 1, n_threads=1))
+        t_raw = best_time(lambda: mcdh.rambo(SQRT_S, MASSES["2to4"], n, 1, n_threads=1))
+        return t_bkg / t_raw
+
+    track_overhead_vs_rambo.unit = "ratio"

@@ -1,0 +1,54 @@
+"""The native signal generator: exact matrix elements and multi-channel mappings on top of flat phase space."""
+import mcdh
+from mcdh.generate.signal import generate_signal
+from mcdh.physics.model import DarkSector
+
+from ._util import best_time
+
+N = 500_000
+POINTS = {"phi-B1-3": ("phi", "B1", 3.0), "gammaphi-B1-3": ("gammaphi", "B1", 3.0), "gammaphi-B1-7.5": ("gammaphi", "B1", 7.5)}
+
+
+class Signal:
+    params = list(POINTS)
+    param_names = ["point"]
+    timeout = 600
+
+    def setup(self, point):
+        self.process, bench, m_A = POINTS[point]
+        self.model = DarkSector.from_benchmark(bench, m_A)
+        m = self.model
+        self.masses = (m.m_phi, m.m_chi, m.m_chi) if self.process == "phi" else (0.0, m.m_phi, m.m_chi, m.m_chi)
+        generate_signal(self.model, self.process, 1000, 1, n_threads=1)  # load the compiled kernels
+
+    def generate(self, threads):
+        return generate_signal(self.model, self.process, N, 1, n_threads=threads)
+
+    def time_two_threads(self, point):
+        """5e5 weighted events on two threads (targets: 3e6/s for phi, 1e6/s for gamma-phi)."""
+        self.generate(2)
+
+    def track_overhead_vs_rambo(self, point):
+        """Time per weighted event over bare RAMBO's for the same final state, one thread each."""
+        t_sig = best_time(lambda: self.generate(1), 2)
+        t_raw = best_time(lambda: mcdh.rambo(10.58, self.masses, N, 1, n_threads=1))
+        return t_sig / t_raw
+
+    track_overhead_vs_rambo.unit = "ratio"
+
+    def track_thread_scaling(self, point):
+        return best_time(lambda: self.generate(1), 2) / best_time(lambda: self.generate(2), 2)
+
+    track_thread_scaling.unit = "ratio"
+
+    def track_events_per_second(self, point):
+        """Weighted events per second on two threads (absolute, for the README)."""
+        return N / best_time(lambda: self.generate(2), 2)
+
+    track_events_per_second.unit = "events/s"
+
+    def track_unweighting_efficiency(self, point):
+        """Fraction of events kept by unweighting (target >= 0.10): a property of the mappings, not the machine."""
+        return self.generate(2).parameters["unweighting_efficiency"]
+
+    track_unweighting_efficiency.unit = "fraction"

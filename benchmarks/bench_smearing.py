@@ -1,0 +1,87 @@
+"""The fused smearing + histogram kernel (eq. A.1, 100 copies per event) against numpy's normals + np.histogram."""
+import numpy as np
+
+from mcdh.analysis.binning import mchichi_binning, v_binning
+from mcdh.analysis.smearing import Resolution, smear_fill
+
+from ._util import best_time
+
+N = 200_000
+COPIES = 100
+
+
+def _inputs(n):
+    rng = np.random.default_rng(2)
+    return rng.uniform(1.0, 9.0, n), rng.uniform(0.25, 5.0, n), rng.random(n)
+
+
+def _numpy_fill(x, w, edges, sigma):
+    g = np.random.default_rng(1)
+    v = (x[:, None] + sigma[:, None] * g.normal(size=(x.size, COPIES))).ravel()
+    return np.histogram(v, bins=edges, weights=np.repeat(w / COPIES, COPIES))
+
+
+class Smearing:
+    timeout = 300
+
+    def setup(self):
+        self.x, self.e, self.w = _inputs(N)
+        self.b_m = mchichi_binning(4.0, 0.8, 10.0)
+        self.b_v = v_binning(8.0)
+        smear_fill(self.x[:10], self.w[:10], self.b_m)  # compile or load the kernels
+        smear_fill(self.e[:10], self.w[:10], self.b_v, mode="sqrt_abs_v", y=self.x[:10], e_bar=4.5, m_A=4.0)
+
+    def fill_mchichi(self):
+        smear_fill(self.x, self.w, self.b_m, seed=1)
+
+    def fill_v(self):
+        smear_fill(self.e, self.w, self.b_v, mode="sqrt_abs_v", y=self.x, e_bar=4.5, m_A=4.0, seed=1)
+
+    def time_mchichi(self):
+        """2e7 smeared entries of m_chichi on one core (target >= 3e7 entries/s)."""
+        self.fill_mchichi()
+
+    def time_sqrt_abs_v(self):
+        self.fill_v()
+
+    def track_speedup_vs_numpy(self):
+        """numpy's time per smeared entry over the fused kernel's (m_chichi)."""
+        n_np = N // 4
+        sigma = np.asarray(Resolution().sigma(self.x[:n_np]))
+        t_np = best_time(lambda: _numpy_fill(self.x[:n_np], self.w[:n_np], self.b_m.edges, sigma), 2) / n_np
+        return t_np / (best_time(self.fill_mchichi) / N)
+
+    track_speedup_vs_numpy.unit = "ratio"
+
+    def track_entries_per_second(self):
+        """Smeared m_chichi entries per second on one core (absolute, for the README)."""
+        return N * COPIES / best_time(self.fill_mchichi)
+
+    track_entries_per_second.unit = "entries/s"
+
+    def track_many_theta_columns_cost(self):
+        """Time of one pass filling 71 theta columns over one pass filling one: drawing normals dominates."""
+        n = N // 4
+        w71 = np.repeat(self.w[:n, None], 71, axis=1)
+        t71 = best_time(lambda: smear_fill(self.x[:n], w71, self.b_m, seed=1))
+        t1 = best_time(lambda: smear_fill(self.x[:n], self.w[:n], self.b_m, seed=1))
+        return t71 / t1
+
+    track_many_theta_columns_cost.unit = "ratio"
+
+
+class SmearingMemory:
+    """Peak memory of filling 1e5 events x 100 copies: the fused kernel never holds the copies."""
+
+    timeout = 300
+
+    def setup(self):
+        self.x, _, self.w = _inputs(100_000)
+        self.b = mchichi_binning(4.0, 0.8, 10.0)
+        smear_fill(self.x[:10], self.w[:10], self.b)
+
+    def peakmem_fused(self):
+        smear_fill(self.x, self.w, self.b, seed=1)
+
+    def peakmem_numpy(self):
+        _numpy_fill(self.x, self.w, self.b.edges, np.asarray(Resolution().sigma(self.x)))

@@ -1,0 +1,403 @@
+"""The analysis chain of the paper's sections 3-4 for one (model, channel) point.
+
+    signal (CMS) --lab p_T(phi)--> decay probability p(theta) in a region
+                 --> smear (A.1) x 100 + histogram (m_chichi or sqrt|v|)
+    background   --> smear x 100 + histogram, normalised to N_b (0.22 N_b)
+    --> window optimisation --> -2 log L --> tables, eps reach, theta band
+
+:class:`ChannelAnalysis` keeps the per-event arrays it needs (not the
+events), fills signal histograms for any set of theta values in one smearing
+pass (the copies of an event are the same for every theta, see
+:mod:`mcdh.analysis.smearing`) and caches them.
+
+Signal histograms are in expected events at the model's eps for the
+luminosity of the configuration; background histograms are per unit N_b,
+N_b being defined at the 10 ab^-1 of the paper.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..channels import check_channel
+from ..errors import ParameterError, check_count, check_positive
+from ..events import Events
+from ..kinematics.beams import Beams
+from ..kinematics.variables import e_bar, pair_mass
+from ..physics.constants import HBAR_C_GEV_MM
+from ..physics.model import DarkSector
+from ..physics.widths import dark_higgs_widths
+from ..settings import LUMINOSITY_FB
+from . import limits
+from .binning import Binning, mchichi_binning, sqrt_abs_v_max, v_binning
+from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region
+from .smearing import DEFAULT_COPIES, Resolution, seed_key, smear_fill
+
+CHUNK = 32768
+"""Events per smearing call: bounds the (events x theta values) weight matrix."""
+
+
+@dataclass(frozen=True)
+class AnalysisConfig:
+    """Settings of the analysis chain (defaults: the paper's).
+
+    Attributes
+    ----------
+    region : str, Region or (r_in, r_out)
+        Where the phi must decay (table 1; default uninstrumented, 2-9 mm).
+    luminosity_fb : float
+        Integrated luminosity in fb^-1 (default 1e4 = 10 ab^-1).
+    n_copies : int
+        Smeared copies per event (A.1: 100).
+    resolution : Resolution
+        Energy resolution (A.1).
+    mchichi_width_sigma : float
+        phi-channel bin width in units of the resolution at m_A.
+    v_e1, v_step : float
+        gamma-phi sqrt|v| binning (4.10): first edge 0.01 GeV, 30 % relative width.
+    theta_range : (float, float)
+        Range of the theta scan (radians).
+    theta_per_decade : int
+        Grid points per decade of theta before refinement.
+    theta_refinements : int
+        Rounds of bracket refinement (each divides the bracket by 16).
+    beams : Beams
+        Beam set-up for the CMS -> lab transformation of p_T(phi).
+    """
+
+    region: Region = field(default_factory=lambda: get_region(DEFAULT_REGION))  # a name or (r_in, r_out) is converted
+    luminosity_fb: float = LUMINOSITY_FB
+    n_copies: int = DEFAULT_COPIES
+    resolution: Resolution = field(default_factory=Resolution)
+    mchichi_width_sigma: float = 1.0
+    v_e1: float = 0.01
+    v_step: float = 0.30
+    theta_range: tuple[float, float] = (1e-7, 1.0)
+    theta_per_decade: int = 10
+    theta_refinements: int = 2
+    beams: Beams = field(default_factory=Beams)
+
+    def __post_init__(self):
+        object.__setattr__(self, "region", get_region(self.region))
+        check_positive("luminosity_fb", self.luminosity_fb)
+        check_count("n_copies", self.n_copies, 1)
+        check_positive("mchichi_width_sigma", self.mchichi_width_sigma)
+        lo, hi = (float(t) for t in self.theta_range)
+        if not 0.0 < lo < hi <= math.pi / 2:
+            raise ParameterError("theta_range", self.theta_range, "need 0 < theta_min < theta_max <= pi/2")
+        check_count("theta_per_decade", self.theta_per_decade, 1)
+        check_count("theta_refinements", self.theta_refinements, 0)
+
+    def theta_grid(self) -> np.ndarray:
+        lo, hi = (math.log10(t) for t in self.theta_range)
+        n = max(2, int(math.ceil((hi - lo) * self.theta_per_decade)) + 1)
+        return np.logspace(lo, hi, n)
+
+
+@dataclass(frozen=True)
+class TableRow:
+    """One row of the efficiency tables (Appendix B layout), numbers of events at the luminosity."""
+
+    m_A: float
+    channel: str
+    eps: float
+    theta: float
+    n_b: float
+    resc_sig: float
+    window_lo: float
+    window_hi: float
+    sel_sig: float
+    sel_bkg: float
+    m2loglike: float
+    sel_sig_err: float
+
+    def as_csv_dict(self) -> dict:
+        """The columns of the ``mcdh table`` CSV contract."""
+        if self.channel == "phi":
+            return {
+                "mA": self.m_A, "resc_sig": self.resc_sig, "mchichi_min": self.window_lo,
+                "mchichi_max": self.window_hi, "sel_sig": self.sel_sig, "sel_bkg": self.sel_bkg,
+                "m2loglike": self.m2loglike,
+            }
+        return {
+            "mA": self.m_A, "init_sig": self.resc_sig, "vmax": self.window_hi**2, "sel_sig": self.sel_sig,
+            "sel_bkg": self.sel_bkg, "m2loglike": self.m2loglike,
+        }
+
+
+@dataclass(frozen=True)
+class ThetaBand:
+    """Edges of the theta range where -2 log L >= 3.84 (NaN where the band reaches past the scanned range)."""
+
+    lower: float
+    upper: float
+    below_range: bool
+    above_range: bool
+    excluded: bool
+
+
+class ChannelAnalysis:
+    """Signal and background of one channel at one model point, ready for tables and limits.
+
+    Parameters
+    ----------
+    model : DarkSector
+        The signal model (its eps is the reference of the signal histograms).
+    channel : {"phi", "gammaphi"}
+    signal : Events
+        Signal events of this channel (CMS or lab frame), weights in fb.
+    background : Events
+        Mock background (CMS) whose weights sum to N_b / L_ref (gamma-phi:
+        0.22 N_b / L_ref) with N_b = ``parameters["n_b"]`` and L_ref =
+        ``parameters["luminosity_fb"]``: N_b is defined at that reference
+        luminosity (10 ab^-1), so at the configured luminosity L the
+        background is N_b L / L_ref, like the signal.
+    config : AnalysisConfig, optional
+    seed : int or SeedSequence
+        Seed of the smearing streams.
+    m_A_hypothesis : float, optional
+        The m_A used to build v and the m_chichi binning (default: the model's).
+    """
+
+    def __init__(
+        self, model: DarkSector, channel: str, signal: Events, background: Events,
+        config: AnalysisConfig | None = None, seed: int | np.random.SeedSequence = 0,
+        m_A_hypothesis: float | None = None,
+    ):
+        check_channel(channel)
+        self.model = model
+        self.channel = channel
+        self.config = config if config is not None else AnalysisConfig()
+        self.m_A_hyp = float(model.m_A if m_A_hypothesis is None else check_positive("m_A_hypothesis", m_A_hypothesis))
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+        k_sig, k_bkg = ss.spawn(2)
+        self._key_sig, self._key_bkg = seed_key(k_sig), seed_key(k_bkg)
+        self.sqrt_s = model.sqrt_s
+        self.e_bar = e_bar(self.m_A_hyp, self.sqrt_s)
+        L = self.config.luminosity_fb
+
+        sig_x, sig_y, p_phi_lab = self._variables(signal)
+        self._sig_x, self._sig_y = sig_x, sig_y
+        self._sig_events = signal.weights * L  # expected events at model.eps, before the decay probability
+        # decay length at sin(theta) = 1; d(theta) = d_unit / sin^2(theta)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            width_unit = sum(dark_higgs_widths(model.m_phi, math.pi / 2, model=model.width_model).values())
+        p_t = np.hypot(p_phi_lab[:, 1], p_phi_lab[:, 2])
+        self.p_t_lab = p_t
+        self._d_unit = p_t * (HBAR_C_GEV_MM / (width_unit * model.m_phi))
+        self.width_phi_unit = width_unit
+
+        self.binning = self._make_binning()
+        bkg_x, bkg_y, _ = self._variables(background, need_lab=False)
+        n_b_gen = float(background.parameters.get("n_b", 1.0))
+        if not n_b_gen > 0:
+            raise ParameterError("background.parameters['n_b']", n_b_gen, "must be > 0 to normalise the background")
+        w_bkg = (background.weights * (L / n_b_gen))[:, None]
+        self._bkg_unit = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg)[0][0]
+        self._cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+
+    # ------------------------------------------------------------------
+    # inputs
+
+    def _variables(self, events: Events, need_lab: bool = True):
+        beams = self.config.beams
+        if events.frame == "cms":
+            cms = events.momenta
+        elif events.frame == "lab":
+            cms = events.momenta @ np.linalg.inv(beams.cms_to_lab).T
+        else:
+            raise ParameterError("events.frame", events.frame, "must be 'cms' or 'lab'")
+        names = events.particles
+        for needed in ("phi", "chi", "chibar") + (("gamma",) if self.channel == "gammaphi" else ()):
+            if needed not in names:
+                raise ParameterError("events.particles", names, f"must contain {needed!r} for the {self.channel} channel")
+        m = pair_mass(cms[:, names.index("chi")], cms[:, names.index("chibar")])
+        if self.channel == "phi":
+            x, y = m, m
+        else:
+            x, y = cms[:, names.index("gamma"), 0].copy(), m
+        p_lab = None
+        if need_lab:
+            p_phi = events.momenta[:, names.index("phi")]
+            p_lab = p_phi if events.frame == "lab" else beams.to_lab(p_phi)
+        return np.ascontiguousarray(x), np.ascontiguousarray(y), p_lab
+
+    def _make_binning(self) -> Binning:
+        m = self.model
+        m_min = 2.0 * m.m_chi
+        if self.channel == "phi":
+            return mchichi_binning(
+                self.m_A_hyp, m_min, self.sqrt_s - m.m_phi, self.config.mchichi_width_sigma, self.config.resolution
+            )
+        top = 1.1 * sqrt_abs_v_max(self.sqrt_s, self.m_A_hyp, m_min)
+        return v_binning(top, self.config.v_e1, self.config.v_step)
+
+    @property
+    def strategy(self) -> str:
+        return "grow" if self.channel == "phi" else "from_zero"
+
+    @property
+    def start_bin(self) -> int:
+        """The bin the phi-channel window grows from: the one holding m_A."""
+        return self.binning.find(self.m_A_hyp) if self.channel == "phi" else 0
+
+    def _fill(self, x, y, weights, n_cols: int, key, smear: bool = True):
+        """Smear and fill chunk by chunk; ``weights(start, stop)`` gives that chunk's (m, n_cols) weights.
+
+        Building the weights per chunk keeps the (events x theta values)
+        matrix at CHUNK rows.
+        """
+        mode = "value" if self.channel == "phi" else "sqrt_abs_v"
+        hist = np.zeros((n_cols, self.binning.n_bins))
+        w2 = np.zeros_like(hist)
+        for start in range(0, x.size, CHUNK):
+            stop = min(x.size, start + CHUNK)
+            smear_fill(
+                x[start:stop], weights(start, stop), self.binning, mode=mode, y=y[start:stop], e_bar=self.e_bar,
+                m_A=self.m_A_hyp, resolution=self.config.resolution, n_copies=self.config.n_copies, seed=key,
+                first_index=start, smear=smear, out=(hist, w2),
+            )
+        return hist, w2
+
+    # ------------------------------------------------------------------
+    # histograms
+
+    def decay_probability(self, theta: float, region=None) -> np.ndarray:
+        """Per-event probability that phi decays at mixing ``theta`` in ``region`` (default: the configured one)."""
+        region = self.config.region if region is None else region
+        return decay_probabilities(self._d_unit, np.array([math.sin(theta) ** 2]), region)[:, 0]
+
+    def signal_hists(self, thetas, with_variance: bool = False):
+        """Smeared signal histograms (len(thetas), n_bins) in expected events at the model's eps."""
+        thetas = [float(t) for t in np.atleast_1d(thetas)]
+        for t in thetas:
+            if not 0.0 < t <= math.pi / 2:
+                raise ParameterError("theta", t, "must satisfy 0 < theta <= pi/2")
+        missing = sorted({t for t in thetas if t not in self._cache})
+        if missing:
+            scale = np.sin(np.array(missing)) ** 2
+
+            def weights(start, stop):
+                w = decay_probabilities(self._d_unit[start:stop], scale, self.config.region)
+                w *= self._sig_events[start:stop, None]
+                return w
+
+            hist, w2 = self._fill(self._sig_x, self._sig_y, weights, len(missing), self._key_sig)
+            for k, t in enumerate(missing):
+                self._cache[t] = (hist[k], w2[k])
+        h = np.stack([self._cache[t][0] for t in thetas])
+        if with_variance:
+            return h, np.stack([self._cache[t][1] for t in thetas])
+        return h
+
+    def truth(self) -> dict[str, np.ndarray]:
+        """Per-event truth arrays: lab p_T(phi), expected events (model eps, no decay probability), x and y.
+
+        x is m_chichi (phi) or the CMS E_gamma (gamma-phi); y is m_chichi.
+        """
+        return {"p_t": self.p_t_lab, "events": self._sig_events, "x": self._sig_x, "y": self._sig_y}
+
+    def signal_hist_unsmeared(self, theta: float) -> np.ndarray:
+        """Signal histogram without smearing (for comparisons)."""
+        w = (self.decay_probability(theta) * self._sig_events)[:, None]
+        return self._fill(self._sig_x, self._sig_y, lambda a, b: w[a:b], 1, self._key_sig, smear=False)[0][0]
+
+    def background_hist(self, n_b: float) -> np.ndarray:
+        """Smeared background in expected events for N_b (phi) or 0.22 N_b (gamma-phi, via its sample)."""
+        return self._bkg_unit * float(n_b)
+
+    def signal_total(self, eps: float, theta: float) -> float:
+        """Expected signal events after the decay probability, before any selection (unsmeared sum)."""
+        return float(np.sum(self.decay_probability(theta) * self._sig_events)) * (eps / self.model.eps) ** 2
+
+    # ------------------------------------------------------------------
+    # results
+
+    def _scale(self, eps: float) -> float:
+        eps = check_positive("eps", eps)
+        return (eps / self.model.eps) ** 2
+
+    def window(self, eps: float, theta: float, n_b: float, strategy: str | None = None) -> limits.Window:
+        sig = self.signal_hists([theta])[0] * self._scale(eps)
+        return limits.optimise_window(sig, self.background_hist(n_b), strategy or self.strategy, self.start_bin)
+
+    def table_row(self, eps: float, theta: float, n_b: float) -> TableRow:
+        """The Appendix B row at (eps, theta, N_b) with the window optimised there."""
+        h, var = self.signal_hists([theta], with_variance=True)
+        scale = self._scale(eps)
+        sig = h[0] * scale
+        win = limits.optimise_window(sig, self.background_hist(n_b), self.strategy, self.start_bin)
+        e = self.binning.edges
+        err = math.sqrt(float(var[0][win.lo : win.hi + 1].sum())) * scale
+        return TableRow(
+            self.model.m_A, self.channel, eps, theta, float(n_b), float(sig.sum()), float(e[win.lo]),
+            float(e[win.hi + 1]), win.s, win.b, win.m2ll, err,
+        )
+
+    def eps_reach(self, theta: float, n_b: float, strategy: str | None = None) -> limits.EpsReach:
+        """95 % CL reach in eps at ``theta`` and N_b (window re-optimised at the reach)."""
+        sig = self.signal_hists([theta])[0]
+        return limits.eps_reach(sig, self.background_hist(n_b), self.model.eps, strategy or self.strategy, self.start_bin)
+
+    def _g(self, hists: np.ndarray, eps_scale: float, bkg: np.ndarray, strategy: str) -> np.ndarray:
+        return np.array([limits.optimise_window(h * eps_scale, bkg, strategy, self.start_bin).m2ll for h in hists])
+
+    def theta_band(self, eps: float, n_b_values, strategy: str | None = None) -> dict[float, ThetaBand]:
+        """The sensitive band in theta at ``eps`` for each N_b: both edges, by bracketing and refinement.
+
+        -2 log L(theta) (window re-optimised at every theta) is evaluated on
+        the configuration's log grid; each crossing of 3.84 is bracketed and
+        the bracket divided into 16 sub-intervals ``theta_refinements`` times
+        (one smearing pass for all brackets of all N_b per round), then the
+        crossing is interpolated linearly in log theta.
+        """
+        strategy = strategy or self.strategy
+        scale = self._scale(eps)
+        grid = self.config.theta_grid()
+        hists = self.signal_hists(grid)
+        n_b_values = [float(n) for n in np.atleast_1d(n_b_values)]
+        out: dict[float, ThetaBand] = {}
+        pending = []  # [n_b, "lower"/"upper", t0, t1, g0, g1]
+        state: dict[float, dict[str, Any]] = {}
+        for n_b in n_b_values:
+            bkg = self.background_hist(n_b)
+            g = self._g(hists, scale, bkg, strategy)
+            up, down = limits.band_edges(np.log(grid), g)
+            below = bool(g[0] >= limits.CL95)
+            above = bool(g[-1] >= limits.CL95)
+            state[n_b] = {"below": below, "above": above, "excluded": bool(np.any(g >= limits.CL95)), "edges": {}}
+            if up and not below:
+                k = up[0]
+                pending.append([n_b, "lower", grid[k], grid[k + 1], g[k], g[k + 1]])
+            if down and not above:
+                k = down[-1]
+                pending.append([n_b, "upper", grid[k], grid[k + 1], g[k], g[k + 1]])
+        for _ in range(self.config.theta_refinements):
+            if not pending:
+                break
+            subs = [np.geomspace(p[2], p[3], 17)[1:-1] for p in pending]
+            self.signal_hists(np.concatenate(subs))
+            for p, sub in zip(pending, subs):
+                ts = np.concatenate([[p[2]], sub, [p[3]]])
+                g = np.concatenate([[p[4]], self._g(self.signal_hists(sub), scale, self.background_hist(p[0]), strategy), [p[5]]])
+                up, down = limits.band_edges(np.log(ts), g)
+                cands = up if p[1] == "lower" else down
+                if not cands:  # pragma: no cover - endpoints bracket a crossing, so one exists
+                    continue
+                k = cands[0] if p[1] == "lower" else cands[-1]
+                p[2:] = [ts[k], ts[k + 1], g[k], g[k + 1]]
+        for p in pending:
+            log_t = limits.interpolate_crossing(math.log(p[2]), math.log(p[3]), p[4], p[5])
+            state[p[0]]["edges"][p[1]] = math.exp(log_t)
+        for n_b in n_b_values:
+            st = state[n_b]
+            out[n_b] = ThetaBand(
+                st["edges"].get("lower", math.nan), st["edges"].get("upper", math.nan),
+                st["below"], st["above"], st["excluded"],
+            )
+        return out

@@ -1,0 +1,413 @@
+"""Detector smearing (appendix A.1) fused with weighted histogram filling.
+
+Resolution (A.1), E in GeV:
+
+    dE / E = sqrt[(0.066 % / E)^2 + (0.81 % / E^(1/4))^2 + (1.34 %)^2],
+
+so sigma(E) = sqrt(a^2 + b^2 E^(3/2) + c^2 E^2). It is applied to E_gamma and
+to m_chichi (treated as an energy). Each event is replaced by ``n_copies``
+(default 100) Gaussian copies of weight w / n_copies.
+
+The kernel never materialises the copies: for each event it draws them, finds
+their bins, counts them in a small per-event scratch histogram and then adds
+``w_k x count / n_copies`` for every weight column k (e.g. one per value of
+the Higgs mixing theta). Memory is O(events x columns + bins), the random
+numbers are drawn once however many weight columns there are.
+
+Random numbers: a counter-based stream per event. Event ``i`` (its global
+index in the sample) starts a SplitMix64 sequence from ``mix(key + i *
+gamma)``; each 64-bit output gives a normal by Marsaglia and Tsang's
+ziggurat (256 layers; about 99 % of draws need one output and no
+transcendental function). So the
+smeared copies of an event depend only on (seed, i): they are identical
+whatever the chunking, thread count, or set of weight columns, which makes
+the smeared histogram a deterministic, smooth function of the weights (the
+theta root finding relies on this), and a run is reproducible bit for bit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba as nb
+import numpy as np
+
+from ..errors import ParameterError, check_count, check_nonnegative
+
+# SplitMix64 constants (Steele, Lea, Flood 2014)
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_M1 = np.uint64(0xBF58476D1CE4E5B9)
+_M2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+_TWO_M53 = 2.0**-53
+_LN2 = math.log(2.0)
+
+DEFAULT_COPIES = 100
+
+
+def _ziggurat_tables(n_layers: int = 256, r: float = 3.6541528853610088):
+    """Layer widths and heights of a ziggurat for exp(-x^2/2) (Marsaglia & Tsang 2000).
+
+    Layer 0 is the base rectangle [0, r] x [0, f(r)] plus the tail beyond r;
+    layer i >= 1 spans heights f(x_i)..f(x_{i+1}) with width x_i; all have
+    the area V. ``width[0]`` is the base layer's virtual width V / f(r).
+    """
+    from scipy.special import erfc
+
+    f = lambda t: math.exp(-0.5 * t * t)  # noqa: E731
+    area = r * f(r) + math.sqrt(math.pi / 2.0) * erfc(r / math.sqrt(2.0))
+    x = [r]
+    for _ in range(1, n_layers - 1):
+        x.append(math.sqrt(-2.0 * math.log(f(x[-1]) + area / x[-1])))
+    x.append(0.0)  # x_N: the top layer has no inner rectangle
+    xs = np.array(x)  # x_1 .. x_N
+    width = np.concatenate([[area / f(r)], xs[:-1]])  # X_0 .. X_{N-1}
+    inner = xs.copy()  # layer i accepts |x| < x_{i+1} at once
+    f_lo = np.concatenate([[0.0], np.exp(-0.5 * xs[:-1] ** 2)])  # f(x_i)
+    f_hi = np.exp(-0.5 * xs**2)  # f(x_{i+1})
+    return width, inner, f_lo, f_hi
+
+
+_ZIG_WIDTH, _ZIG_INNER, _ZIG_FLO, _ZIG_FHI = _ziggurat_tables()
+_ZIG_R = 3.6541528853610088
+_MASK8 = np.uint64(255)
+_BIT8 = np.uint64(256)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """Relative energy resolution dE/E = sqrt((a/E)^2 + (b/E^(1/4))^2 + c^2) (A.1), E in GeV.
+
+    Attributes
+    ----------
+    a, b, c : float
+        Noise, stochastic and constant terms as fractions (A.1: 0.066 %,
+        0.81 %, 1.34 %).
+    """
+
+    a: float = 0.066e-2
+    b: float = 0.81e-2
+    c: float = 1.34e-2
+
+    def __post_init__(self):
+        for name in ("a", "b", "c"):
+            check_nonnegative(f"resolution.{name}", getattr(self, name))
+
+    def relative(self, e: np.ndarray | float) -> np.ndarray | float:
+        """dE / E at energy ``e`` (GeV > 0)."""
+        e = np.asarray(e, dtype=np.float64)
+        return np.sqrt((self.a / e) ** 2 + (self.b / e**0.25) ** 2 + self.c**2)
+
+    def sigma(self, e: np.ndarray | float) -> np.ndarray | float:
+        """Absolute resolution dE (GeV); finite (= a) at e = 0."""
+        e = np.maximum(np.asarray(e, dtype=np.float64), 0.0)
+        out = np.sqrt(self.a**2 + self.b**2 * e**1.5 + self.c**2 * e**2)
+        return float(out) if out.ndim == 0 else out
+
+    def as_array(self) -> np.ndarray:
+        return np.array([self.a, self.b, self.c])
+
+
+def seed_key(seed: int | np.random.SeedSequence) -> np.uint64:
+    """The 64-bit key of the smearing streams derived from ``seed``."""
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    return np.uint64(ss.generate_state(1, dtype=np.uint64)[0])
+
+
+# ----------------------------------------------------------------------
+# numba kernels
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _mix(z):
+    z = (z ^ (z >> _S30)) * _M1
+    z = (z ^ (z >> _S27)) * _M2
+    return z ^ (z >> _S31)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _uniform(z):
+    # (0, 1) exclusive: log() below never sees 0
+    return (np.float64(z >> _S11) + 0.5) * _TWO_M53
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _zig_draw(state):
+    # one 64-bit output: layer from the low 8 bits, sign from bit 8, position from the top 53
+    state += _GAMMA
+    z = _mix(state)
+    layer = z & _MASK8
+    x = _uniform(z) * _ZIG_WIDTH[layer]
+    if z & _BIT8:
+        x = -x
+    return state, layer, x
+
+
+@nb.njit(cache=True, nogil=True)
+def _normal_slow(state, layer, x):
+    # the ~1 % of draws outside a layer's inner rectangle: wedge or tail test
+    while True:
+        if layer == 0:
+            while True:
+                state += _GAMMA
+                t = -math.log(_uniform(_mix(state))) / _ZIG_R
+                state += _GAMMA
+                e = -math.log(_uniform(_mix(state)))
+                if 2.0 * e > t * t:
+                    return state, (_ZIG_R + t if x > 0 else -(_ZIG_R + t))
+        state += _GAMMA
+        y = _ZIG_FLO[layer] + _uniform(_mix(state)) * (_ZIG_FHI[layer] - _ZIG_FLO[layer])
+        if y < math.exp(-0.5 * x * x):
+            return state, x
+        state, layer, x = _zig_draw(state)
+        if abs(x) < _ZIG_INNER[layer]:
+            return state, x
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _normal(state):
+    """Advance the SplitMix64 ``state`` and return (state, a standard normal) by the ziggurat."""
+    state, layer, x = _zig_draw(state)
+    if abs(x) < _ZIG_INNER[layer]:
+        return state, x
+    return _normal_slow(state, layer, x)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _sigma(e, a2, b2, c2):
+    if e < 0.0:
+        e = 0.0
+    return math.sqrt(a2 + b2 * e * math.sqrt(e) + c2 * e * e)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _settle(x, j, edges):
+    # clamp a closed-form guess j into the histogram and correct it against the
+    # edges (the closed forms can be off at an edge through rounding)
+    last = edges.size - 2
+    if j < 0:
+        j = 0
+    elif j > last:
+        j = last
+    while j > 0 and x < edges[j]:
+        j -= 1
+    while j < last and x >= edges[j + 1]:
+        j += 1
+    return j
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bin(x, kind, p0, p1, edges):
+    if kind == 0:
+        j = int(math.floor((x - p0) * p1)) if x > p0 else 0
+    elif kind == 1:
+        j = 1 + int(math.floor(math.log(x / p0) * p1)) if x >= p0 else 0
+    else:
+        j = np.searchsorted(edges, x, side="right") - 1
+    return _settle(x, j, edges)
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bin_geometric_sq(av, e1_sq, p1_half, edges_sq):
+    # the bin of sqrt(av) among geometric edges, found from av against squared edges
+    if av >= e1_sq:
+        # log(av / e1_sq) from the binary exponent and a chord of log on [1/2, 1):
+        # accurate to 0.06, the edge checks below make the bin exact
+        m, e = math.frexp(av / e1_sq)
+        j = 1 + int((e * _LN2 - 2.0 * _LN2 * (1.0 - m)) * p1_half)
+    else:
+        j = 0
+    return _settle(av, j, edges_sq)
+
+
+@nb.njit(cache=True, nogil=True)
+def normals(key, first_index, n_events, n_per_event):
+    """The standard normals the kernels draw, in order: (n_events, n_per_event)."""
+    out = np.empty((n_events, n_per_event))
+    for i in range(n_events):
+        state = _mix(key + np.uint64(first_index + i) * _GAMMA)
+        for j in range(n_per_event):
+            state, out[i, j] = _normal(state)
+    return out
+
+
+@nb.njit(cache=True, nogil=True)
+def _smear_fill(x, y, mode, e_bar, m_A, res, weights, n_copies, key, first_index, kind, p0, p1, edges, hist, sumw2):
+    """Fill ``hist`` (K, n_bins) and ``sumw2`` with the smeared copies of every event.
+
+    mode 0: value x smeared; 1: sqrt|(E' - e_bar)(m' - m_A)| with E' = x and
+    m' = y both smeared; 2: x unsmeared; 3: sqrt|v| unsmeared.
+    """
+    n = x.size
+    n_cols = weights.shape[1]
+    n_bins = edges.size - 1
+    a2, b2, c2 = res[0] ** 2, res[1] ** 2, res[2] ** 2
+    counts = np.zeros(n_bins, np.int64)
+    touched = np.empty(max(n_copies, 1), np.int64)
+    inv = 1.0 / n_copies
+    edges_sq = edges * edges
+    for i in range(n):
+        n_touched = 0
+        if mode >= 2:
+            v = x[i] if mode == 2 else math.sqrt(abs((x[i] - e_bar) * (y[i] - m_A)))
+            j = _bin(v, kind, p0, p1, edges)
+            counts[j] = n_copies
+            touched[0] = j
+            n_touched = 1
+        else:
+            state = _mix(key + np.uint64(first_index + i) * _GAMMA)
+            sx = _sigma(x[i], a2, b2, c2)
+            sy = _sigma(y[i], a2, b2, c2) if mode == 1 else 0.0
+            for _ in range(n_copies):
+                if mode == 0:
+                    state, z0 = _normal(state)
+                    j = _bin(x[i] + sx * z0, kind, p0, p1, edges)
+                else:
+                    state, z0 = _normal(state)
+                    state, z1 = _normal(state)
+                    av = abs((x[i] + sx * z0 - e_bar) * (y[i] + sy * z1 - m_A))
+                    if kind == 1:
+                        j = _bin_geometric_sq(av, p0 * p0, 0.5 * p1, edges_sq)
+                    else:
+                        j = _bin(math.sqrt(av), kind, p0, p1, edges)
+                if counts[j] == 0:
+                    touched[n_touched] = j
+                    n_touched += 1
+                counts[j] += 1
+        for t in range(n_touched):
+            j = touched[t]
+            f = counts[j] * inv
+            counts[j] = 0
+            for k in range(n_cols):
+                wf = weights[i, k] * f
+                hist[k, j] += wf
+                sumw2[k, j] += wf * wf
+
+
+# ----------------------------------------------------------------------
+# Python interface
+
+MODES = ("value", "sqrt_abs_v")
+
+
+def smear_fill(
+    x: np.ndarray,
+    weights: np.ndarray,
+    binning,
+    *,
+    mode: str = "value",
+    y: np.ndarray | None = None,
+    e_bar: float = 0.0,
+    m_A: float = 0.0,
+    resolution: Resolution | None = None,
+    n_copies: int = DEFAULT_COPIES,
+    seed: int | np.random.SeedSequence | np.uint64 = 0,
+    first_index: int = 0,
+    smear: bool = True,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Smear each event into ``n_copies`` Gaussian copies and fill weighted histograms.
+
+    Parameters
+    ----------
+    x : ndarray (n,)
+        The variable to histogram (mode "value", e.g. m_chichi in GeV) or
+        E_gamma in GeV (mode "sqrt_abs_v").
+    weights : ndarray (n,) or (n, K)
+        Event weights; each column k fills its own histogram row.
+    binning : Binning
+        Bins of the histogrammed quantity; out-of-range values are counted in
+        the first or last bin.
+    mode : {"value", "sqrt_abs_v"}
+        "value" histograms the smeared x; "sqrt_abs_v" histograms
+        sqrt|(E' - e_bar)(m' - m_A)| from smeared E' = x and m' = y (eq. 4.8).
+    y : ndarray (n,), optional
+        m_chichi in GeV for mode "sqrt_abs_v".
+    e_bar, m_A : float
+        E_bar (4.4) and the hypothesised m_A of v (GeV), mode "sqrt_abs_v".
+    resolution : Resolution, optional
+        (A.1) by default.
+    n_copies : int
+        Gaussian copies per event, each of weight w / n_copies (A.1: 100).
+    seed : int, SeedSequence or np.uint64
+        Seed of the smearing streams (a np.uint64 is used as the key itself).
+    first_index : int
+        Global index of the first event (for filling a sample in chunks).
+    smear : bool
+        False fills the unsmeared values (weight w per event).
+    out : (hist, sumw2), optional
+        Arrays (K, n_bins) to add into, e.g. from the previous chunk.
+
+    Returns
+    -------
+    hist, sumw2 : ndarray (K, n_bins)
+        Sum of weights and sum of squared per-event contributions (the Monte
+        Carlo variance) in every bin. K = 1 for 1-d ``weights``.
+    """
+    if mode not in MODES:
+        raise ParameterError("mode", mode, f"must be one of {MODES}")
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    w = np.asarray(weights, dtype=np.float64)
+    if w.ndim == 1:
+        w = w[:, None]
+    w = np.ascontiguousarray(w)
+    if w.ndim != 2 or w.shape[0] != x.size:
+        raise ParameterError("weights", w.shape, f"must have shape ({x.size},) or ({x.size}, K)")
+    if mode == "sqrt_abs_v":
+        if y is None:
+            raise ParameterError("y", None, "mode 'sqrt_abs_v' needs m_chichi as y")
+        y = np.ascontiguousarray(y, dtype=np.float64).ravel()
+        if y.size != x.size:
+            raise ParameterError("y", y.shape, f"must have shape ({x.size},)")
+    else:
+        y = x
+    n_copies = check_count("n_copies", n_copies, 1)
+    res = (resolution if resolution is not None else Resolution()).as_array()
+    key = seed if isinstance(seed, np.uint64) else seed_key(seed)
+    if out is None:
+        hist = np.zeros((w.shape[1], binning.n_bins))
+        sumw2 = np.zeros_like(hist)
+    else:
+        hist, sumw2 = out
+        if hist.shape != (w.shape[1], binning.n_bins) or sumw2.shape != hist.shape:
+            raise ParameterError("out", hist.shape, f"must be two arrays of shape ({w.shape[1]}, {binning.n_bins})")
+    code = MODES.index(mode) + (0 if smear else 2)
+    _smear_fill(
+        x, y, code, float(e_bar), float(m_A), res, w, n_copies, key, int(first_index),
+        int(binning.kind), float(binning.p0), float(binning.p1), binning.edges, hist, sumw2,
+    )
+    return hist, sumw2
+
+
+def smear_fill_reference(
+    x, weights, binning, *, mode="value", y=None, e_bar=0.0, m_A=0.0, resolution=None,
+    n_copies=DEFAULT_COPIES, seed=0, first_index=0,
+):
+    """Plain numpy version of :func:`smear_fill` that materialises all copies (tests only).
+
+    Uses the same normals (:func:`normals`), so the two agree to rounding.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    w = np.asarray(weights, dtype=np.float64)
+    w = w[:, None] if w.ndim == 1 else w
+    res = resolution if resolution is not None else Resolution()
+    key = seed if isinstance(seed, np.uint64) else seed_key(seed)
+    per_event = n_copies if mode == "value" else 2 * n_copies
+    z = normals(key, first_index, x.size, per_event)
+    if mode == "value":
+        vals = x[:, None] + np.asarray(res.sigma(x))[:, None] * z[:, :n_copies]
+    else:
+        y = np.asarray(y, dtype=np.float64)
+        e = x[:, None] + np.asarray(res.sigma(x))[:, None] * z[:, 0::2]
+        m = y[:, None] + np.asarray(res.sigma(y))[:, None] * z[:, 1::2]
+        vals = np.sqrt(np.abs((e - e_bar) * (m - m_A)))
+    idx = binning.index(vals.ravel()).reshape(vals.shape)
+    hist = np.zeros((w.shape[1], binning.n_bins))
+    sumw2 = np.zeros_like(hist)
+    for k in range(w.shape[1]):
+        np.add.at(hist[k], idx.ravel(), np.repeat(w[:, k] / n_copies, n_copies))
+        # per-event contribution to each bin: w * (copies in bin) / n_copies
+        for i in range(x.size):
+            contrib = np.bincount(idx[i], minlength=binning.n_bins) * (w[i, k] / n_copies)
+            sumw2[k] += contrib**2
+    return hist, sumw2

@@ -1,0 +1,690 @@
+"""Native signal generator with exact matrix elements (PHYSICS.md section 5).
+
+    phi:        e+e- -> phi chi chibar
+    gamma-phi:  e+e- -> gamma phi chi chibar   (photon inside the acceptance)
+
+Phase space is built as a chain of two-body decays with the invariant masses
+sampled by mappings that flatten the propagators:
+
+    phi:        s -> phi + P,            P -> chi chibar
+    gamma-phi:  s -> gamma + Q,  Q -> phi + P,  P -> chi chibar
+
+    dPhi_3 = dPhi_2(s; phi, P) dP^2/2pi dPhi_2(P; chi, chibar)
+    dPhi_4 = dPhi_2(s; gamma, Q) dQ^2/2pi dPhi_2(Q; phi, P) dP^2/2pi dPhi_2(P; chi, chibar)
+    dPhi_2(M; a, b) = lambda^(1/2)(M^2, m_a^2, m_b^2)/M^2 / (8 pi) dOmega / (4 pi)
+
+P^2 = m_chichi^2 always follows a Breit-Wigner of the A' (truncated to its
+range: far below the pole this is the 1/(P^2 - m_A^2)^2 shape of an
+off-shell A'). For gamma-phi, Q^2 = s - 2 sqrt(s) E_gamma is sampled by a
+multi-channel density (Kleiss & Pittau) combining the configurations of
+the paper's table 2:
+
+    0  "vertical"        A'(Q) on shell: Breit-Wigner in Q^2 over its whole
+                          range, then P^2 in [4 m_chi^2, (sqrt(Q^2) - m_phi)^2]
+    1  "horizontal hard" A'(P) on shell: P^2 first (Breit-Wigner), then
+                          Q^2 >= (m_chichi + m_phi)^2 with the Breit-Wigner tail
+                          (photon energy near its upper end E_b)
+    2  "horizontal soft" as 1, but Q^2 with density 1/(s - Q^2) = 1/E_gamma
+    3  "off shell"       as 0 with both Breit-Wigners widened (see WIDE_WIDTH_FACTOR)
+
+and cos(theta_gamma) = tanh(y) with y uniform, which flattens the 1/(1 -
+cos^2) of the electron propagators. The channel weights are adapted on a
+pilot run. Every other angle is isotropic. Weights are exact: w = dsigma /
+(sampling density) / N, so that the weights sum to sigma in fb.
+
+Randomness and threads
+----------------------
+Like :func:`mcdh.rambo`, events are made in chunks of
+:data:`~mcdh.generate.phasespace.CHUNK_EVENTS` with independent PCG64 streams
+spawned from one key drawn from the caller's generator; the pilot run uses
+its own spawned stream. The result depends on the seed only, not on the
+number of threads.
+"""
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from numba import njit
+
+from .._progress import progress_bar
+from ..channels import CHANNELS, PARTICLES, check_channel
+from ..errors import GenerationError, ParameterError, check_count, check_finite
+from ..events import Events
+from ..kinematics.acceptance import PhotonAcceptance
+from ..kinematics.beams import Beams, to_lab
+from ..kinematics.decay import kallen_sqrt, two_body
+from ..physics.amplitudes import couplings_gammaphi, couplings_phi, me2_gammaphi, me2_phi
+from ..physics.constants import GEV2_TO_FB
+from ..physics.model import BENCHMARKS, DarkSector
+from ..settings import MASSES
+from .phasespace import CHUNK_EVENTS, as_generator, chunk_bit_generators, default_threads, run_chunks
+
+N_UNIFORMS = {"phi": 5, "gammaphi": 9}
+N_CHANNELS = 4
+CHANNEL_NAMES = (
+    "vertical (A'(Q) on shell)",
+    "horizontal hard (A'(P) on shell)",
+    "horizontal soft (A'(P) on shell)",
+    "off shell (wide Breit-Wigners)",
+)
+PILOT_EVENTS = 1 << 15
+PILOT_ROUNDS = 4
+MIN_CHANNEL_WEIGHT = 0.02
+WIDE_WIDTH_FACTOR = 20.0
+WIDE_WIDTH_MIN = 0.1
+"""The fourth gamma-phi channel is the vertical one with a Breit-Wigner of
+width max(20 Gamma_A, 0.1 m_A): it covers the doubly off-shell region that
+the resonant channels starve (raising the unweighting efficiency about
+threefold)."""
+
+_PI = math.pi
+_TWO_PI = 2.0 * math.pi
+
+
+# ----------------------------------------------------------------------
+# one-dimensional mappings
+
+
+@njit(cache=True)
+def _atan_diff(a, b):
+    """atan(b) - atan(a) for b >= a without cancellation when both are large."""
+    ab = a * b
+    if ab > -1.0:
+        return math.atan((b - a) / (1.0 + ab))
+    if ab < -1.0:
+        return math.atan((b - a) / (1.0 + ab)) + _PI
+    return 0.5 * _PI
+
+
+@njit(cache=True)
+def _bw_sample(u, m, g, lo, hi):
+    """Sample t in [lo, hi] with density proportional to 1/((t - m^2)^2 + m^2 g^2).
+
+    Returns (t, density).
+    """
+    mg = m * g
+    m2 = m * m
+    xa = (lo - m2) / mg
+    xb = (hi - m2) / mg
+    d = _atan_diff(xa, xb)
+    x = math.tan(math.atan(xa) + u * d)
+    t = m2 + mg * x
+    if t < lo:
+        t = lo
+    elif t > hi:
+        t = hi
+    x = (t - m2) / mg
+    return t, 1.0 / (mg * (1.0 + x * x) * d)
+
+
+@njit(cache=True)
+def _bw_norm(m, g, lo, hi):
+    """The atan range normalising the Breit-Wigner on [lo, hi] (see :func:`_bw_sample`)."""
+    m2 = m * m
+    mg = m * g
+    return _atan_diff((lo - m2) / mg, (hi - m2) / mg)
+
+
+@njit(cache=True)
+def _bw_density_n(t, m, g, lo, hi, d):
+    """Breit-Wigner density on [lo, hi] with its precomputed normalisation d."""
+    if t < lo or t > hi or hi <= lo:
+        return 0.0
+    mg = m * g
+    x = (t - m * m) / mg
+    return 1.0 / (mg * (1.0 + x * x) * d)
+
+
+@njit(cache=True)
+def _bw_density(t, m, g, lo, hi):
+    if hi <= lo:
+        return 0.0
+    return _bw_density_n(t, m, g, lo, hi, _bw_norm(m, g, lo, hi))
+
+
+@njit(cache=True)
+def _soft_sample(u, s, lo, hi):
+    """Sample t in [lo, hi] with density proportional to 1/(s - t). Returns (t, density)."""
+    L = math.log((s - lo) / (s - hi))
+    t = s - (s - lo) * math.exp(-u * L)
+    if t < lo:
+        t = lo
+    elif t > hi:
+        t = hi
+    return t, 1.0 / ((s - t) * L)
+
+
+@njit(cache=True)
+def _soft_density(t, s, lo, hi):
+    if t < lo or t > hi or hi <= lo:
+        return 0.0
+    return 1.0 / ((s - t) * math.log((s - lo) / (s - hi)))
+
+
+@njit(cache=True)
+def _phi_chichi(parent, M2, t, m_phi, m_chi, u1, u2, u3, u4, P, phi, chi, chibar):
+    """parent (mass^2 M2) -> phi A'*(P), P^2 = t, then P -> chi chibar; isotropic in each rest frame.
+
+    Fills phi, chi, chibar (and the scratch P) from four uniforms.
+    """
+    two_body(phi, M2, m_phi, t, 2.0 * u1 - 1.0, _TWO_PI * u2, parent)
+    for j in range(4):
+        P[j] = parent[j] - phi[j]
+    two_body(chi, t, m_chi, m_chi * m_chi, 2.0 * u3 - 1.0, _TWO_PI * u4, P)
+    for j in range(4):
+        chibar[j] = P[j] - chi[j]
+
+
+# ----------------------------------------------------------------------
+# kernels
+
+
+@njit(cache=True, nogil=True)
+def _phi_kernel(u, rs, m_A, g_A, m_chi, m_phi, norm, mom, w):
+    """Fill mom (n, 3, 4) and w (n,) for e+e- -> phi chi chibar.
+
+    ``norm`` = couplings^2 / (2 s) * GEV2_TO_FB / N_total.
+    """
+    s = rs * rs
+    lo = 4.0 * m_chi * m_chi
+    hi = (rs - m_phi) ** 2
+    p1 = np.array([0.5 * rs, 0.0, 0.0, 0.5 * rs])
+    p2 = np.array([0.5 * rs, 0.0, 0.0, -0.5 * rs])
+    cms = np.array([rs, 0.0, 0.0, 0.0])
+    P = np.empty(4)
+    c8 = 1.0 / (8.0 * _PI)
+    for i in range(u.shape[0]):
+        t, gt = _bw_sample(u[i, 0], m_A, g_A, lo, hi)
+        _phi_chichi(cms, s, t, m_phi, m_chi, u[i, 1], u[i, 2], u[i, 3], u[i, 4], P, mom[i, 0], mom[i, 1], mom[i, 2])
+        beta1 = kallen_sqrt(s, m_phi * m_phi, t) / s
+        beta2 = math.sqrt(max(0.0, 1.0 - lo / t))
+        ps = beta1 * beta2 * c8 * c8 / (_TWO_PI * gt)
+        w[i] = norm * ps * me2_phi(p1, p2, mom[i, 1], mom[i, 2], m_chi, m_A, g_A)
+
+
+@njit(cache=True)
+def _channel_densities(q2, t, s, m_A, g_A, g_wide, m_phi, q2min, q2max, tmin, tmax, norms, out):
+    """Joint densities g_c(Q^2, P^2) of the four gamma-phi channels at one point.
+
+    ``norms`` holds the fixed Breit-Wigner normalisations: Q^2 on its full
+    range with Gamma_A and with the wide width, P^2 on its full range.
+    """
+    thi = (math.sqrt(q2) - m_phi) ** 2
+    out[0] = _bw_density_n(q2, m_A, g_A, q2min, q2max, norms[0]) * _bw_density(t, m_A, g_A, tmin, thi)
+    out[3] = _bw_density_n(q2, m_A, g_wide, q2min, q2max, norms[1]) * _bw_density(t, m_A, g_wide, tmin, thi)
+    gp = _bw_density_n(t, m_A, g_A, tmin, tmax, norms[2])
+    lo = (math.sqrt(t) + m_phi) ** 2
+    out[1] = gp * _bw_density(q2, m_A, g_A, lo, q2max)
+    out[2] = gp * _soft_density(q2, s, lo, q2max)
+
+
+@njit(cache=True, nogil=True)
+def _gammaphi_kernel(u, rs, m_A, g_A, g_wide, m_chi, m_phi, norm, alpha, q2min, q2max, ylo, yhi, mom, w, gfrac):
+    """Fill mom (n, 4, 4) and w (n,) for e+e- -> gamma phi chi chibar.
+
+    Channel 0 samples Q^2 (Breit-Wigner) and then P^2 in its range; channels
+    1 and 2 sample P^2 (Breit-Wigner over its whole range) first and then
+    Q^2 >= (m_chichi + m_phi)^2 with a Breit-Wigner tail (hard photon) or
+    1/(s - Q^2) (soft photon). The weight uses the combined density
+    sum_c alpha_c g_c(Q^2, P^2). ``gfrac`` (n, 3) receives g_c / g when it has
+    n rows (pilot runs).
+    """
+    s = rs * rs
+    tmin = 4.0 * m_chi * m_chi
+    tmax = (math.sqrt(q2max) - m_phi) ** 2
+    p1 = np.array([0.5 * rs, 0.0, 0.0, 0.5 * rs])
+    p2 = np.array([0.5 * rs, 0.0, 0.0, -0.5 * rs])
+    Q = np.empty(4)
+    P = np.empty(4)
+    gc = np.empty(4)
+    norms = np.array([_bw_norm(m_A, g_A, q2min, q2max), _bw_norm(m_A, g_wide, q2min, q2max), _bw_norm(m_A, g_A, tmin, tmax)])
+    c8 = 1.0 / (8.0 * _PI)
+    fill = gfrac.shape[0] == u.shape[0]
+    for i in range(u.shape[0]):
+        uc = u[i, 0]
+        if uc < alpha[0]:
+            q2, _ = _bw_sample(u[i, 1], m_A, g_A, q2min, q2max)
+            t, _ = _bw_sample(u[i, 4], m_A, g_A, tmin, (math.sqrt(q2) - m_phi) ** 2)
+        elif uc >= alpha[0] + alpha[1] + alpha[2]:
+            q2, _ = _bw_sample(u[i, 1], m_A, g_wide, q2min, q2max)
+            t, _ = _bw_sample(u[i, 4], m_A, g_wide, tmin, (math.sqrt(q2) - m_phi) ** 2)
+        else:
+            t, _ = _bw_sample(u[i, 4], m_A, g_A, tmin, tmax)
+            lo = (math.sqrt(t) + m_phi) ** 2
+            if uc < alpha[0] + alpha[1]:
+                q2, _ = _bw_sample(u[i, 1], m_A, g_A, lo, q2max)
+            else:
+                q2, _ = _soft_sample(u[i, 1], s, lo, q2max)
+        _channel_densities(q2, t, s, m_A, g_A, g_wide, m_phi, q2min, q2max, tmin, tmax, norms, gc)
+        g = alpha[0] * gc[0] + alpha[1] * gc[1] + alpha[2] * gc[2] + alpha[3] * gc[3]
+        # photon: E = (s - Q^2)/(2 rs), cos theta = tanh(y)
+        eg = (s - q2) / (2.0 * rs)
+        y = ylo + u[i, 2] * (yhi - ylo)
+        ct = math.tanh(y)
+        st = 1.0 / math.cosh(y)
+        ph = _TWO_PI * u[i, 3]
+        k = mom[i, 0]
+        k[0] = eg
+        k[1] = eg * st * math.cos(ph)
+        k[2] = eg * st * math.sin(ph)
+        k[3] = eg * ct
+        Q[0] = rs - eg
+        Q[1] = -k[1]
+        Q[2] = -k[2]
+        Q[3] = -k[3]
+        _phi_chichi(Q, q2, t, m_phi, m_chi, u[i, 5], u[i, 6], u[i, 7], u[i, 8], P, mom[i, 1], mom[i, 2], mom[i, 3])
+        beta1 = 1.0 - q2 / s
+        beta2 = kallen_sqrt(q2, m_phi * m_phi, t) / q2
+        beta3 = math.sqrt(max(0.0, 1.0 - tmin / t))
+        # (1/4pi)/p(Omega_gamma) = (1 - c^2)(yhi - ylo)/2
+        ang = 0.5 * st * st * (yhi - ylo)
+        ps = beta1 * beta2 * beta3 * c8 * c8 * c8 * ang / (_TWO_PI * _TWO_PI * g)
+        w[i] = norm * ps * me2_gammaphi(p1, p2, k, mom[i, 2], mom[i, 3], m_chi, m_A, g_A)
+        if fill:
+            for c in range(4):
+                gfrac[i, c] = gc[c] / g
+
+
+# ----------------------------------------------------------------------
+# set-up
+
+
+def _check_acceptance(acc: PhotonAcceptance) -> PhotonAcceptance:
+    if not acc.e_min > 0.0:
+        raise ParameterError("acceptance.e_min", acc.e_min, "must be > 0 GeV for gamma-phi (soft divergence)")
+    if not (acc.theta_min_deg > 0.0 and acc.theta_max_deg < 180.0):
+        raise ParameterError(
+            "acceptance.theta_min_deg/theta_max_deg",
+            (acc.theta_min_deg, acc.theta_max_deg),
+            "must exclude the beam directions (0 < theta_min < theta_max < 180 degrees; collinear divergence)",
+        )
+    return acc
+
+
+class _Setup:
+    """Everything a kernel call needs, derived once from the model."""
+
+    def __init__(self, model: DarkSector, process: str, acceptance: PhotonAcceptance):
+        self.model = model
+        self.process = process
+        self.rs = model.sqrt_s
+        self.s = self.rs**2
+        self.m_A, self.m_chi, self.m_phi = model.m_A, model.m_chi, model.m_phi
+        self.g_A = model.width_A
+        coup = couplings_phi(model) if process == "phi" else couplings_gammaphi(model)
+        self.base_norm = coup**2 / (2.0 * self.s) * GEV2_TO_FB
+        self.alpha = np.array([1.0, 0.0, 0.0, 0.0])
+        if process == "gammaphi":
+            acc = _check_acceptance(acceptance)
+            self.acceptance = acc
+            e_max = (self.s - (self.m_phi + 2 * self.m_chi) ** 2) / (2 * self.rs)
+            if not acc.e_min < e_max:
+                raise ParameterError("acceptance.e_min", acc.e_min, f"must be below the largest photon energy {e_max:.4g} GeV")
+            self.q2min = (self.m_phi + 2.0 * self.m_chi) ** 2
+            self.q2max = self.s - 2.0 * self.rs * acc.e_min
+            if not self.m_A**2 < self.q2max:
+                raise ParameterError(
+                    "acceptance.e_min", acc.e_min,
+                    f"must be below E_bar = (s - m_A^2)/(2 sqrt_s) = {(self.s - self.m_A**2) / (2 * self.rs):.4g} GeV",
+                )
+            self.ylo = math.atanh(math.cos(math.radians(acc.theta_max_deg)))
+            self.yhi = math.atanh(math.cos(math.radians(acc.theta_min_deg)))
+            self.alpha = np.array([0.3, 0.25, 0.25, 0.2])
+            self.g_wide = max(WIDE_WIDTH_FACTOR * self.g_A, WIDE_WIDTH_MIN * self.m_A)
+
+    def run(self, u: np.ndarray, mom: np.ndarray, w: np.ndarray, n_total: int, gfrac: np.ndarray | None = None) -> None:
+        norm = self.base_norm / n_total
+        if self.process == "phi":
+            _phi_kernel(u, self.rs, self.m_A, self.g_A, self.m_chi, self.m_phi, norm, mom, w)
+        else:
+            g = gfrac if gfrac is not None else np.empty((0, N_CHANNELS))
+            _gammaphi_kernel(
+                u, self.rs, self.m_A, self.g_A, self.g_wide, self.m_chi, self.m_phi, norm, self.alpha,
+                self.q2min, self.q2max, self.ylo, self.yhi, mom, w, g,
+            )
+
+    def run_chunk(self, seeds, k: int, n_total: int, mom: np.ndarray | None, w: np.ndarray) -> np.ndarray:
+        """Generate chunk k of :data:`CHUNK_EVENTS` events from its own stream ``seeds[k]``.
+
+        Weights go to ``w[lo:hi]``, momenta to ``mom[lo:hi]`` (or a new array
+        if ``mom`` is None); returns the chunk's momenta.
+        """
+        lo, hi = k * CHUNK_EVENTS, min(n_total, (k + 1) * CHUNK_EVENTS)
+        u = np.random.Generator(seeds[k]).random((hi - lo, N_UNIFORMS[self.process]))
+        m = mom[lo:hi] if mom is not None else np.empty((hi - lo, len(PARTICLES[self.process]), 4))
+        self.run(u, m, w[lo:hi], n_total)
+        return m
+
+    def warm_up(self) -> None:
+        n = len(PARTICLES[self.process])
+        self.run(np.full((1, N_UNIFORMS[self.process]), 0.5), np.empty((1, n, 4)), np.empty(1), 1)
+
+    def adapt(self, bitgen: np.random.PCG64) -> list[list[float]]:
+        """Kleiss-Pittau adaptation of the gamma-phi channel weights on pilot runs."""
+        history = [self.alpha.tolist()]
+        if self.process != "gammaphi":
+            return history
+        gen = np.random.Generator(bitgen)
+        n = PILOT_EVENTS
+        mom = np.empty((n, 4, 4))
+        w = np.empty(n)
+        gfrac = np.empty((n, N_CHANNELS))
+        for _ in range(PILOT_ROUNDS):
+            u = gen.random((n, N_UNIFORMS["gammaphi"]))
+            self.run(u, mom, w, n, gfrac)
+            # W_c = <g_c/g w^2>; alpha_c <- alpha_c sqrt(W_c), normalised, with a floor
+            wc = np.mean(gfrac * (w**2)[:, None], axis=0)
+            a = self.alpha * np.sqrt(np.maximum(wc, 0.0))
+            if not np.all(np.isfinite(a)) or a.sum() <= 0:
+                break
+            a /= a.sum()
+            a = np.maximum(a, MIN_CHANNEL_WEIGHT)
+            self.alpha = a / a.sum()
+            history.append(self.alpha.tolist())
+        return history
+
+
+# ----------------------------------------------------------------------
+# public API
+
+
+def _check_request(model, process: str, frame: str, n_events) -> int:
+    """Validate what a signal run is asked for; returns the event count."""
+    if not isinstance(model, DarkSector):
+        raise ParameterError("model", type(model).__name__, "must be a mcdh DarkSector")
+    check_channel(process, "process")
+    if frame not in ("cms", "lab"):
+        raise ParameterError("frame", frame, "must be 'cms' or 'lab'")
+    return check_count("n_events", n_events, 1)
+
+
+def generate_signal(
+    model: DarkSector,
+    process: str,
+    n_events: int,
+    rng: np.random.Generator | int | None = None,
+    *,
+    acceptance: PhotonAcceptance | None = None,
+    unweight: bool = False,
+    max_overweight: float = 1e-3,
+    frame: str = "cms",
+    beams: Beams | None = None,
+    n_threads: int | None = None,
+    progress: bool = False,
+) -> Events:
+    """Generate signal events of ``process`` for ``model``.
+
+    Parameters
+    ----------
+    model : DarkSector
+        Masses, couplings and sqrt_s (the A' width is computed from it).
+    process : {"phi", "gammaphi"}
+        e+e- -> phi chi chibar, or e+e- -> gamma phi chi chibar with the photon
+        inside ``acceptance``.
+    n_events : int
+        Weighted events to generate (>= 1).
+    rng : numpy.random.Generator, int or None
+        Random source or seed. The result does not depend on ``n_threads``.
+    acceptance : PhotonAcceptance, optional
+        Photon acceptance in the CMS for gamma-phi (default Belle II:
+        E >= 0.25 GeV, 22-158 degrees). Must exclude E = 0 and the beam axis.
+    unweight : bool
+        Return unweighted events: each event is kept with probability
+        min(1, w / w_max), where w_max is the smallest weight such that the
+        weights above it carry at most ``max_overweight`` of sigma; kept
+        events get weight max(w, w_max), so the sample stays exact.
+    max_overweight : float
+        See ``unweight``.
+    frame : {"cms", "lab"}
+        Frame of the returned momenta: the CMS (e- along +z) or the Belle II
+        lab frame of ``beams`` (see :mod:`mcdh.kinematics.beams`). The
+        photon acceptance is always applied in the CMS.
+    beams : Beams, optional
+        Beam set-up for ``frame="lab"`` (default: SuperKEKB, 7 x 4 GeV).
+    n_threads : int, optional
+        Worker threads (default: all cores).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    Events
+        Momenta (gamma,) phi, chi, chibar in GeV; weights in fb summing to the
+        Monte Carlo estimate of sigma. ``parameters`` holds the model, sigma,
+        its error, the channel weights and the unweighting efficiency.
+    """
+    n_events = _check_request(model, process, frame, n_events)
+    max_overweight = check_finite("max_overweight", max_overweight)
+    if not 0.0 <= max_overweight < 1.0:
+        raise ParameterError("max_overweight", max_overweight, "must be in [0, 1)")
+    mom, w, setup, history, seeds = _generate(model, process, n_events, rng, acceptance, n_threads, progress, True)
+    params = _parameters(model, process, setup, history, w, n_events, unweight)
+    if unweight:
+        w_max = overweight_threshold(w, max_overweight)
+        params["unweighting_efficiency"] = float(w.mean() / w_max)
+        params["w_max"] = w_max
+        ugen = np.random.Generator(seeds[-1])
+        keep = ugen.random(n_events) * w_max < w
+        mom = mom[keep]
+        w = np.maximum(w[keep], w_max)
+    else:
+        params["unweighting_efficiency"] = unweighting_efficiency(w, max_overweight)
+    events = Events(mom, w, PARTICLES[process], f"signal-{process}", "cms", params)
+    return to_lab(events, beams) if frame == "lab" else events
+
+
+def _parameters(model, process, setup, history, w, n_events, unweight) -> dict:
+    sigma, sigma_err = _sigma(w)
+    params = {
+        "process": process,
+        "model": model.as_dict(),
+        "sqrt_s": model.sqrt_s,
+        "gamma_A": model.width_A,
+        "sigma_fb": sigma,
+        "sigma_err_fb": sigma_err,
+        "generated_events": n_events,
+        "channel_weights": history[-1],
+        "channel_weight_history": history,
+        "channels": list(CHANNEL_NAMES) if process == "gammaphi" else ["Breit-Wigner in m_chichi^2"],
+        "weighted": not unweight,
+    }
+    if process == "gammaphi":
+        acc = setup.acceptance
+        params["photon_acceptance"] = {"e_min": acc.e_min, "theta_min_deg": acc.theta_min_deg, "theta_max_deg": acc.theta_max_deg}
+    return params
+
+
+class SignalStream:
+    """The weighted events of :func:`generate_signal`, produced batch by batch (bounded memory).
+
+    Iterating yields :class:`Events` of at most ``n_threads`` x 65536 events, in
+    order; concatenated they equal ``generate_signal(...)`` with the same
+    arguments exactly. After the last batch, :attr:`parameters` holds the run's
+    parameters (sigma and its error included), as ``generate_signal`` records
+    them. Only the weights (8 bytes per event) are kept for that.
+    """
+
+    def __init__(self, model, process, n_events, rng=None, *, acceptance=None, frame="cms", beams=None,
+                 n_threads=None, progress=False):
+        self.n_events = _check_request(model, process, frame, n_events)
+        self.model, self.process, self.frame, self.beams = model, process, frame, beams
+        self.n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
+        self.particles = PARTICLES[process]
+        self._gen = as_generator(rng)
+        self._acceptance = acceptance
+        self._progress = progress
+        self.parameters: dict | None = None
+
+    def __iter__(self):
+        n = self.n_events
+        setup, seeds, history = _prepare(self.model, self.process, self._gen, self._acceptance, n)
+        w_all = np.empty(n)
+        n_chunks = -(-n // CHUNK_EVENTS)
+        base = {"process": self.process, "model": self.model.as_dict(), "sqrt_s": self.model.sqrt_s}
+
+        def run(k):
+            return setup.run_chunk(seeds, k, n, None, w_all)
+
+        with progress_bar(n, f"signal {self.process}", "ev", self._progress) as advance, \
+                ThreadPoolExecutor(max_workers=self.n_threads) as pool:
+            for first in range(0, n_chunks, self.n_threads):
+                ks = range(first, min(n_chunks, first + self.n_threads))
+                moms = list(pool.map(run, ks))
+                lo, hi = ks[0] * CHUNK_EVENTS, min(n, (ks[-1] + 1) * CHUNK_EVENTS)
+                w = w_all[lo:hi]
+                if not np.all(np.isfinite(w)) or np.any(w < 0):
+                    raise GenerationError(f"signal {self.process}: non-finite or negative weights for {self.model}")
+                ev = Events(np.concatenate(moms), w.copy(), self.particles, f"signal-{self.process}", "cms", dict(base))
+                advance(hi - lo)
+                yield to_lab(ev, self.beams) if self.frame == "lab" else ev
+        params = _parameters(self.model, self.process, setup, history, w_all, n, False)
+        params["unweighting_efficiency"] = unweighting_efficiency(w_all)
+        if self.frame == "lab":
+            params["beams"] = (self.beams if self.beams is not None else Beams()).describe()
+        self.parameters = params
+
+
+def _prepare(model, process, gen, acceptance, n_events):
+    """The kernel set-up, the chunk streams and the adapted channel weights of a run."""
+    setup = _Setup(model, process, acceptance if acceptance is not None else PhotonAcceptance())
+    # chunks 0..n-1, then the pilot run and the unweighting draws
+    seeds = chunk_bit_generators(gen, n_events, extra=2)
+    history = setup.adapt(seeds[-2])
+    setup.warm_up()  # compile (or load from cache) in this thread: numba's first compilation is not thread-safe
+    return setup, seeds, history
+
+
+def _generate(model, process, n_events, rng, acceptance, n_threads, progress, keep_momenta):
+    """Run the chunks; returns (momenta or None, weights, setup, channel-weight history, seeds)."""
+    n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
+    setup, seeds, history = _prepare(model, process, as_generator(rng), acceptance, n_events)
+    mom = np.empty((n_events, len(PARTICLES[process]), 4)) if keep_momenta else None
+    w = np.empty(n_events)
+
+    def run(k: int) -> None:
+        setup.run_chunk(seeds, k, n_events, mom, w)
+
+    run_chunks(n_events, run, n_threads, progress, f"signal {process}")
+    if not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise GenerationError(f"signal {process}: non-finite or negative weights for {model}")
+    return mom, w, setup, history, seeds
+
+
+def _sigma(w: np.ndarray) -> tuple[float, float]:
+    """Sum of the weights and its Monte Carlo error (the N w_i are i.i.d. estimates of sigma)."""
+    n = w.size
+    return float(w.sum()), (float(np.std(w * n, ddof=1) / math.sqrt(n)) if n > 1 else math.inf)
+
+
+def cross_section(
+    model: DarkSector,
+    process: str,
+    n_events: int = 1_000_000,
+    rng: np.random.Generator | int | None = None,
+    *,
+    acceptance: PhotonAcceptance | None = None,
+    n_threads: int | None = None,
+    progress: bool = False,
+) -> dict:
+    """sigma in fb with its Monte Carlo error, without keeping the events (memory O(n_events) doubles).
+
+    Uses exactly the random numbers of :func:`generate_signal` with the same
+    ``rng``, so both give the same sigma. Returns a dict with ``sigma_fb``,
+    ``sigma_err_fb``, ``events``, ``unweighting_efficiency``,
+    ``channel_weights``, ``gamma_A`` and the widths and branching ratios of the A'.
+    """
+    if not isinstance(model, DarkSector):
+        raise ParameterError("model", type(model).__name__, "must be a mcdh DarkSector")
+    check_channel(process, "process")
+    n_events = check_count("n_events", n_events, 2)
+    _, w, setup, history, _ = _generate(model, process, n_events, rng, acceptance, n_threads, progress, False)
+    sigma, err = _sigma(w)
+    return {
+        "process": process,
+        "sigma_fb": sigma,
+        "sigma_err_fb": err,
+        "events": n_events,
+        "unweighting_efficiency": unweighting_efficiency(w),
+        "channel_weights": history[-1],
+        "gamma_A": model.width_A,
+        "widths_A": dict(model.widths_A),
+        "branching_ratios_A": model.branching_ratios_A,
+    }
+
+
+def overweight_threshold(w: np.ndarray, max_overweight: float = 1e-3) -> float:
+    """Smallest w_max with sum(max(w - w_max, 0)) <= max_overweight * sum(w).
+
+    Uses two arrays of the size of ``w`` (the sorted weights and their excess),
+    so that streamed runs of 10^7 events stay within a few hundred MB.
+    """
+    w = np.sort(np.asarray(w, dtype=float))[::-1]
+    if w.size == 0:
+        return 0.0
+    budget = max_overweight * w.sum()
+    # excess(w_j) = sum_{i<=j} (w_i - w_j) = csum_j - (j + 1) w_j grows with j: the last j within budget
+    excess = np.cumsum(w)
+    step = 1 << 20
+    for lo in range(0, w.size, step):
+        hi = min(w.size, lo + step)
+        excess[lo:hi] -= np.arange(lo + 1, hi + 1) * w[lo:hi]
+    j = int(np.searchsorted(excess, budget, side="right")) - 1  # >= 0 since excess[0] = 0
+    csum_j = excess[j] + (j + 1) * w[j]
+    # on [w_{j+1}, w_j] the excess is linear: sum_{i<=j}(w_i - x) = budget
+    x = (csum_j - budget) / (j + 1)
+    lower = w[j + 1] if j + 1 < w.size else 0.0
+    return float(max(x, lower))
+
+
+def unweighting_efficiency(w: np.ndarray, max_overweight: float = 1e-3) -> float:
+    """Expected fraction of events kept by unweighting: <w> / w_max."""
+    w = np.asarray(w, dtype=float)
+    wm = overweight_threshold(w, max_overweight)
+    return float(w.mean() / wm) if wm > 0 else 0.0
+
+
+def cross_section_table(
+    benchmarks=("B1", "B2", "B3"),
+    masses=MASSES,
+    processes=CHANNELS,
+    n_events: int = 200_000,
+    seed: int = 1,
+    *,
+    n_threads: int | None = None,
+    progress: bool = False,
+    **model_kwargs,
+) -> list[dict]:
+    """sigma(m_A) for benchmarks x processes (the paper's figure 4).
+
+    Each grid point gets its own seed, ``SeedSequence(seed, spawn_key=(2,
+    benchmark, process, m_A in MeV))``, so a point's value does not depend on
+    which other points are computed. ``model_kwargs``
+    (eps, g_chi, q_phi, alpha_em, ...) go to :meth:`DarkSector.from_benchmark`.
+    """
+    grid = [(b, p, float(m)) for b in benchmarks for p in processes for m in masses]
+    rows = []
+    with progress_bar(len(grid), "cross sections", "point", progress) as advance:
+        for b, p, m_A in grid:
+            model = DarkSector.from_benchmark(b, m_A, **model_kwargs)
+            key = (2, list(BENCHMARKS).index(b.upper()), CHANNELS.index(p), int(round(m_A * 1000)))
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+            res = cross_section(model, p, n_events, rng, n_threads=n_threads)
+            rows.append(
+                {
+                    "benchmark": b,
+                    "process": p,
+                    "m_A": m_A,
+                    "m_chi": model.m_chi,
+                    "m_phi": model.m_phi,
+                    "eps": model.eps,
+                    "g_chi": model.g_chi,
+                    "sigma_fb": res["sigma_fb"],
+                    "sigma_err_fb": res["sigma_err_fb"],
+                    "gamma_A": res["gamma_A"],
+                    "unweighting_efficiency": res["unweighting_efficiency"],
+                }
+            )
+            advance(1)
+    return rows

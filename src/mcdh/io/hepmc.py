@@ -1,0 +1,272 @@
+"""HepMC3 (ASCII) export with the dark Higgs decayed at its displaced vertex, and import (pyhepmc).
+
+Each event holds the primary vertex at the origin with the incoming e- and e+
+(status 4) and the generated final state; the dark Higgs (PDG 54) gets status
+2 and an end vertex at
+
+    x = (p / m_phi) * L,   t = (E / m_phi) * L,     L ~ Exp(c tau_phi)  [mm]
+
+where it decays isotropically (in its rest frame) to e+e-, mu+mu-, pi+pi-,
+pi0 pi0, K+K- or K0 K0bar with the model's branching ratios (within pi pi
+and K K: isospin weight 2 : 1 and 1 : 1 times the pair velocity, as for the
+s-wave decay of a scalar; see :func:`mcdh.generate.decays.decay_table`). The sampled decays are part of the file only:
+:func:`read_hepmc` returns the generated (undecayed) final state. Units: GeV
+and mm. Event weights are mcdh's weights in fb (weight name ``mcdh_fb``);
+the GenCrossSection attribute carries the running cross-section estimate in
+pb, as generators write it. 17 significant digits: momenta and weights
+survive a round trip exactly.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._atomic import json_default
+from .._version import __version__
+from ..errors import FileFormatError, ParameterError, check_count
+from ..events import Events
+from ..generate.decays import PhiDecayer
+from ._writer import PB_PER_FB, PDG_IDS, WEIGHT_ID, EventWriter, beam_momenta, nominal_masses, roles_for
+
+
+class HepMCWriter(EventWriter):
+    """Stream events into a new HepMC3 ASCII file, the dark Higgs decayed at its displaced vertex.
+
+    Parameters
+    ----------
+    path : path
+    n_events : int
+        Total number of events to be written (for the running cross section).
+    pdg : dict, optional
+        PDG ids per slot, overriding :data:`mcdh.io.lhe.PDG_IDS`.
+    seed : int
+        Seed of the decay lengths and decays.
+    decay_phi : bool
+        Decay the dark Higgs (default: yes, when the events carry a model).
+    """
+
+    def __init__(self, path, n_events: int, *, pdg: dict | None = None, seed: int = 0, decay_phi: bool = True):
+        super().__init__(path)
+        self.n_events = check_count("n_events", n_events, 1)
+        self.pdg = pdg
+        self.decay_phi = bool(decay_phi)
+        self._seed = seed
+        self._sum_w = 0.0
+        self._sum_w2 = 0.0
+
+    def _open(self):
+        import pyhepmc
+        from pyhepmc.io import WriterAscii
+
+        self._hep = pyhepmc
+        self._run = pyhepmc.GenRunInfo()
+        self._run.weight_names = [WEIGHT_ID]
+        self._writer: Any = None
+        self._WriterAscii = WriterAscii
+
+    def _start(self, events: Events):
+        self._ids = roles_for(events.particles, self.pdg)
+        self._beam_p = beam_momenta(events)
+        self._masses = nominal_masses(events)
+        self._k_phi = events.particles.index("phi") if "phi" in events.particles else -1
+        self._decayer = PhiDecayer.for_events(events, self._seed) if self.decay_phi else None
+        meta = {"mcdh_version": __version__, "particles": list(events.particles), "process": events.process,
+                "frame": events.frame, "pdg": self._ids,
+                "parameters": json.loads(json.dumps(events.parameters, default=json_default))}
+        self._run.tools = [self._hep.GenRunInfo.ToolInfo("mcdh", __version__, events.process)]
+        self._run.attributes = {"mcdh_parameters": json.dumps(meta)}
+        self._writer = self._WriterAscii(str(self.tmp), self._run)
+
+    def _write(self, events: Events):
+        hep = self._hep
+        if self._writer is None:
+            self._start(events)
+        n = len(events)
+        ids = [self._ids[name] for name in events.particles]
+        masses = [self._masses.get(name) for name in events.particles]
+        if self._decayer is not None:  # all displaced vertices and decays of the chunk at once
+            dec = self._decayer(events.momenta[:, self._k_phi])
+            vertex, kids, d_ids, d_mass = dec.vertex_mm, dec.daughters, dec.daughter_ids, dec.daughter_masses
+        for i in range(n):
+            self._sum_w += float(events.weights[i])
+            self._sum_w2 += float(events.weights[i]) ** 2
+            k = self.n_written + i + 1
+            evt = hep.GenEvent(self._run, hep.Units.GEV, hep.Units.MM)
+            evt.event_number = self.n_written + i
+            v0 = hep.GenVertex(hep.FourVector(0.0, 0.0, 0.0, 0.0))
+            for pid, b in ((11, self._beam_p[0]), (-11, self._beam_p[1])):
+                beam = hep.GenParticle(hep.FourVector(b[1], b[2], b[3], b[0]), pid, 4)
+                beam.generated_mass = 0.0  # massless beams, as generated
+                v0.add_particle_in(beam)
+            evt.add_vertex(v0)
+            for kk, pid in enumerate(ids):
+                p = events.momenta[i, kk]
+                decayed = kk == self._k_phi and self._decayer is not None
+                part = hep.GenParticle(hep.FourVector(p[1], p[2], p[3], p[0]), pid, 2 if decayed else 1)
+                if masses[kk] is not None:
+                    part.generated_mass = masses[kk]
+                v0.add_particle_out(part)
+                if decayed:
+                    x = vertex[i]
+                    v1 = hep.GenVertex(hep.FourVector(x[1], x[2], x[3], x[0]))
+                    v1.add_particle_in(part)
+                    for j in (0, 1):
+                        kv = kids[j, i]
+                        kid = hep.GenParticle(hep.FourVector(kv[1], kv[2], kv[3], kv[0]), int(d_ids[i, j]), 1)
+                        kid.generated_mass = d_mass[i, j]
+                        v1.add_particle_out(kid)
+                    evt.add_vertex(v1)
+            evt.weights = [float(events.weights[i])]
+            cs = hep.GenCrossSection()
+            # running estimate from the k events so far: f_i = N w_i are i.i.d. estimates of sigma
+            N = self.n_events
+            mean = self._sum_w / k
+            var = max(self._sum_w2 / k - mean**2, 0.0) * k / (k - 1) if k > 1 else mean**2
+            cs.set_cross_section(N * mean * PB_PER_FB, N * math.sqrt(var / k) * PB_PER_FB, k, k)
+            evt.cross_section = cs
+            self._writer.write(evt)
+
+    def _finish(self):
+        if self._writer is None:
+            raise ParameterError("events", 0, "no events were written")
+        if self.n_written != self.n_events:
+            raise ParameterError("n_events", self.n_events, f"but {self.n_written} events were written")
+        self._writer.close()
+        if self._writer.failed():
+            raise OSError(f"writing {self.path} failed")
+
+    def _abort(self):
+        if getattr(self, "_writer", None) is not None:
+            with contextlib.suppress(Exception):
+                self._writer.close()
+
+
+def write_hepmc(path, events: Events, *, pdg: dict | None = None, seed: int = 0, decay_phi: bool = True) -> Path:
+    """Write ``events`` to a new HepMC3 ASCII file (see :class:`HepMCWriter`)."""
+    with HepMCWriter(path, len(events), pdg=pdg, seed=seed, decay_phi=decay_phi) as out:
+        out.write(events)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def _stderr_to(buffer: list):
+    """Collect what C++ code writes to file descriptors 1 and 2 (HepMC3's parse messages) instead of showing it."""
+    import sys
+    import tempfile
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    with tempfile.TemporaryFile(mode="w+b") as tmp:
+        os.dup2(tmp.fileno(), 1)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            for fd, old in ((1, saved[0]), (2, saved[1])):
+                os.dup2(old, fd)
+                os.close(old)
+            tmp.seek(0)
+            buffer.append(tmp.read().decode(errors="replace"))
+
+
+def _event_lines(path: Path) -> list[int]:
+    """Line numbers (from 1) of the 'E' records of a HepMC3 ASCII file."""
+    out = []
+    with open(path, "rb") as f:
+        for k, line in enumerate(f, 1):
+            if line.startswith(b"E "):
+                out.append(k)
+    return out
+
+
+def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, process: str | None = None,
+               weight_unit: str | None = None) -> Events:
+    """Read a HepMC3 ASCII file into :class:`Events`: the particles leaving the primary vertex.
+
+    Parameters
+    ----------
+    roles : {slot: PDG id}, optional
+        Default: recorded by mcdh in the file, else the signal slots with
+        :data:`mcdh.io.lhe.PDG_IDS`.
+    weight_unit : {"fb", "pb"}, optional
+        Unit of the first event weight (default: fb for mcdh files, else pb).
+    """
+    import pyhepmc
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(path, "no such file")
+    with open(path, "rb") as f:
+        head = f.read(64)
+    if not head.startswith(b"HepMC::Version"):
+        raise FileFormatError(path, "not a HepMC3 ASCII file (no 'HepMC::Version' first line)")
+    moms, weights = [], []
+    meta = None
+    names: tuple[str, ...] = ()
+    wanted: dict[int, str] = {}
+    with open(path, "rb") as raw:
+        raw.seek(max(0, path.stat().st_size - 64))
+        tail = raw.read()
+    if b"HepMC::Asciiv3-END_EVENT_LISTING" not in tail:
+        raise FileFormatError(path, "truncated: no 'HepMC::Asciiv3-END_EVENT_LISTING' at the end")
+    starts = _event_lines(path)
+    messages: list[str] = []
+    with _stderr_to(messages), pyhepmc.open(str(path), "r", format="HepMC3") as reader:
+        for i, evt in enumerate(reader):
+            if meta is None and evt.run_info is not None:
+                attrs = evt.run_info.attributes or {}
+                if "mcdh_parameters" in attrs:
+                    meta = json.loads(str(attrs["mcdh_parameters"]))
+            if not names:
+                if roles is None:
+                    roles = {k: int(v) for k, v in meta["pdg"].items()} if meta else None
+                if roles is None:
+                    ids = {p.pid for p in evt.particles}
+                    slots = ("gamma", "phi", "chi", "chibar") if 22 in ids else ("phi", "chi", "chibar")
+                    roles = {k: PDG_IDS[k] for k in slots}
+                names = tuple(roles)
+                wanted = {int(v): k for k, v in roles.items()}
+            beams = [p for p in evt.particles if p.status == 4]
+            if not beams or beams[0].end_vertex is None:
+                raise FileFormatError(path, f"event {i + 1} (number {evt.event_number}): no beam particles (status 4)")
+            prim = beams[0].end_vertex
+            row = np.full((len(names), 4), np.nan)
+            seen = dict.fromkeys(names, 0)
+            for p in prim.particles_out:
+                slot = wanted.get(int(p.pid))
+                if slot is None:
+                    continue
+                seen[slot] += 1
+                m = p.momentum
+                row[names.index(slot)] = (m.e, m.px, m.py, m.pz)
+            bad = {k: c for k, c in seen.items() if c != 1}
+            if bad:
+                raise FileFormatError(path, f"event {i + 1} (number {evt.event_number}): slot(s) "
+                                      f"{', '.join(f'{k} found {c} times' for k, c in bad.items())} at the primary vertex")
+            if not evt.weights:
+                raise FileFormatError(path, f"event {i + 1} (number {evt.event_number}): no weight")
+            moms.append(row)
+            weights.append(evt.weights[0])
+    if len(moms) != len(starts):
+        k = len(moms)
+        hint = "; ".join(line.strip() for m in messages for line in m.splitlines() if "ERROR" in line)[:300]
+        raise FileFormatError(path, f"event {k + 1} (from line {starts[k] if k < len(starts) else '?'}) cannot be "
+                              f"parsed ({hint or 'HepMC3 reader stopped'}); nothing was read")
+    if not moms:
+        raise FileFormatError(path, "holds no readable events")
+    unit = weight_unit or ("fb" if meta else "pb")
+    if unit not in ("fb", "pb"):
+        raise ParameterError("weight_unit", weight_unit, "must be 'fb' or 'pb'")
+    w = np.asarray(weights, dtype=float) * (1.0 if unit == "fb" else 1.0 / PB_PER_FB)
+    params = dict(meta.get("parameters", {})) if meta else {}
+    params["source"] = str(path)
+    frame = meta["frame"] if meta else "cms"
+    return Events(np.asarray(moms), w, names, process or (meta["process"] if meta else "hepmc-import"), frame, params)
+

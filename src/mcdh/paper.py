@@ -1,0 +1,336 @@
+"""``mcdh reproduce``: every figure and table of the paper from the project's own computation.
+
+Outputs in the folder (PNG and PDF for figures):
+
+* figure 3 (relic g_chi), 4 (+ figure4.csv, cross sections), 5 (reweighting),
+  6 (mock backgrounds), 7 (gamma-phi Dalitz plots), 8 (regimes),
+  9 (E_gamma and v), 10 (windows), 11 (reach in eps and theta), 12 (reach
+  ratios against cut-and-count);
+* table3.csv - table6.csv (Appendix B: B1, phi and gamma-phi, N_b = 1, 1e4,
+  eps = theta = 1e-4);
+* summary.json: settings, time per stage, peak memory, cross sections,
+  reach curves for every benchmark, channel and N_b, and the tables.
+
+Settings follow section 5 (:mod:`mcdh.settings`): the eps scan at the paper's
+theta, the theta scan at eps = 1e-4, N_b in {1, 1e4}, L = 10 ab^-1, the
+uninstrumented region.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import resource
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import plots, settings, study
+from ._atomic import json_default, write_text
+from ._version import __version__
+from .analysis.displacement import REGIONS
+from .analysis.pipeline import AnalysisConfig, TableRow
+from .channels import CHANNELS
+from .errors import ParameterError, check_count
+from .generate.background import background_summary, generate_background
+from .generate.phasespace import default_threads
+from .generate.signal import cross_section_table, generate_signal
+from .kinematics.variables import e_bar, pair_mass
+from .physics.model import BENCHMARKS, DarkSector
+from .physics.widths import HadronicValidityWarning
+
+TABLES = {
+    "table3": ("phi", 1.0),
+    "table4": ("phi", 1e4),
+    "table5": ("gammaphi", 1.0),
+    "table6": ("gammaphi", 1e4),
+}
+FIGURE5_POINT = ("B1", 2.7)
+FIGURE7_POINTS = (("B1", 1.5, "hard"), ("B1", 3.0, "bimodal"), ("B1", 6.0, "soft"))
+FIGURE9_POINT = ("B2", 7.0)
+FIGURE10_POINT = ("B1", 7.5)
+FIGURE10_NB = (5.0, 1e3)
+
+
+def write_csv(path: Path, rows: list[dict]) -> None:
+    """Atomically write ``rows`` (dicts with the same keys) as CSV with a header."""
+    import csv
+    import io
+
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    write_text(path, buf.getvalue())
+
+
+def _peak_memory_mb() -> float:
+    # ru_maxrss is in kilobytes on Linux
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _figure5_panels(a_phi, a_gphi, theta: float) -> dict:
+    regions = ["none", "prompt", "uninstrumented", "instrumented", "invisible"]
+    out: dict[str, Any] = {"title": rf"B1, $m_{{A'}} = {a_phi.model.m_A:g}$ GeV, $\theta = {theta:g}$"}
+    for key, a, var, edges, label in (
+        ("pt_phi", a_phi, "p_t", np.linspace(0, 5.5, 56), r"$p_T^\phi$ [GeV] (lab)"),
+        ("pt_gammaphi", a_gphi, "p_t", np.linspace(0, 5.5, 56), r"$p_T^\phi$ [GeV] (lab)"),
+        ("e_gamma", a_gphi, "x", np.linspace(0, 5.3, 54), r"$E_\gamma$ [GeV] (CMS)"),
+        ("mchichi", a_gphi, "y", np.linspace(0, 10.6, 54), r"$m_{\chi\chi}$ [GeV]"),
+    ):
+        t = a.truth()
+        hists = {}
+        for r in regions:
+            w = t["events"] if r == "none" else t["events"] * a.decay_probability(theta, REGIONS[r])
+            hists[r] = np.histogram(t[var], bins=edges, weights=w)[0]
+        title = (r"$\phi$ production" if a.channel == "phi" else r"$\gamma\phi$ production")
+        out[key] = {"edges": edges, "hists": hists, "label": label, "title": title}
+    return out
+
+
+def _figure10_panel(a, n_b: float, eps: float, theta: float) -> dict:
+    sig = a.signal_hists([theta])[0] * (eps / a.model.eps) ** 2
+    bkg = a.background_hist(n_b)
+    win = a.window(eps, theta, n_b)
+    e = a.binning.edges
+    if a.channel == "phi":
+        label = r"$m_{\chi\chi}$ [GeV]"
+        title = rf"$\phi$: $N_b = {n_b:g}$, window {e[win.lo]:.3f}-{e[win.hi + 1]:.3f} GeV, $-2\log L = {win.m2ll:.3g}$"
+        xlim = (2 * a.model.m_chi - 0.2, a.sqrt_s - a.model.m_phi + 0.2)
+    else:
+        label = r"$\sqrt{|v|}$ [GeV]"
+        title = rf"$\gamma\phi$: $N_b = {settings.GAMMAPHI_BACKGROUND_RATIO * n_b:g}$ ({settings.GAMMAPHI_BACKGROUND_RATIO:g} x {n_b:g}), $|v| < {e[win.hi + 1] ** 2:.3g}$ GeV$^2$, $-2\log L = {win.m2ll:.3g}$"
+        xlim = (0.0, float(e[np.nonzero((sig > 0) | (bkg > 0))[0].max() + 1]))
+    return {"edges": e, "sig": sig, "bkg": bkg, "lo": win.lo, "hi": win.hi, "label": label, "title": title, "xlim": xlim}
+
+
+def _point_task(key, *, n_signal, n_background, seed, config):
+    bm, m_A, ch = key
+    a = study.analyse_point(bm, m_A, ch, n_signal=n_signal, n_background=n_background, seed=seed, config=config)
+    res = study.point_results(a)
+    extras: dict[str, Any] = {}
+    if (bm, round(m_A, 6)) == FIGURE10_POINT:
+        extras["figure10"] = [_figure10_panel(a, n_b, settings.EPS_REF, settings.THETA_TABLE) for n_b in FIGURE10_NB]
+    if (bm, round(m_A, 6)) == FIGURE5_POINT:
+        extras["figure5"] = a
+    return res, extras
+
+
+def _figure7_panels(n_events: int, seed: int) -> list[dict]:
+    panels = []
+    for k, (bm, m_A, name) in enumerate(FIGURE7_POINTS):
+        model = DarkSector.from_benchmark(bm, m_A)
+        ev = generate_signal(model, "gammaphi", n_events, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7, k))))
+        m = pair_mass(ev.momentum("chi"), ev.momentum("chibar"))
+        from .physics.regimes import regime_ratio
+
+        r = float(regime_ratio(m_A, model.m_phi))
+        panels.append({
+            "e_gamma": ev.momentum("gamma")[:, 0], "mchichi": m, "weights": ev.weights, "m_A": m_A,
+            "m_phi": model.m_phi, "m_chi": model.m_chi, "sqrt_s": model.sqrt_s,
+            "title": rf"{name} regime: {bm}, $m_{{A'}} = {m_A:g}$ GeV ($r = {r:.2f}$)",
+        })
+    return panels
+
+
+def _figure9_data(n_events: int, seed: int) -> dict:
+    bm, m_A = FIGURE9_POINT
+    model = DarkSector.from_benchmark(bm, m_A)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,)))
+    sig = generate_signal(model, "gammaphi", n_events, rng)
+    bkg = generate_background("gammaphi", model.m_phi, model.m_chi, n_events, rng, n_b=1.0)
+    out: dict[str, Any] = {"e_edges": np.linspace(0, model.sqrt_s / 2, 81), "v_edges": np.linspace(-4.0, 4.0, 161), "v_sig": {}, "v_bkg": {},
+           "title": rf"$\gamma\phi$, {bm}, $m_{{A'}} = {m_A:g}$ GeV (truth level)"}
+    for name, ev in (("sig", sig), ("bkg", bkg)):
+        e = ev.momentum("gamma")[:, 0]
+        m = pair_mass(ev.momentum("chi"), ev.momentum("chibar"))
+        out[f"e_{name}"] = np.histogram(e, out["e_edges"], weights=ev.weights)[0]
+        for lab, hyp in ((r"$m_{A'}$", m_A), (r"$m_{A'} - 1$ GeV", m_A - 1.0), (r"$m_{A'} + 1$ GeV", m_A + 1.0)):
+            v = (e - e_bar(hyp, model.sqrt_s)) * (m - hyp)
+            # fraction of all events per bin (the tails beyond |v| = 4 GeV^2 are left out, not piled up)
+            out[f"v_{name}"][lab] = np.histogram(v, out["v_edges"], weights=ev.weights)[0] / ev.weights.sum()
+    return out
+
+
+def _reach_summary(results: list[dict], keys: list[tuple]) -> dict:
+    reach: dict = {}
+    for (bm, m_A, ch), res in zip(keys, results):
+        entry = reach.setdefault(bm, {"settings": {"theta_eps_scan": settings.THETA_EPS_SCAN, "eps_theta_scan": settings.EPS_REF}})
+        c = entry.setdefault(ch, {"m_A": []})
+        c["m_A"].append(m_A)
+        for field in ("eps95", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
+            for n_b, v in res[field].items():
+                c.setdefault(field, {}).setdefault(n_b, []).append(v)
+    return reach
+
+
+def reproduce(
+    out: str | Path,
+    *,
+    n_signal: int = study.DEFAULT_N_SIGNAL,
+    n_background: int = study.DEFAULT_N_BACKGROUND,
+    xsec_events: int = 200_000,
+    figure_events: int = 200_000,
+    seed: int = 1,
+    n_threads: int | None = None,
+    benchmarks=tuple(BENCHMARKS),
+    masses=settings.MASSES,
+    progress: bool = True,
+    config: AnalysisConfig | None = None,
+) -> dict:
+    """Regenerate the paper's figures and tables into ``out``; return the summary (also in summary.json).
+
+    Parameters
+    ----------
+    out : path
+        Output folder (created).
+    n_signal, n_background : int
+        Weighted events per analysis point (benchmark x m_A x channel).
+    xsec_events : int
+        Events per cross-section point of figure 4.
+    figure_events : int
+        Events of the samples drawn in figures 6, 7 and 9.
+    seed : int
+        Master seed: the same seed gives identical numbers.
+    n_threads : int, optional
+        Points analysed in parallel (default: all cores); results do not depend on it.
+    benchmarks, masses :
+        The grid of figure 11 (default B1-B3, m_A = 1.2, 1.5, ..., 7.5 GeV).
+    progress : bool
+        Progress bars.
+    config : AnalysisConfig, optional
+        Analysis settings (default: the paper's).
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n_signal = check_count("n_signal", n_signal, 100)
+    n_background = check_count("n_background", n_background, 100)
+    n_threads = default_threads() if n_threads is None else check_count("n_threads", n_threads, 1)
+    benchmarks = [str(b).upper() for b in benchmarks]
+    for b in benchmarks:
+        if b not in BENCHMARKS:
+            raise ParameterError("benchmarks", b, f"must be among {', '.join(BENCHMARKS)}")
+    masses = [float(m) for m in masses]
+    config = config if config is not None else AnalysisConfig()
+    t_start = time.perf_counter()
+    stages: dict[str, float] = {}
+    files: dict[str, list[str]] = {}
+    summary: dict = {
+        "version": __version__,
+        "settings": {
+            "seed": seed, "n_signal": n_signal, "n_background": n_background, "xsec_events": xsec_events,
+            "figure_events": figure_events, "threads": n_threads, "benchmarks": benchmarks, "masses": masses,
+            "luminosity_fb": config.luminosity_fb, "region": asdict(config.region), "n_copies": config.n_copies,
+            "eps_table": settings.EPS_REF, "theta_table": settings.THETA_TABLE, "theta_eps_scan": settings.THETA_EPS_SCAN,
+            "eps_theta_scan": settings.EPS_REF, "n_b": list(settings.NB_VALUES), "theta_range": list(config.theta_range),
+            "sqrt_s": "nominal 10.58 GeV (lab-frame boost from the 7 x 4 GeV beams)",
+        },
+    }
+
+    @contextlib.contextmanager
+    def stage(name):
+        t0 = time.perf_counter()
+        if progress:
+            print(f"[mcdh reproduce] {name} ...", flush=True)
+        yield
+        stages[name] = time.perf_counter() - t0
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HadronicValidityWarning)
+        with stage("figures 3 and 8 (closed form)"):
+            files["3"] = [p.name for p in plots.figure3(out / "figure3")]
+            files["8"] = [p.name for p in plots.figure8(out / "figure8")]
+
+        with stage("cross sections (figure 4)"):
+            rows = cross_section_table(benchmarks=benchmarks, masses=masses, n_events=xsec_events, seed=seed,
+                                       n_threads=n_threads, progress=progress)
+            write_csv(out / "figure4.csv", rows)
+            files["4"] = [p.name for p in plots.figure4(rows, out / "figure4")] + ["figure4.csv"]
+            summary["cross_sections"] = rows
+
+        with stage("mock backgrounds (figure 6)"):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
+            bkgs = {ch: generate_background(ch, 1.0, 2.0, figure_events, rng, n_b=1.0, n_threads=n_threads) for ch in CHANNELS}
+            files["6"] = [p.name for p in plots.figure6(bkgs["phi"], bkgs["gammaphi"], out / "figure6")]
+            summary["backgrounds"] = {ch: background_summary(ev) for ch, ev in bkgs.items()}
+            del bkgs
+
+        with stage("gamma-phi Dalitz plots (figure 7)"):
+            files["7"] = [p.name for p in plots.figure7(_figure7_panels(figure_events, seed), out / "figure7")]
+
+        with stage("E_gamma and v (figure 9)"):
+            files["9"] = [p.name for p in plots.figure9(_figure9_data(figure_events, seed), out / "figure9")]
+
+        keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
+        with stage(f"analysis: {len(keys)} points (signal, background, smearing, windows, reach)"):
+            task = lambda k: _point_task(k, n_signal=n_signal, n_background=n_background, seed=seed, config=config)  # noqa: E731
+            outputs = study.run_points(task, keys, n_threads, progress, desc="analysis points")
+            results = [o[0] for o in outputs]
+            extras: dict = {}
+            for (_, _, ch), (_, ex) in zip(keys, outputs):
+                for name, val in ex.items():
+                    extras.setdefault(name, {})[ch] = val
+            del outputs
+            # figures 5 and 10 need fixed points; compute them if the grid skipped them
+            for name, (bm, m) in (("figure5", FIGURE5_POINT), ("figure10", FIGURE10_POINT)):
+                for ch in CHANNELS:
+                    if ch not in extras.get(name, {}):
+                        _, ex = _point_task((bm, m, ch), n_signal=n_signal, n_background=n_background, seed=seed, config=config)
+                        extras.setdefault(name, {})[ch] = ex[name]
+
+        with stage("figures 5, 10, 11, 12 and tables 3-6"):
+            f5 = _figure5_panels(extras["figure5"]["phi"], extras["figure5"]["gammaphi"], settings.THETA_TABLE)
+            files["5"] = [p.name for p in plots.figure5(f5, out / "figure5")]
+            panels = extras["figure10"]["phi"] + extras["figure10"]["gammaphi"]
+            files["10"] = [p.name for p in plots.figure10(panels, out / "figure10")]
+            reach = _reach_summary(results, keys)
+            files["11"] = [p.name for p in plots.figure11(reach, out / "figure11", config.luminosity_fb / 1e3)]
+            files["12"] = [p.name for p in plots.figure12(reach, out / "figure12")]
+            summary["reach"] = reach
+            tables = {}
+            for name, (table_channel, n_b) in TABLES.items():
+                rows_t = [
+                    TableRow(**res["table"][f"{n_b:g}"]).as_csv_dict()
+                    for (bm, m, c), res in zip(keys, results)
+                    if bm == "B1" and c == table_channel
+                ]
+                if rows_t:
+                    write_csv(out / f"{name}.csv", rows_t)
+                    files[name] = [f"{name}.csv"]
+                tables[name] = {"channel": table_channel, "n_b": n_b, "rows": rows_t}
+            summary["tables"] = tables
+            summary["points"] = [{"benchmark": k[0], **r} for k, r in zip(keys, results)]
+
+    summary["files"] = files
+    summary["stage_seconds"] = stages
+    summary["total_seconds"] = time.perf_counter() - t_start
+    summary["peak_memory_mb"] = _peak_memory_mb()
+    # allow_nan=False: a non-finite number would make invalid JSON; the reach is None where undefined
+    write_text(out / "summary.json", json.dumps(summary, indent=1, default=json_default, allow_nan=False) + "\n")
+    return summary
+
+
+def print_summary(summary: dict, out: Path) -> None:
+    """The human-readable end-of-run report."""
+    print(f"mcdh reproduce: wrote to {out}/")
+    for k, v in summary["files"].items():
+        label = f"figure {k}" if k.isdigit() else k
+        print(f"  {label}: {', '.join(v)}")
+    print("  time by stage:")
+    for k, v in summary["stage_seconds"].items():
+        print(f"    {v:7.1f} s  {k}")
+    print(f"  total {summary['total_seconds']:.1f} s, peak memory {summary['peak_memory_mb']:.0f} MB")
+    reach = summary.get("reach", {})
+    for bm, entry in reach.items():
+        for ch in CHANNELS:
+            if ch not in entry:
+                continue
+            c = entry[ch]
+            best = [e for e in c["eps95"]["1"] if e is not None]
+            if best:
+                i = int(np.argmin(best))
+                print(f"  {bm} {ch:8s}: best eps reach (N_b = 1) {best[i]:.3g} at m_A = {c['m_A'][i]:g} GeV")

@@ -1,0 +1,238 @@
+"""Parameter scans on dask.distributed, resumable after a crash or an interrupt.
+
+A scan grid is benchmark x m_A x channel (one task each: generate signal and
+background, smear, fill) x theta x eps x N_b (evaluated inside the task from
+the same histograms). Each task's seed comes from the root seed through
+:func:`mcdh.study.point_seed` (``SeedSequence(seed, spawn_key=(1, benchmark,
+m_A in MeV, channel))``), so results do not depend on the number of workers
+or the order in which tasks finish.
+
+On disk (``OUT``):
+
+    scan.json           the grid (written first; a rerun must ask for the same grid)
+    points/*.json       one file per finished task, written atomically as it completes
+    results.csv/.json   all rows, written at the end
+
+Rerunning the same command skips the tasks whose point files exist, so a
+killed or interrupted scan continues where it stopped and ends with the same
+results as an uninterrupted one.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import warnings
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ._atomic import write_text
+from ._progress import progress_bar
+from .channels import CHANNELS
+from .errors import ParameterError, check_count, check_positive
+from .settings import MASSES
+
+ROW_FIELDS = (
+    "benchmark", "mA", "channel", "theta", "eps", "n_b", "resc_sig", "window_lo", "window_hi",
+    "sel_sig", "sel_bkg", "m2loglike", "excluded", "eps95",
+)
+GRID_FILE = "scan.json"
+
+
+def _tuple(name, values, check):
+    vals = tuple(check(name, v) for v in values)
+    if not vals:
+        raise ParameterError(name, values, "must not be empty")
+    return vals
+
+
+@dataclass(frozen=True)
+class ScanGrid:
+    """The grid of a scan and the statistics of each task."""
+
+    benchmarks: tuple[str, ...] = ("B1",)
+    masses: tuple[float, ...] = MASSES
+    channels: tuple[str, ...] = CHANNELS
+    thetas: tuple[float, ...] = (1e-4,)
+    eps: tuple[float, ...] = (1e-4,)
+    n_b: tuple[float, ...] = (1.0, 1e4)
+    n_signal: int = 20_000
+    n_background: int = 20_000
+    seed: int = 1
+    region: str = "uninstrumented"
+
+    def __post_init__(self):
+        from .analysis.displacement import get_region
+        from .physics.model import BENCHMARKS
+
+        bad = [b for b in self.benchmarks if b not in BENCHMARKS]
+        if bad or not self.benchmarks:
+            raise ParameterError("benchmarks", self.benchmarks, f"must be some of {tuple(BENCHMARKS)}")
+        bad = [c for c in self.channels if c not in CHANNELS]
+        if bad or not self.channels:
+            raise ParameterError("channels", self.channels, f"must be some of {CHANNELS}")
+        object.__setattr__(self, "masses", _tuple("mA", self.masses, check_positive))
+        object.__setattr__(self, "thetas", _tuple("theta", self.thetas, check_positive))
+        object.__setattr__(self, "eps", _tuple("eps", self.eps, check_positive))
+        object.__setattr__(self, "n_b", _tuple("nb", self.n_b, check_positive))
+        object.__setattr__(self, "benchmarks", tuple(self.benchmarks))
+        object.__setattr__(self, "channels", tuple(self.channels))
+        for t in self.thetas:
+            if t > math.pi / 2:
+                raise ParameterError("theta", t, "must be in (0, pi/2]")
+        for e in self.eps:
+            if e > 1:
+                raise ParameterError("eps", e, "must be in (0, 1]")
+        check_count("events", self.n_signal, 100)
+        check_count("background-events", self.n_background, 100)
+        check_count("seed", self.seed, 0)
+        get_region(self.region)
+
+    def tasks(self) -> list[tuple[str, float, str]]:
+        return [(b, m, c) for b in self.benchmarks for m in self.masses for c in self.channels]
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
+
+
+def task_name(task) -> str:
+    b, m, c = task
+    return f"{b}_mA{round(m * 1000):05d}MeV_{c}"
+
+
+def run_task(grid: dict, task) -> list[dict]:
+    """Analyse one (benchmark, m_A, channel) point at every theta, eps and N_b of the grid."""
+    from .analysis.pipeline import AnalysisConfig
+    from .physics.widths import HadronicValidityWarning
+    from .study import analyse_point
+
+    benchmark, m_A, channel = task
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HadronicValidityWarning)
+        a = analyse_point(benchmark, m_A, channel, n_signal=grid["n_signal"], n_background=grid["n_background"],
+                          seed=grid["seed"], config=AnalysisConfig(region=grid["region"]))
+        a.signal_hists(grid["thetas"], with_variance=True)  # one smearing pass for all theta
+        rows = []
+        for theta in grid["thetas"]:
+            for n_b in grid["n_b"]:
+                reach = a.eps_reach(theta, n_b).eps
+                for eps in grid["eps"]:
+                    r = a.table_row(eps, theta, n_b)
+                    rows.append({
+                        "benchmark": benchmark, "mA": m_A, "channel": channel, "theta": theta, "eps": eps,
+                        "n_b": n_b, "resc_sig": r.resc_sig, "window_lo": r.window_lo, "window_hi": r.window_hi,
+                        "sel_sig": r.sel_sig, "sel_bkg": r.sel_bkg, "m2loglike": r.m2loglike,
+                        "excluded": bool(r.m2loglike >= 3.84), "eps95": reach if math.isfinite(reach) else None,
+                    })
+    return rows
+
+
+def _check_out(out: Path, grid: ScanGrid) -> bool:
+    """Whether ``out`` already holds this scan; raises if it holds another one (nothing is written)."""
+    gfile = out / GRID_FILE
+    if not gfile.exists():
+        return False
+    try:
+        old = json.dumps(json.loads(gfile.read_text()), sort_keys=True)
+    except ValueError:
+        old = None
+    if old != json.dumps(grid.as_dict(), sort_keys=True):
+        raise ParameterError(
+            "out", str(out), f"holds a different scan ({gfile}); use another folder or the same options to resume")
+    return True
+
+
+def _create_out(out: Path, grid: ScanGrid) -> None:
+    (out / "points").mkdir(parents=True, exist_ok=True)
+    if not (out / GRID_FILE).exists():
+        write_text(out / GRID_FILE, json.dumps(grid.as_dict(), indent=1, sort_keys=True))
+
+
+def _load_point(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None  # unreadable (cannot happen with atomic writes, but never trust it): recompute
+
+
+def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: int = 2, serial: bool = False,
+             progress: bool = True) -> list[dict]:
+    """Run (or resume) the scan of ``grid`` into folder ``out``; returns all rows.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a running dask scheduler (``tcp://host:8786``); default: a
+        ``LocalCluster`` of ``n_workers`` single-threaded worker processes.
+    serial : bool
+        Run the tasks in this process, one after the other (no dask).
+    """
+    out = Path(out)
+    points = out / "points"
+    n_workers = check_count("workers", n_workers, 1)
+    _check_out(out, grid)
+    tasks = grid.tasks()
+    done = {}
+    for t in tasks:
+        p = points / f"{task_name(t)}.json"
+        if p.exists():
+            rows = _load_point(p)
+            if rows is not None:
+                done[t] = rows
+    todo = [t for t in tasks if t not in done]
+    spec = grid.as_dict()
+    with progress_bar(len(tasks), "scan", "point", progress, initial=len(done)) as advance:
+
+        def store(task, rows):
+            write_text(points / f"{task_name(task)}.json", json.dumps(rows))
+            done[task] = rows
+            advance(1)
+
+        if todo and serial:
+            _create_out(out, grid)
+            for t in todo:
+                store(t, run_task(spec, t))
+        elif todo:
+            from dask.distributed import as_completed
+
+            client, cluster = _connect(scheduler, n_workers)  # a bad scheduler address fails before anything is written
+            try:
+                _create_out(out, grid)
+                futures = {client.submit(run_task, spec, t, key=f"mcdh-{task_name(t)}-{spec['seed']}", pure=False): t
+                           for t in todo}
+                for fut in as_completed(futures):
+                    store(futures[fut], fut.result())
+            finally:
+                client.close()
+                if cluster is not None:
+                    cluster.close()
+    rows = [r for t in tasks for r in done[t]]
+    _write_results(out, rows)
+    return rows
+
+
+def _connect(scheduler, n_workers):
+    """A dask client: on the scheduler at ``scheduler``, or on a new LocalCluster (returned too, to close)."""
+    from dask.distributed import Client, LocalCluster
+
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=40)
+        return Client(cluster), cluster
+    try:
+        return Client(scheduler, timeout="10s"), None
+    except Exception as exc:  # OSError, TimeoutError, dask's CommClosedError, ValueError for a bad address...
+        raise ParameterError("scheduler", scheduler,
+                             f"no dask scheduler answers there ({type(exc).__name__}: {exc})") from None
+
+
+def _write_results(out: Path, rows: list[dict]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: ("" if r[k] is None else repr(r[k]) if isinstance(r[k], float) else r[k]) for k in ROW_FIELDS})
+    write_text(out / "results.csv", buf.getvalue())
+    write_text(out / "results.json", json.dumps(rows, indent=1))

@@ -1,0 +1,167 @@
+"""The package's shape: one-way layers, no import cycles, names defined once, strict static checks."""
+import ast
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = ROOT / "src"
+PACKAGE = SRC / "mcdh"
+
+# The layer order of ARCHITECTURE.md, lowest first. A module may import from a lower layer and from
+# its own group; groups on the same layer (analysis | io, scan | paper) do not import each other.
+LAYERS = [
+    {"base": ["mcdh._version", "mcdh.errors", "mcdh._atomic", "mcdh._progress", "mcdh._numba_cache", "mcdh.channels",
+              "mcdh.settings", "mcdh.events", "mcdh._rambo"]},
+    {"physics": ["mcdh.physics"]},
+    {"kinematics": ["mcdh.kinematics"]},
+    {"generate": ["mcdh.generate"]},
+    {"analysis": ["mcdh.analysis"], "io": ["mcdh.io"]},
+    {"plots": ["mcdh.plots"]},
+    {"study": ["mcdh.study"]},
+    {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"]},
+    {"cli": ["mcdh.cli"]},
+    {"api": ["mcdh"]},
+]
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(SRC).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+MODULES = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+MODULES["mcdh._rambo"] = PACKAGE / "_rambo.pyx"
+
+
+def place(module: str) -> tuple[int, str]:
+    """(layer, group) of a module: the longest prefix listed in LAYERS."""
+    best = None
+    for rank, groups in enumerate(LAYERS):
+        for group, prefixes in groups.items():
+            for prefix in prefixes:
+                if (module == prefix or module.startswith(prefix + ".")) and (best is None or len(prefix) > best[2]):
+                    best = (rank, group, len(prefix))
+    assert best is not None, f"{module} is in no layer: add it to ARCHITECTURE.md and LAYERS"
+    return best[0], best[1]
+
+
+def imports_of(module: str, path: Path) -> set[str]:
+    """Every mcdh module ``module`` imports, at the top or inside functions (lazy imports count)."""
+    if path.suffix != ".py":
+        return set()
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.split(".")[0] == "mcdh")
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "mcdh":
+                continue
+            for alias in node.names:  # `from . import limits` imports the module mcdh.analysis.limits
+                sub = f"{target}.{alias.name}"
+                found.add(sub if sub in MODULES else target)
+    found.discard(module)
+    return found
+
+
+GRAPH = {m: imports_of(m, p) for m, p in MODULES.items()}
+
+
+def test_every_import_points_down_the_layers():
+    wrong = []
+    for module, targets in GRAPH.items():
+        rank, group = place(module)
+        for target in targets:
+            t_rank, t_group = place(target)
+            if not (t_rank < rank or t_group == group):
+                wrong.append(f"{module} ({group}) imports {target} ({t_group})")
+    assert not wrong, "imports against the layer order:\n" + "\n".join(sorted(wrong))
+
+
+def test_no_import_cycles():
+    state: dict[str, int] = {}
+    cycles = []
+
+    def visit(m, stack):
+        state[m] = 1
+        for t in sorted(GRAPH.get(m, ())):
+            if state.get(t) == 1:
+                cycles.append(" -> ".join(stack[stack.index(t):] + [t]))
+            elif t not in state:
+                visit(t, stack + [t])
+        state[m] = 2
+
+    for m in sorted(GRAPH):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, "import cycles:\n" + "\n".join(cycles)
+
+
+def test_the_checker_sees_lazy_and_relative_imports():
+    assert "mcdh.analysis.limits" in GRAPH["mcdh.analysis.pipeline"]  # `from . import limits`
+    assert "mcdh.study" in GRAPH["mcdh.cli"]  # imported inside a function
+    assert place("mcdh.io.lhe") == (4, "io") and place("mcdh.analysis.limits") == (4, "analysis")
+
+
+def _sources():
+    return {module: path.read_text() for module, path in MODULES.items() if path.suffix == ".py"}
+
+
+@pytest.mark.parametrize("needle, owner", [
+    ('("phi", "gammaphi")', "mcdh.channels"),   # the channel names
+    ("tqdm", "mcdh._progress"),                   # the progress-bar loop
+    ("0.3 * i", "mcdh.settings"),                 # the paper's mass grid
+    ("1.27e-4", "mcdh.settings"),                 # theta of the eps scan
+    ("= 0.22", "mcdh.settings"),                  # the gamma-phi background ratio
+])
+def test_defined_once(needle, owner):
+    holders = sorted(m for m, text in _sources().items() if needle in text)
+    assert holders == [owner]
+
+
+def test_version_is_written_once():
+    import mcdh
+
+    holders = [m for m, text in _sources().items() if '__version__ = "' in text]
+    assert holders == ["mcdh._version"]
+    assert "version =" not in (ROOT / "pyproject.toml").read_text().split("[project]")[1].split("[")[0]
+    assert mcdh.__version__ == __import__("importlib.metadata").metadata.version("mcdh")
+
+
+def test_installed_package_is_imported_not_the_checkout():
+    import mcdh
+
+    assert not Path(mcdh.__file__).resolve().is_relative_to(ROOT / "tests")
+    # the src layout: nothing named mcdh at the top of the checkout can shadow the installed package
+    assert not (ROOT / "mcdh").exists()
+
+
+def _tool(name):
+    exe = Path(sys.executable).with_name(name)
+    path = str(exe) if exe.exists() else shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is not installed: `pip install '.[test]'` installs it")
+    return path
+
+
+def test_ruff_is_clean():
+    r = subprocess.run([_tool("ruff"), "check", "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.slow
+def test_mypy_is_clean():
+    r = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
