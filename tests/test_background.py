@@ -111,7 +111,6 @@ def test_background_is_reproducible_and_thread_independent():
         (("phi", 3.0, 4.0, 10), {}, "m_phi, m_chi"),
         (("phi", 1.0, 2.0, 0), {}, "n_events"),
         (("phi", 1.0, 2.0, 10), {"n_b": -1.0}, "n_b"),
-        (("phi", 1.0, 2.0, 10), {"luminosity_fb": 0.0}, "luminosity_fb"),
         (("gammaphi", 1.0, 2.0, 10), {"acceptance": PhotonAcceptance(e_min=6.0)}, "acceptance.e_min"),
     ],
 )

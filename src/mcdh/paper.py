@@ -162,7 +162,7 @@ def _reach_summary(results: list[dict], keys: list[tuple]) -> dict:
         entry = reach.setdefault(bm, {"settings": {"theta_eps_scan": settings.THETA_EPS_SCAN, "eps_theta_scan": settings.EPS_REF}})
         c = entry.setdefault(ch, {"m_A": []})
         c["m_A"].append(m_A)
-        for field in ("eps95", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
+        for field in ("eps95", "eps95_note", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
             for n_b, v in res[field].items():
                 c.setdefault(field, {}).setdefault(n_b, []).append(v)
     return reach

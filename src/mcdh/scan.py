@@ -31,11 +31,11 @@ from ._atomic import write_text
 from ._progress import progress_bar
 from .channels import CHANNELS
 from .errors import ParameterError, check_count, check_positive
-from .settings import MASSES
+from .settings import LUMINOSITY_FB, MASSES
 
 ROW_FIELDS = (
     "benchmark", "mA", "channel", "theta", "eps", "n_b", "resc_sig", "window_lo", "window_hi",
-    "sel_sig", "sel_bkg", "m2loglike", "excluded", "eps95",
+    "sel_sig", "sel_bkg", "m2loglike", "excluded", "eps95", "eps95_note",
 )
 GRID_FILE = "scan.json"
 
@@ -61,6 +61,7 @@ class ScanGrid:
     n_background: int = 20_000
     seed: int = 1
     region: str = "uninstrumented"
+    luminosity_fb: float = LUMINOSITY_FB
 
     def __post_init__(self):
         from .analysis.displacement import get_region
@@ -88,6 +89,7 @@ class ScanGrid:
         check_count("background-events", self.n_background, 100)
         check_count("seed", self.seed, 0)
         get_region(self.region)
+        check_positive("luminosity_fb", self.luminosity_fb)
 
     def tasks(self) -> list[tuple[str, float, str]]:
         return [(b, m, c) for b in self.benchmarks for m in self.masses for c in self.channels]
@@ -104,27 +106,28 @@ def task_name(task) -> str:
 
 def run_task(grid: dict, task) -> list[dict]:
     """Analyse one (benchmark, m_A, channel) point at every theta, eps and N_b of the grid."""
-    from .analysis.pipeline import AnalysisConfig
     from .physics.widths import HadronicValidityWarning
-    from .study import analyse_point
+    from .study import Study, reach_result
 
     benchmark, m_A, channel = task
+    study = Study(luminosity_fb=grid["luminosity_fb"], region=grid["region"], n_signal=grid["n_signal"],
+                  n_background=grid["n_background"], seed=grid["seed"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
-        a = analyse_point(benchmark, m_A, channel, n_signal=grid["n_signal"], n_background=grid["n_background"],
-                          seed=grid["seed"], config=AnalysisConfig(region=grid["region"]))
+        a = study.analysis(benchmark, m_A, channel)
         a.signal_hists(grid["thetas"], with_variance=True)  # one smearing pass for all theta
         rows = []
         for theta in grid["thetas"]:
             for n_b in grid["n_b"]:
-                reach = a.eps_reach(theta, n_b).eps
+                reach = reach_result(a.eps_reach(theta, n_b).eps, channel, theta, a.model)
                 for eps in grid["eps"]:
                     r = a.table_row(eps, theta, n_b)
                     rows.append({
                         "benchmark": benchmark, "mA": m_A, "channel": channel, "theta": theta, "eps": eps,
                         "n_b": n_b, "resc_sig": r.resc_sig, "window_lo": r.window_lo, "window_hi": r.window_hi,
                         "sel_sig": r.sel_sig, "sel_bkg": r.sel_bkg, "m2loglike": r.m2loglike,
-                        "excluded": bool(r.m2loglike >= 3.84), "eps95": reach if math.isfinite(reach) else None,
+                        "excluded": bool(r.m2loglike >= 3.84), "eps95": reach.eps,
+                        "eps95_note": "" if reach.sensitive else f"no sensitivity: {reach.reason}",
                     })
     return rows
 

@@ -12,18 +12,23 @@ with a progress bar).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 import threading
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ._progress import ordered_map
-from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow
+from .analysis import limits
+from .analysis.displacement import get_region
+from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
+from .analysis.smearing import Resolution
 from .channels import CHANNELS, check_channel
-from .errors import ParameterError, check_count, check_positive
+from .errors import ParameterError, check_count, check_nonnegative, check_positive
 from .events import Events
 from .generate.background import generate_background
 from .generate.signal import generate_signal
@@ -125,8 +130,7 @@ def analyse_point(
             signal = generate_signal(model, channel, n_signal, np.random.default_rng(s_sig), n_threads=n_threads)
         if background is None:
             background = generate_background(
-                channel, model.m_phi, model.m_chi, n_background, np.random.default_rng(s_bkg), n_b=1.0,
-                luminosity_fb=LUMINOSITY_FB, sqrt_s=model.sqrt_s, n_threads=n_threads,
+                channel, model.m_phi, model.m_chi, n_background, np.random.default_rng(s_bkg), n_b=1.0, sqrt_s=model.sqrt_s, n_threads=n_threads,
             )
         return ChannelAnalysis(model, channel, signal, background, config, seed=s_smear, m_A_hypothesis=m_A_hypothesis)
 
@@ -195,13 +199,16 @@ def point_results(
     """
     a = analysis
     out: dict[str, Any] = {"m_A": a.model.m_A, "channel": a.channel, "table": {}, "eps95": {}, "eps95_cut_and_count": {},
-           "theta_band": {}, "theta_band_cut_and_count": {}}
+                           "eps95_note": {}, "theta_band": {}, "theta_band_cut_and_count": {}}
     for n_b in n_b_values:
         key = f"{n_b:g}"
         row = a.table_row(eps_table, theta_table, n_b)
         out["table"][key] = asdict(row)
-        out["eps95"][key] = _finite(a.eps_reach(theta_eps_scan, n_b).eps)
-        out["eps95_cut_and_count"][key] = _finite(a.eps_reach(theta_eps_scan, n_b, strategy="all").eps)
+        reach = reach_result(a.eps_reach(theta_eps_scan, n_b).eps, a.channel, theta_eps_scan, a.model)
+        out["eps95"][key] = reach.eps
+        out["eps95_note"][key] = None if reach.sensitive else f"no sensitivity: {reach.reason}"
+        out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all").eps,
+                                                       a.channel, theta_eps_scan, a.model).eps
     for label, strategy in (("theta_band", None), ("theta_band_cut_and_count", "all")):
         bands = a.theta_band(eps_theta_scan, n_b_values, strategy=strategy)
         for n_b, band in bands.items():
@@ -209,3 +216,388 @@ def point_results(
             d["lower"], d["upper"] = _finite(band.lower), _finite(band.upper)
             out[label][f"{n_b:g}"] = d
     return out
+
+
+# ----------------------------------------------------------------------
+# the study facade
+
+PERTURBATIVE_G_CHI = math.sqrt(4.0 * math.pi)
+"""g_chi above sqrt(4 pi) is beyond perturbativity: rates computed at tree level mean nothing there."""
+
+COMBINED = "combined"
+"""The channel name of the phi + gamma-phi combination (independent channels: -2 log L adds)."""
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The 95 % CL reach in eps at one point, or "no sensitivity" with the reason.
+
+    Attributes
+    ----------
+    eps : float or None
+        The smallest eps excluded at 95 % CL (-2 log L = 3.84); None when there is no sensitivity.
+    reason : str or None
+        Why there is no sensitivity (None when there is).
+    channel : str
+        ``"phi"``, ``"gammaphi"`` or ``"combined"``.
+    theta : float
+        The Higgs mixing angle (rad) the reach was computed at.
+    """
+
+    eps: float | None
+    reason: str | None
+    channel: str
+    theta: float
+
+    @property
+    def sensitive(self) -> bool:
+        return self.eps is not None
+
+    def __str__(self) -> str:
+        return f"eps95 = {self.eps:.4g}" if self.eps is not None else f"no sensitivity ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Band:
+    """The theta range excluded at 95 % CL at one eps, or "no sensitivity" with the reason.
+
+    ``lower`` / ``upper`` are None where the band runs past the scanned
+    theta range (``below_range`` / ``above_range`` say so).
+    """
+
+    lower: float | None
+    upper: float | None
+    below_range: bool
+    above_range: bool
+    reason: str | None
+    channel: str
+    eps: float
+
+    @property
+    def sensitive(self) -> bool:
+        return self.reason is None
+
+
+def validity_problem(model: DarkSector) -> str | None:
+    """Why results at ``model`` are outside the model's validity (None when they are inside)."""
+    if model.g_chi > PERTURBATIVE_G_CHI:
+        return f"g_chi = {model.g_chi:g} is beyond perturbativity (> sqrt(4 pi) = {PERTURBATIVE_G_CHI:.3g})"
+    return None
+
+
+def reach_result(eps95: float, channel: str, theta: float, model: DarkSector) -> Reach:
+    """A computed eps reach as a :class:`Reach`: a number only inside the model's validity."""
+    problem = validity_problem(model)
+    if problem is not None:
+        return Reach(None, problem, channel, theta)
+    if not math.isfinite(eps95):
+        return Reach(None, "no signal survives the selection", channel, theta)
+    if eps95 >= 1.0:
+        return Reach(None, f"the reach would need eps = {eps95:.3g} >= 1 (kinetic mixing is at most 1)", channel, theta)
+    return Reach(float(eps95), None, channel, theta)
+
+
+def band_result(band: ThetaBand, channel: str, eps: float, model: DarkSector, theta_max: float) -> Band:
+    """A computed theta band as a :class:`Band`: edges only inside the model's validity."""
+    problem = validity_problem(model)
+    lower = _finite(band.lower)
+    upper = _finite(band.upper)
+    if problem is None and not band.excluded:
+        problem = f"-2 log L < 3.84 for every theta up to {theta_max:g} rad at eps = {eps:g}"
+    if problem is not None:
+        return Band(None, None, False, False, problem, channel, eps)
+    return Band(lower, upper, band.below_range, band.above_range, None, channel, eps)
+
+
+@dataclass(frozen=True)
+class Study:
+    """The settings of a study, held once; methods answer questions about model points.
+
+    A point is given as a benchmark and m_A (``study.eps_reach("B1", 6.0)``)
+    or as a :class:`~mcdh.physics.model.DarkSector` (``study.eps_reach(model)``).
+    Samples are generated with per-point seeds (or imported: ``signal=``,
+    ``background=`` take :class:`~mcdh.events.Events` or a file path) and
+    each point's analysis is kept, so asking several questions of one point
+    generates and smears its samples once.
+
+    Parameters
+    ----------
+    luminosity_fb : float
+        Integrated luminosity in fb^-1 (default 1e4 = 10 ab^-1). Signal and
+        background both scale with it.
+    n_b : float
+        Background level: events in the phi channel at the reference
+        luminosity of 10 ab^-1 (the gamma-phi channel gets 0.22 N_b). The
+        background cross section is therefore fixed; at another luminosity
+        the expected background is N_b L / 10 ab^-1.
+    region : str or (float, float)
+        Where the phi must decay: a name of the paper's table 1 (default
+        ``"uninstrumented"``, 2-9 mm) or (r_in, r_out) in mm.
+    n_signal, n_background : int
+        Weighted events per point of each sample (default 100000 each).
+    seed : int
+        Master seed (default 1, as ``mcdh table`` and ``mcdh reproduce``).
+    n_threads : int
+        Threads for generation (results do not depend on it).
+    width_model : {"winkler", "hipsofcobra"}
+        Hadronic phi widths of benchmark models.
+    n_copies : int
+        Smeared copies per event (appendix A: 100).
+    resolution : Resolution
+        Energy resolution (A.1).
+    mchichi_width_sigma, v_e1, v_step : float
+        Binnings of the phi channel (bins of this many resolutions) and of
+        the gamma-phi channel (eq. 4.10).
+    theta_range : (float, float)
+        Range of theta scans (rad); ``theta_per_decade``, ``theta_refinements`` their grid.
+    eps_ref : float
+        The eps at which samples are generated (results scale exactly as eps^2).
+    """
+
+    luminosity_fb: float = LUMINOSITY_FB
+    n_b: float = 1.0
+    region: str | tuple[float, float] = "uninstrumented"
+    n_signal: int = DEFAULT_N_SIGNAL
+    n_background: int = DEFAULT_N_BACKGROUND
+    seed: int = 1
+    n_threads: int = 1
+    width_model: str = "winkler"
+    n_copies: int = 100
+    resolution: Resolution = field(default_factory=Resolution)
+    mchichi_width_sigma: float = 1.0
+    v_e1: float = 0.01
+    v_step: float = 0.30
+    theta_range: tuple[float, float] = (1e-7, 1.0)
+    theta_per_decade: int = 10
+    theta_refinements: int = 2
+    eps_ref: float = EPS_REF
+    _analyses: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "n_b", check_nonnegative("n_b", self.n_b))
+        check_count("n_signal", self.n_signal, 100)
+        check_count("n_background", self.n_background, 100)
+        check_count("n_threads", self.n_threads, 1)
+        check_count("seed", self.seed, 0)
+        check_eps(self.eps_ref, "eps_ref")
+        _ = self.config  # validates region, luminosity, binning and theta settings
+
+    @property
+    def config(self) -> AnalysisConfig:
+        """The analysis-chain settings of this study."""
+        return AnalysisConfig(
+            region=get_region(self.region), luminosity_fb=self.luminosity_fb, n_copies=self.n_copies,
+            resolution=self.resolution,
+            mchichi_width_sigma=self.mchichi_width_sigma, v_e1=self.v_e1, v_step=self.v_step,
+            theta_range=self.theta_range, theta_per_decade=self.theta_per_decade,
+            theta_refinements=self.theta_refinements,
+        )
+
+    def replace(self, **changes) -> Study:
+        """A study with some settings changed (a fresh one: no analyses are shared)."""
+        return dataclasses.replace(self, **changes)
+
+    # ------------------------------------------------------------------
+    # points
+
+    def model(self, point: str | DarkSector, m_A: float | None = None) -> DarkSector:
+        """The model of a point: a benchmark at ``m_A`` (GeV) at this study's eps_ref, or the given model."""
+        if isinstance(point, DarkSector):
+            if m_A is not None:
+                raise ParameterError("m_A", m_A, "give either a DarkSector or a benchmark and m_A, not both")
+            return point
+        if m_A is None:
+            raise ParameterError("m_A", None, "give m_A (GeV) with a benchmark")
+        return DarkSector.from_benchmark(point, m_A, eps=self.eps_ref, theta=THETA_TABLE, width_model=self.width_model)
+
+    def analysis(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
+                 signal: Events | str | os.PathLike | None = None,
+                 background: Events | str | os.PathLike | None = None, check_masses: bool = True) -> ChannelAnalysis:
+        """The analysis of one channel at one point (generated once, then kept).
+
+        ``signal`` / ``background`` import samples instead of generating
+        them: :class:`Events` or a file (ROOT, LHE, HepMC3). An imported
+        signal must have been made with this point's masses (its recorded
+        model and its momenta are checked) unless ``check_masses=False``.
+        """
+        check_channel(channel)
+        model = self.model(point, m_A)
+        if signal is None and background is None:
+            key = (model, channel)
+            if key not in self._analyses:
+                self._analyses[key] = self._analyse(model, channel, None, None)
+            return self._analyses[key]
+        sig = _events(signal)
+        if sig is not None and check_masses:
+            check_sample_model(sig, model)
+        return self._analyse(model, channel, sig, _events(background))
+
+    def _analyse(self, model, channel, signal, background) -> ChannelAnalysis:
+        return analyse_point(model.benchmark or "custom", model.m_A, channel, n_signal=self.n_signal,
+                             n_background=self.n_background, seed=self.seed, config=self.config, model=model,
+                             signal=signal, background=background, n_threads=self.n_threads)
+
+    def _channels(self, channel: str) -> tuple[str, ...]:
+        if channel == COMBINED:
+            return CHANNELS
+        return (check_channel(channel),)
+
+    # ------------------------------------------------------------------
+    # questions
+
+    def table_row(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
+                  eps: float = EPS_REF, theta: float = THETA_TABLE) -> TableRow:
+        """The Appendix B row at (eps, theta) with this study's N_b: window optimised there."""
+        a = self.analysis(point, m_A, channel)
+        return a.table_row(check_eps(eps), check_theta(theta), self.n_b)
+
+    def table(self, benchmark: str, channel: str, *, eps: float = EPS_REF, theta: float = THETA_TABLE,
+              masses=MASSES, progress: bool = False) -> list[TableRow]:
+        """The Appendix B table of ``channel``: one row per m_A (points on this study's threads)."""
+        masses = _check_masses(masses)
+        eps, theta = check_eps(eps), check_theta(theta)
+        rows = efficiency_table(benchmark, channel, self.n_b, eps=eps, theta=theta, masses=masses,
+                                n_signal=self.n_signal, n_background=self.n_background, seed=self.seed,
+                                config=self.config, n_threads=self.n_threads, progress=progress)
+        return rows
+
+    def m2loglike(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
+                  eps=EPS_REF, theta=THETA_TABLE) -> np.ndarray:
+        """-2 log L on the grid eps x theta, shape (len(eps), len(theta)), windows optimised at every node.
+
+        ``channel="combined"`` sums the phi and gamma-phi channels.
+        """
+        eps_values = np.array([check_eps(e) for e in np.atleast_1d(eps)])
+        thetas = np.array([check_theta(t) for t in np.atleast_1d(theta)])
+        out = np.zeros((eps_values.size, thetas.size))
+        for ch in self._channels(channel):
+            a = self.analysis(point, m_A, ch)
+            hists = a.signal_hists(thetas)
+            bkg = a.background_hist(self.n_b)
+            for i, e in enumerate(eps_values):
+                out[i] += a._g(hists, (e / a.model.eps) ** 2, bkg, a.strategy)
+        return out
+
+    def eps_reach(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
+                  theta: float = THETA_EPS_SCAN) -> Reach:
+        """The 95 % CL reach in eps at ``theta``; ``channel="combined"`` adds the two channels' -2 log L."""
+        theta = check_theta(theta)
+        model = self.model(point, m_A)
+        if channel == COMBINED:
+            parts = [self._channel_hists(model, ch, theta) for ch in CHANNELS]
+            eps95 = limits.combined_eps_reach(parts)
+        else:
+            eps95 = self.analysis(model, None, channel).eps_reach(theta, self.n_b).eps
+        return reach_result(eps95, channel, theta, model)
+
+    def _channel_hists(self, model: DarkSector, channel: str, theta: float) -> limits.ChannelHists:
+        a = self.analysis(model, None, channel)
+        return limits.ChannelHists(a.signal_hists([theta])[0], a.background_hist(self.n_b), a.model.eps,
+                                   a.strategy, a.start_bin)
+
+    def reach(self, point: str | DarkSector, m_A: float | None = None, *, theta: float = THETA_EPS_SCAN) -> dict[str, Reach]:
+        """The eps reach of each channel and of their combination, keyed by channel name."""
+        return {ch: self.eps_reach(point, m_A, ch, theta=theta) for ch in (*CHANNELS, COMBINED)}
+
+    def theta_band(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
+                   eps: float = EPS_REF) -> Band:
+        """The theta range excluded at 95 % CL at ``eps`` (both edges); ``channel="combined"`` adds the channels."""
+        eps = check_eps(eps)
+        model = self.model(point, m_A)
+        analyses = [self.analysis(model, None, ch) for ch in self._channels(channel)]
+
+        def g(_key, thetas):
+            return sum(a._g(a.signal_hists(thetas), (eps / a.model.eps) ** 2, a.background_hist(self.n_b), a.strategy)
+                       for a in analyses)
+
+        def prefetch(thetas):
+            for a in analyses:
+                a.signal_hists(thetas)
+
+        band = theta_bands(self.config, [self.n_b], g, prefetch)[self.n_b]
+        return band_result(band, channel, eps, model, self.theta_range[1])
+
+    def histograms(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
+                   eps: float = EPS_REF, theta: float = THETA_TABLE) -> dict[str, Any]:
+        """The smeared signal and background histograms (``hist.Hist``, weighted storage) in expected events."""
+        a = self.analysis(point, m_A, channel)
+        return analysis_histograms(a, check_eps(eps), check_theta(theta), self.n_b)
+
+
+def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float) -> dict[str, Any]:
+    """The smeared signal (at eps, theta) and background (at N_b) histograms of an analysis as ``hist.Hist``.
+
+    Weighted storage: values in expected events, variances the Monte Carlo
+    sums of squared weights.
+    """
+    import hist
+
+    sig, var = a.signal_hists([theta], with_variance=True)
+    scale = (eps / a.model.eps) ** 2
+    out = {}
+    for name, values, variances in (("signal", sig[0] * scale, var[0] * scale**2),
+                                    ("background", a.background_hist(n_b), a.background_variance(n_b))):
+        h = hist.Hist(hist.axis.Variable(a.binning.edges, name="x", label=a.binning.label or "x"),
+                      storage=hist.storage.Weight())
+        h.view().value = values
+        h.view().variance = variances
+        out[name] = h
+    return out
+
+
+def check_eps(eps: Any, parameter: str = "eps") -> float:
+    """Kinetic mixing in (0, 1]."""
+    e = check_positive(parameter, eps)
+    if e > 1.0:
+        raise ParameterError(parameter, eps, "must be in (0, 1] (kinetic mixing)")
+    return e
+
+
+def check_theta(theta: Any, parameter: str = "theta") -> float:
+    """Higgs mixing angle in (0, pi/2] rad."""
+    t = check_positive(parameter, theta)
+    if t > math.pi / 2:
+        raise ParameterError(parameter, theta, "must be in (0, pi/2] rad (Higgs mixing angle)")
+    return t
+
+
+def _events(sample) -> Events | None:
+    """``sample`` as Events: given, or read from a file."""
+    if sample is None or isinstance(sample, Events):
+        return sample
+    from .io import read_events
+
+    return read_events(sample)
+
+
+MASS_TOLERANCE = 1e-6
+"""Relative agreement required between a sample's masses and the model's."""
+
+
+def check_sample_model(events: Events, model: DarkSector) -> None:
+    """Refuse a signal sample made with other masses than ``model``'s (recorded model, then the momenta).
+
+    Raises :class:`ParameterError` naming both, so that a sample is never
+    analysed under a model it was not made with.
+    """
+    recorded = events.parameters.get("model")
+    if recorded:
+        theirs = {k: float(recorded[k]) for k in ("m_A", "m_chi", "m_phi") if k in recorded}
+        ours = {"m_A": model.m_A, "m_chi": model.m_chi, "m_phi": model.m_phi}
+        bad = [k for k, v in theirs.items() if not math.isclose(v, ours[k], rel_tol=MASS_TOLERANCE)]
+        if bad:
+            raise ParameterError("model", _masses_text(ours), f"disagrees with the sample's recorded model "
+                                 f"{_masses_text(theirs)} (masses in GeV)")
+    for slot, name in (("phi", "m_phi"), ("chi", "m_chi"), ("chibar", "m_chi")):
+        if slot not in events.particles or len(events) == 0:
+            continue
+        expected = getattr(model, name)
+        p = events.momentum(slot)
+        m = float(np.sqrt(np.maximum(np.median(p[:, 0] ** 2 - np.sum(p[:, 1:] ** 2, axis=1)), 0.0)))
+        if not math.isclose(m, expected, rel_tol=1e-4, abs_tol=1e-6):
+            raise ParameterError("model", f"{name} = {expected:.6g} GeV",
+                                 f"disagrees with the sample's {slot} momenta (invariant mass {m:.6g} GeV)")
+
+
+def _masses_text(m: dict[str, float]) -> str:
+    return "(" + ", ".join(f"{k} = {v:.6g}" for k, v in m.items()) + ")"

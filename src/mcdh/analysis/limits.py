@@ -249,3 +249,52 @@ def band_edges(log_x: np.ndarray, g: np.ndarray, target: float = CL95) -> tuple[
     up = [k for k in range(len(above) - 1) if not above[k] and above[k + 1]]
     down = [k for k in range(len(above) - 1) if above[k] and not above[k + 1]]
     return up, down
+
+
+@dataclass(frozen=True)
+class ChannelHists:
+    """One channel's inputs to a combination: signal at ``eps_ref``, background, window strategy and start bin."""
+
+    sig_ref: np.ndarray
+    bkg: np.ndarray
+    eps_ref: float
+    strategy: str
+    start: int = 0
+
+    def m2ll(self, eps: float) -> float:
+        """-2 log L of this channel's window optimised at ``eps`` (S scales as eps^2)."""
+        return optimise_window(self.sig_ref * (eps / self.eps_ref) ** 2, self.bkg, self.strategy, self.start).m2ll
+
+
+def combined_m2ll(channels: list[ChannelHists], eps: float) -> float:
+    """-2 log L of independent channels at ``eps``: the sum of each channel's (window optimised per channel)."""
+    return float(sum(c.m2ll(eps) for c in channels))
+
+
+def combined_eps_reach(channels: list[ChannelHists], target: float = CL95, rtol: float = 1e-12) -> float:
+    """The eps where the summed -2 log L of independent channels reaches ``target`` (inf: no signal anywhere).
+
+    Each channel's -2 log L, maximised over its windows, is a convex,
+    increasing function of t = eps^2 that vanishes at 0 (2(S - B log(1 + S/B))
+    is convex in S). So if t_min is the smallest single-channel reach, the n
+    channels sum to at most ``target`` at t_min / n: the combined reach lies
+    in [eps_min / sqrt(n), eps_min], where it is found by bisection in log eps.
+    """
+    if not channels:
+        raise ParameterError("channels", channels, "give at least one channel")
+    singles = [eps_reach(c.sig_ref, c.bkg, c.eps_ref, c.strategy, c.start, target).eps for c in channels]
+    hi = min(singles)
+    if not math.isfinite(hi):
+        return math.inf
+    lo = hi / math.sqrt(len(channels))
+    if combined_m2ll(channels, lo) >= target:  # only at the rounding floor of the bound
+        return lo
+    while hi - lo > rtol * hi:
+        mid = math.sqrt(lo * hi)
+        if mid <= lo or mid >= hi:
+            break
+        if combined_m2ll(channels, mid) >= target:
+            hi = mid
+        else:
+            lo = mid
+    return hi

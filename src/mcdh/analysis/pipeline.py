@@ -198,7 +198,8 @@ class ChannelAnalysis:
         if not n_b_gen > 0:
             raise ParameterError("background.parameters['n_b']", n_b_gen, "must be > 0 to normalise the background")
         w_bkg = (background.weights * (L / n_b_gen))[:, None]
-        self._bkg_unit = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg)[0][0]
+        h, w2 = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg)
+        self._bkg_unit, self._bkg_unit_w2 = h[0], w2[0]
         self._cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
     # ------------------------------------------------------------------
@@ -311,6 +312,10 @@ class ChannelAnalysis:
         """Smeared background in expected events for N_b (phi) or 0.22 N_b (gamma-phi, via its sample)."""
         return self._bkg_unit * float(n_b)
 
+    def background_variance(self, n_b: float) -> np.ndarray:
+        """Monte Carlo variance (sum of squared weights) of :meth:`background_hist`."""
+        return self._bkg_unit_w2 * float(n_b) ** 2
+
     def signal_total(self, eps: float, theta: float) -> float:
         """Expected signal events after the decay probability, before any selection (unsmeared sum)."""
         return float(np.sum(self.decay_probability(theta) * self._sig_events)) * (eps / self.model.eps) ** 2
@@ -358,46 +363,58 @@ class ChannelAnalysis:
         """
         strategy = strategy or self.strategy
         scale = self._scale(eps)
-        grid = self.config.theta_grid()
-        hists = self.signal_hists(grid)
         n_b_values = [float(n) for n in np.atleast_1d(n_b_values)]
-        out: dict[float, ThetaBand] = {}
-        pending = []  # [n_b, "lower"/"upper", t0, t1, g0, g1]
-        state: dict[float, dict[str, Any]] = {}
-        for n_b in n_b_values:
-            bkg = self.background_hist(n_b)
-            g = self._g(hists, scale, bkg, strategy)
-            up, down = limits.band_edges(np.log(grid), g)
-            below = bool(g[0] >= limits.CL95)
-            above = bool(g[-1] >= limits.CL95)
-            state[n_b] = {"below": below, "above": above, "excluded": bool(np.any(g >= limits.CL95)), "edges": {}}
-            if up and not below:
-                k = up[0]
-                pending.append([n_b, "lower", grid[k], grid[k + 1], g[k], g[k + 1]])
-            if down and not above:
-                k = down[-1]
-                pending.append([n_b, "upper", grid[k], grid[k + 1], g[k], g[k + 1]])
-        for _ in range(self.config.theta_refinements):
-            if not pending:
-                break
-            subs = [np.geomspace(p[2], p[3], 17)[1:-1] for p in pending]
-            self.signal_hists(np.concatenate(subs))
-            for p, sub in zip(pending, subs):
-                ts = np.concatenate([[p[2]], sub, [p[3]]])
-                g = np.concatenate([[p[4]], self._g(self.signal_hists(sub), scale, self.background_hist(p[0]), strategy), [p[5]]])
-                up, down = limits.band_edges(np.log(ts), g)
-                cands = up if p[1] == "lower" else down
-                if not cands:  # pragma: no cover - endpoints bracket a crossing, so one exists
-                    continue
-                k = cands[0] if p[1] == "lower" else cands[-1]
-                p[2:] = [ts[k], ts[k + 1], g[k], g[k + 1]]
-        for p in pending:
-            log_t = limits.interpolate_crossing(math.log(p[2]), math.log(p[3]), p[4], p[5])
-            state[p[0]]["edges"][p[1]] = math.exp(log_t)
-        for n_b in n_b_values:
-            st = state[n_b]
-            out[n_b] = ThetaBand(
-                st["edges"].get("lower", math.nan), st["edges"].get("upper", math.nan),
-                st["below"], st["above"], st["excluded"],
-            )
-        return out
+
+        def g(n_b: float, thetas: np.ndarray) -> np.ndarray:
+            return self._g(self.signal_hists(thetas), scale, self.background_hist(n_b), strategy)
+
+        return theta_bands(self.config, n_b_values, g, self.signal_hists)
+
+
+def theta_bands(config: AnalysisConfig, keys: list, g, prefetch) -> dict:
+    """Theta bands where ``g(key, thetas)`` (-2 log L at those thetas) reaches 3.84, one per key.
+
+    ``g`` is evaluated on ``config.theta_grid()``; every crossing is
+    bracketed and its bracket divided into 16 sub-intervals
+    ``config.theta_refinements`` times, ``prefetch(thetas)`` being called once
+    per round with the sub-grid points of all brackets (one smearing pass),
+    then the crossing is interpolated linearly in log theta.
+    """
+    grid = config.theta_grid()
+    prefetch(grid)
+    pending = []  # [key, "lower"/"upper", t0, t1, g0, g1]
+    state: dict[Any, dict[str, Any]] = {}
+    for key in keys:
+        g_grid = g(key, grid)
+        up, down = limits.band_edges(np.log(grid), g_grid)
+        below = bool(g_grid[0] >= limits.CL95)
+        above = bool(g_grid[-1] >= limits.CL95)
+        state[key] = {"below": below, "above": above, "excluded": bool(np.any(g_grid >= limits.CL95)), "edges": {}}
+        if up and not below:
+            k = up[0]
+            pending.append([key, "lower", grid[k], grid[k + 1], g_grid[k], g_grid[k + 1]])
+        if down and not above:
+            k = down[-1]
+            pending.append([key, "upper", grid[k], grid[k + 1], g_grid[k], g_grid[k + 1]])
+    for _ in range(config.theta_refinements):
+        if not pending:
+            break
+        subs = [np.geomspace(p[2], p[3], 17)[1:-1] for p in pending]
+        prefetch(np.concatenate(subs))
+        for p, sub in zip(pending, subs):
+            ts = np.concatenate([[p[2]], sub, [p[3]]])
+            g_ts = np.concatenate([[p[4]], g(p[0], sub), [p[5]]])
+            up, down = limits.band_edges(np.log(ts), g_ts)
+            cands = up if p[1] == "lower" else down
+            if not cands:  # pragma: no cover - endpoints bracket a crossing, so one exists
+                continue
+            k = cands[0] if p[1] == "lower" else cands[-1]
+            p[2:] = [ts[k], ts[k + 1], g_ts[k], g_ts[k + 1]]
+    for p in pending:
+        log_t = limits.interpolate_crossing(math.log(p[2]), math.log(p[3]), p[4], p[5])
+        state[p[0]]["edges"][p[1]] = math.exp(log_t)
+    return {
+        key: ThetaBand(st["edges"].get("lower", math.nan), st["edges"].get("upper", math.nan),
+                       st["below"], st["above"], st["excluded"])
+        for key, st in state.items()
+    }

@@ -8,10 +8,12 @@ Flat phase space (a constant matrix element) generated with RAMBO:
 * ``"gammaphi"`` channel: 2 -> 4 with (0, m_phi, m_chi, m_chi) and the Belle II
   photon acceptance applied in the CMS.
 
-Normalisation: the sample's weights sum to ``n_b / luminosity`` (fb) for the
-phi channel and ``0.22 n_b / luminosity`` for gamma-phi, so that it predicts
-N_b (0.22 N_b) events in the luminosity (default 10 ab^-1) before any analysis
-selection. For gamma-phi the photon acceptance is part of the generation (as
+Normalisation: N_b is the number of background events of the phi channel at
+the reference luminosity of 10 ab^-1 (the paper's; :data:`mcdh.settings.LUMINOSITY_FB`),
+before any analysis selection. The background cross section is therefore
+fixed: the sample's weights sum to ``n_b / 1e4 fb^-1`` (fb) for the phi channel
+and ``0.22 n_b / 1e4 fb^-1`` for gamma-phi, and at a luminosity L it predicts
+N_b L / 10 ab^-1 (0.22 times that) events, like the signal scales. For gamma-phi the photon acceptance is part of the generation (as
 for the signal), so the normalisation holds for events inside the acceptance.
 """
 from __future__ import annotations
@@ -44,7 +46,6 @@ def generate_background(
     rng: np.random.Generator | int | None = None,
     *,
     n_b: float = 1.0,
-    luminosity_fb: float = LUMINOSITY_FB,
     sqrt_s: float = SQRT_S,
     acceptance: PhotonAcceptance | None = None,
     unweight: bool = False,
@@ -64,10 +65,8 @@ def generate_background(
     rng : numpy.random.Generator, int or None
         Random source or seed.
     n_b : float
-        Expected background events N_b of the phi channel in the luminosity
-        (gamma-phi: 0.22 N_b).
-    luminosity_fb : float
-        Integrated luminosity in fb^-1 (default 1e4 = 10 ab^-1).
+        Background level: expected phi-channel events N_b at the reference
+        luminosity of 10 ab^-1 (gamma-phi: 0.22 N_b).
     sqrt_s : float
         CMS energy in GeV.
     acceptance : PhotonAcceptance, optional
@@ -93,7 +92,6 @@ def generate_background(
     m_chi = check_positive("m_chi", m_chi)
     n_events = check_count("n_events", n_events, 1)
     n_b = check_nonnegative("n_b", n_b)
-    luminosity_fb = check_positive("luminosity_fb", luminosity_fb)
     sqrt_s = check_positive("sqrt_s", sqrt_s)
     if not m_phi + 2.0 * m_chi < sqrt_s:
         raise ParameterError(
@@ -101,7 +99,7 @@ def generate_background(
         )
     gen = as_generator(rng)
     masses = background_masses(channel, m_phi, m_chi)
-    target_sigma = n_b / luminosity_fb
+    target_sigma = n_b / LUMINOSITY_FB
     if channel == "gammaphi":
         target_sigma *= GAMMAPHI_BACKGROUND_RATIO
         acc = acceptance if acceptance is not None else PhotonAcceptance()
@@ -140,7 +138,7 @@ def generate_background(
         "m_phi": m_phi,
         "m_chi": m_chi,
         "n_b": n_b,
-        "luminosity_fb": luminosity_fb,
+        "n_b_luminosity_fb": LUMINOSITY_FB,
         "sqrt_s": sqrt_s,
         "masses": list(masses),
         "phase_space_volume": phase_space,
@@ -159,17 +157,19 @@ def generate_background(
     return Events(p, w, PARTICLES[channel], f"background-{channel}", "cms", parameters)
 
 
-def background_summary(events: Events) -> dict:
-    """JSON-ready description of a background sample: normalisation, acceptance and m_chichi."""
+def background_summary(events: Events, luminosity_fb: float = LUMINOSITY_FB) -> dict:
+    """JSON-ready description of a background sample: normalisation, events at ``luminosity_fb`` (fb^-1), m_chichi."""
+    luminosity_fb = check_positive("luminosity_fb", luminosity_fb)
     m = pair_mass(events.momentum("chi"), events.momentum("chibar"))
     p = dict(events.parameters)
     return {
         "channel": p["channel"],
         "events": len(events),
         "sigma_fb": events.sigma_fb,
-        "expected_events": events.expected_events(p["luminosity_fb"]),
+        "expected_events": events.expected_events(luminosity_fb),
         "n_b": p["n_b"],
-        "luminosity_fb": p["luminosity_fb"],
+        "n_b_luminosity_fb": p["n_b_luminosity_fb"],
+        "luminosity_fb": luminosity_fb,
         "m_phi": p["m_phi"],
         "m_chi": p["m_chi"],
         "sqrt_s": p["sqrt_s"],

@@ -1,0 +1,40 @@
+"""mcdh reproduce: every figure and table of the paper into a folder."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import _options as opt
+
+
+def register(sub) -> None:
+    p = sub.add_parser("reproduce", help="regenerate the paper's figures 3-12 and tables 3-6 into a folder")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--events", type=int, default=100_000, help="weighted signal events per analysis point (default 100000)")
+    p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per point (default 100000)")
+    p.add_argument("--xsec-events", type=int, default=200_000, help="events per cross-section point of figure 4 (default 200000)")
+    p.add_argument("--figure-events", type=int, default=200_000, help="events of the samples drawn in figures 6, 7, 9 (default 200000)")
+    p.add_argument("--benchmarks", type=lambda t: [x.upper() for x in opt.names(t)], default=["B1", "B2", "B3"],
+                   help="comma-separated benchmarks (default B1,B2,B3)")
+    p.add_argument("--mA-list", type=opt.floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
+    opt.add_lumi(p)
+    opt.add_seed(p)
+    opt.add_threads(p)
+    p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..analysis.pipeline import AnalysisConfig
+    from ..paper import print_summary, reproduce
+
+    kw = {}
+    if args.mA_list is not None:
+        kw["masses"] = args.mA_list
+    summary = reproduce(
+        args.out, n_signal=args.events, n_background=args.background_events, xsec_events=args.xsec_events,
+        figure_events=args.figure_events, seed=args.seed, n_threads=args.threads, benchmarks=args.benchmarks,
+        progress=not args.quiet, config=AnalysisConfig(luminosity_fb=args.lumi_fb), **kw,
+    )
+    if not args.quiet:
+        print_summary(summary, Path(args.out))
+    return 0
