@@ -1,12 +1,26 @@
 """The event container passed from stage to stage."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from .errors import ParameterError
+
+
+def sigma_and_error(w: np.ndarray) -> tuple[float, float]:
+    """The cross section of weighted events, the sum of ``w`` (fb), and its Monte Carlo error.
+
+    The one definition of the error used everywhere: the N w_i are i.i.d.
+    estimates of sigma, so its standard error is std(N w, ddof=1) / sqrt(N)
+    (inf for fewer than two events). For weights of very different sizes
+    this is well below sqrt(sum w^2), the Poisson-like error of a histogram bin.
+    """
+    w = np.asarray(w, dtype=np.float64)
+    n = w.size
+    return float(w.sum()), (float(np.std(w * n, ddof=1) / math.sqrt(n)) if n > 1 else math.inf)
 
 
 @dataclass
@@ -62,8 +76,8 @@ class Events:
 
     @property
     def sigma_err_fb(self) -> float:
-        """Monte Carlo error of :attr:`sigma_fb` (sqrt of the sum of squared weights)."""
-        return float(np.sqrt(np.sum(self.weights**2)))
+        """Monte Carlo error of :attr:`sigma_fb` (see :func:`sigma_and_error`: the definition the generators record)."""
+        return sigma_and_error(self.weights)[1]
 
     def expected_events(self, luminosity_fb: float) -> float:
         """Expected number of events for an integrated luminosity in fb^-1."""
@@ -77,6 +91,18 @@ class Events:
             raise ParameterError("name", name, f"must be one of {self.particles}") from None
 
     def select(self, mask: np.ndarray) -> Events:
-        """The events where ``mask`` is true (weights unchanged)."""
+        """The events where ``mask`` is true (weights unchanged).
+
+        The record stays true: ``parameters["sigma_fb"]`` and ``["sigma_err_fb"]``
+        become those of the selected events, and ``["selected"]`` says how many
+        of how many were kept.
+        """
         mask = np.asarray(mask, dtype=bool)
-        return Events(self.momenta[mask], self.weights[mask], self.particles, self.process, self.frame, dict(self.parameters))
+        if mask.shape != (len(self),):
+            raise ParameterError("mask", mask.shape, f"must be a boolean array of shape ({len(self)},)")
+        params = dict(self.parameters)
+        kept = self.weights[mask]
+        if "sigma_fb" in params:
+            params["sigma_fb"], params["sigma_err_fb"] = sigma_and_error(kept)
+        params["selected"] = {"kept": int(mask.sum()), "of": len(self)}
+        return Events(self.momenta[mask], kept, self.particles, self.process, self.frame, params)

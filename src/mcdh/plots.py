@@ -46,10 +46,10 @@ def figure6(phi: Events, gammaphi: Events, stem: str | os.PathLike) -> list[Path
         c = cos_theta(ev.momentum("phi"))
         lo = 2 * ev.parameters["m_chi"]
         hi = ev.parameters["sqrt_s"] - ev.parameters["m_phi"]
-        n_exp = ev.weights * ev.parameters["luminosity_fb"]
+        n_exp = ev.weights * ev.parameters["n_b_luminosity_fb"]
         h, xe, ye = np.histogram2d(c, m, bins=(40, 40), range=((-1, 1), (lo, hi)), weights=n_exp)
         mesh = ax.pcolormesh(xe, ye, h.T, cmap="viridis", shading="flat")
-        lumi_ab = ev.parameters["luminosity_fb"] / 1e3
+        lumi_ab = ev.parameters["n_b_luminosity_fb"] / 1e3
         fig.colorbar(mesh, ax=ax, label=f"expected events / bin ({lumi_ab:g} ab$^{{-1}}$)")
         ax.set_xlabel(r"$\cos\theta_\phi$ (CMS)")
         ax.set_ylabel(r"$m_{\chi\chi}$ [GeV]")

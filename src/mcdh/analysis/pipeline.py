@@ -152,10 +152,9 @@ class ChannelAnalysis:
         Signal events of this channel (CMS or lab frame), weights in fb.
     background : Events
         Mock background (CMS) whose weights sum to N_b / L_ref (gamma-phi:
-        0.22 N_b / L_ref) with N_b = ``parameters["n_b"]`` and L_ref =
-        ``parameters["luminosity_fb"]``: N_b is defined at that reference
-        luminosity (10 ab^-1), so at the configured luminosity L the
-        background is N_b L / L_ref, like the signal.
+        0.22 N_b / L_ref) with N_b = ``parameters["n_b"]`` and L_ref = 10 ab^-1,
+        the reference luminosity at which N_b is defined; at the configured
+        luminosity L the background is N_b L / L_ref, like the signal.
     config : AnalysisConfig, optional
     seed : int or SeedSequence
         Seed of the smearing streams.

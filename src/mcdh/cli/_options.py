@@ -88,6 +88,14 @@ def add_quiet(p: argparse.ArgumentParser) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar (none is shown anyway when stderr is not a terminal)")
 
 
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """--seed, --threads, --json and --quiet: the options of every command that generates and prints a summary."""
+    add_seed(p)
+    add_threads(p)
+    add_json(p)
+    add_quiet(p)
+
+
 def add_json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object (strict JSON: null where there is no number)")
 

@@ -13,10 +13,7 @@ def register(sub) -> None:
     p.add_argument("--masses", type=opt.floats, required=True, help="final-state masses in GeV, comma separated, e.g. 0,1,2,2")
     p.add_argument("--events", type=int, default=100_000, help="number of events (default 100000)")
     p.add_argument("--sqrt-s", type=float, default=SQRT_S, help=f"centre-of-mass energy in GeV (default {SQRT_S})")
-    opt.add_seed(p)
-    opt.add_threads(p)
-    opt.add_json(p)
-    opt.add_quiet(p)
+    opt.add_run_options(p)
     p.set_defaults(func=run)
 
 

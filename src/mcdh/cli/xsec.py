@@ -18,10 +18,7 @@ def register(sub) -> None:
     opt.add_model(p)
     opt.add_lumi(p)
     p.add_argument("--events", type=int, default=1_000_000, help="weighted events (default 1000000)")
-    opt.add_seed(p)
-    opt.add_threads(p)
-    opt.add_json(p)
-    opt.add_quiet(p)
+    opt.add_run_options(p)
     p.set_defaults(func=run)
 
 

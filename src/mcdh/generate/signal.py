@@ -51,7 +51,7 @@ from numba import njit
 from .._progress import progress_bar
 from ..channels import CHANNELS, PARTICLES, check_channel
 from ..errors import GenerationError, ParameterError, check_count, check_finite
-from ..events import Events
+from ..events import Events, sigma_and_error
 from ..kinematics.acceptance import PhotonAcceptance
 from ..kinematics.beams import Beams, to_lab
 from ..kinematics.decay import kallen_sqrt, two_body
@@ -476,7 +476,7 @@ def generate_signal(
 
 
 def _parameters(model, process, setup, history, w, n_events, unweight) -> dict:
-    sigma, sigma_err = _sigma(w)
+    sigma, sigma_err = sigma_and_error(w)
     params = {
         "process": process,
         "model": model.as_dict(),
@@ -572,12 +572,6 @@ def _generate(model, process, n_events, rng, acceptance, n_threads, progress, ke
     return mom, w, setup, history, seeds
 
 
-def _sigma(w: np.ndarray) -> tuple[float, float]:
-    """Sum of the weights and its Monte Carlo error (the N w_i are i.i.d. estimates of sigma)."""
-    n = w.size
-    return float(w.sum()), (float(np.std(w * n, ddof=1) / math.sqrt(n)) if n > 1 else math.inf)
-
-
 def cross_section(
     model: DarkSector,
     process: str,
@@ -600,7 +594,7 @@ def cross_section(
     check_channel(process, "process")
     n_events = check_count("n_events", n_events, 2)
     _, w, setup, history, _ = _generate(model, process, n_events, rng, acceptance, n_threads, progress, False)
-    sigma, err = _sigma(w)
+    sigma, err = sigma_and_error(w)
     return {
         "process": process,
         "sigma_fb": sigma,

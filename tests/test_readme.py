@@ -1,0 +1,87 @@
+"""Every Python and shell block of the README runs as written (statistics capped unless MCDH_README_FULL=1)."""
+import os
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import mcdh_command
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+FULL = os.environ.get("MCDH_README_FULL") == "1"
+CAP = 3000
+SKIP = ("pip ", "pytest", "asv ", "python -m pytest")
+
+
+def blocks(language: str) -> list[str]:
+    return re.findall(rf"```{language}\n(.*?)```", README.read_text(), flags=re.S)
+
+
+def shell_commands() -> list[str]:
+    """The README's shell lines in order; `a && b` lines keep the parts that are not set-up."""
+    out = []
+    for block in blocks("bash"):
+        for line in block.splitlines():
+            line = line.split("  #")[0].strip()
+            for part in (p.strip() for p in line.split("&&")):
+                if part and not part.startswith(SKIP):
+                    out.append(part)
+    return out
+
+
+def small(command: str) -> list[str]:
+    """The command with its statistics capped (the documented default of this test)."""
+    args = shlex.split(command)
+    if FULL:
+        return args
+    for k, a in enumerate(args[:-1]):
+        if a in ("--events", "--background-events", "--xsec-events", "--figure-events"):
+            args[k + 1] = str(min(int(float(args[k + 1])), CAP))
+    verb = args[1] if len(args) > 1 else ""
+    stats = {"table": ("--events", "--background-events"), "reach": ("--events", "--background-events"),
+             "scan": ("--events", "--background-events"), "reproduce": ("--events", "--background-events"),
+             "analyze": ("--background-events",)}.get(verb, ())
+    args += [x for f in stats if f not in args for x in (f, str(CAP))]
+    if verb in ("table", "reproduce") and "--mA-list" not in args:
+        args += ["--mA-list", "3,6"]
+    if verb == "reproduce":
+        args += ["--xsec-events", str(CAP), "--figure-events", str(CAP), "--quiet"]
+    if verb == "figure" and "--xsec-events" not in args:
+        args += ["--xsec-events", str(CAP)]
+    return args
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("readme")
+
+
+def test_readme_has_the_blocks():
+    assert len(blocks("python")) >= 2 and len(shell_commands()) >= 15
+    # the Python examples need nothing but `import mcdh`
+    for block in blocks("python"):
+        imports = re.findall(r"^\s*(?:from|import) (\S+)", block, flags=re.M)
+        assert set(imports) <= {"numpy", "mcdh"}, imports
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(len(blocks("python"))))
+def test_python_block_runs(index, workdir):
+    code = blocks("python")[index]
+    path = workdir / f"block{index}.py"
+    path.write_text(code)
+    r = subprocess.run([sys.executable, str(path)], cwd=workdir, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+@pytest.mark.slow
+def test_shell_blocks_run_in_order(workdir):
+    exe = mcdh_command()[0]
+    for command in shell_commands():
+        args = small(command)
+        assert args[0] == "mcdh", command
+        r = subprocess.run([exe, *args[1:]], cwd=workdir, capture_output=True, text=True, timeout=900)
+        assert r.returncode == 0, f"{command}\n{r.stderr[-3000:]}"
