@@ -140,12 +140,13 @@ def test_version_is_written_once():
     assert mcdh.__version__ == __import__("importlib.metadata").metadata.version("mcdh")
 
 
-def test_installed_package_is_imported_not_the_checkout():
-    import mcdh
-
-    assert not Path(mcdh.__file__).resolve().is_relative_to(ROOT / "tests")
-    # the src layout: nothing named mcdh at the top of the checkout can shadow the installed package
-    assert not (ROOT / "mcdh").exists()
+def test_import_inside_the_checkout_gets_the_installed_package():
+    # `python -c` puts the current folder first on sys.path: in the checkout's root it must still find the
+    # built package (the src layout: no source tree named mcdh there to shadow it)
+    r = subprocess.run([sys.executable, "-c", "import mcdh, mcdh._rambo; print(mcdh.__file__)"], cwd=ROOT,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert Path(r.stdout.strip()).parent != ROOT / "mcdh"
 
 
 def _tool(name):

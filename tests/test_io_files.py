@@ -312,3 +312,32 @@ def test_hepmc_cross_section_record(tmp_path, sample):
     assert cs.xsec() == pytest.approx(sample.sigma_fb * 1e-3, rel=1e-8)
     assert cs.xsec_err() == pytest.approx(sample.parameters["sigma_err_fb"] * 1e-3, rel=1e-6)
     assert last.weights[0] == sample.weights[-1] and last.run_info.weight_names == ["mcdh_fb"]
+
+
+def test_phi_decay_stage_vertices_lengths_and_daughters():
+    """generate/decays: L ~ Exp(c tau), vertex = p L / m, daughters on shell and conserving four-momentum,
+    modes in the proportions of decay_table."""
+    from mcdh.generate.decays import PhiDecayer
+    from mcdh.kinematics.variables import mass
+    from mcdh.physics.constants import pdg_mass
+    from mcdh.physics.model import DarkSector
+
+    model = DarkSector.from_benchmark("B1", 6.0, theta=1e-3)  # m_phi = 1 GeV: leptons, pi pi and K K open
+    sig = generate_signal(model, "phi", 60_000, 4)
+    q = sig.momentum("phi")
+    dec = PhiDecayer(model, seed=9)(q)
+    n = len(sig)
+    L = dec.proper_length_mm
+    assert np.mean(L) == pytest.approx(model.ctau_phi_mm, rel=5 / np.sqrt(n))
+    assert np.allclose(dec.vertex_mm, q * (L / model.m_phi)[:, None], rtol=1e-9)
+    kids = dec.daughters
+    assert np.allclose(kids[0] + kids[1], q, rtol=0, atol=1e-12 * q[:, :1].max())
+    assert np.allclose(mass(kids[0]), dec.daughter_masses[:, 0], atol=1e-6)
+    assert np.allclose(mass(kids[1]), dec.daughter_masses[:, 1], atol=1e-6)
+    for (ids, br) in decay_table(model):
+        frac = np.mean(np.all(dec.daughter_ids == ids, axis=1))
+        assert frac == pytest.approx(br, abs=5 * np.sqrt(br * (1 - br) / n) + 1e-12), ids
+        assert dec.daughter_masses[np.all(dec.daughter_ids == ids, axis=1)][:, 0] == pytest.approx(pdg_mass(abs(ids[0])))
+    # without daughters (the LHE writer): the same lengths from the same seed, no daughter draws
+    bare = PhiDecayer(model, seed=9, daughters=False)(q)
+    assert np.array_equal(bare.proper_length_mm, L) and bare.daughters.shape == (2, 0, 4)

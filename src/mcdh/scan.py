@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import math
 import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -65,7 +64,7 @@ class ScanGrid:
 
     def __post_init__(self):
         from .analysis.displacement import get_region
-        from .physics.model import BENCHMARKS
+        from .physics.model import BENCHMARKS, check_eps, check_theta
 
         bad = [b for b in self.benchmarks if b not in BENCHMARKS]
         if bad or not self.benchmarks:
@@ -74,17 +73,11 @@ class ScanGrid:
         if bad or not self.channels:
             raise ParameterError("channels", self.channels, f"must be some of {CHANNELS}")
         object.__setattr__(self, "masses", _tuple("mA", self.masses, check_positive))
-        object.__setattr__(self, "thetas", _tuple("theta", self.thetas, check_positive))
-        object.__setattr__(self, "eps", _tuple("eps", self.eps, check_positive))
+        object.__setattr__(self, "thetas", _tuple("theta", self.thetas, lambda name, t: check_theta(t, name)))
+        object.__setattr__(self, "eps", _tuple("eps", self.eps, lambda name, e: check_eps(e, name)))
         object.__setattr__(self, "n_b", _tuple("nb", self.n_b, check_positive))
         object.__setattr__(self, "benchmarks", tuple(self.benchmarks))
         object.__setattr__(self, "channels", tuple(self.channels))
-        for t in self.thetas:
-            if t > math.pi / 2:
-                raise ParameterError("theta", t, "must be in (0, pi/2]")
-        for e in self.eps:
-            if e > 1:
-                raise ParameterError("eps", e, "must be in (0, 1]")
         check_count("events", self.n_signal, 100)
         check_count("background-events", self.n_background, 100)
         check_count("seed", self.seed, 0)
@@ -127,7 +120,7 @@ def run_task(grid: dict, task) -> list[dict]:
                         "n_b": n_b, "resc_sig": r.resc_sig, "window_lo": r.window_lo, "window_hi": r.window_hi,
                         "sel_sig": r.sel_sig, "sel_bkg": r.sel_bkg, "m2loglike": r.m2loglike,
                         "excluded": bool(r.m2loglike >= 3.84), "eps95": reach.eps,
-                        "eps95_note": "" if reach.sensitive else f"no sensitivity: {reach.reason}",
+                        "eps95_note": reach.note,
                     })
     return rows
 

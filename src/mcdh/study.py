@@ -18,6 +18,7 @@ import os
 import threading
 import warnings
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -26,13 +27,13 @@ from ._progress import ordered_map
 from .analysis import limits
 from .analysis.displacement import get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
-from .analysis.smearing import Resolution
 from .channels import CHANNELS, check_channel
 from .errors import ParameterError, check_count, check_nonnegative, check_positive
 from .events import Events
 from .generate.background import generate_background
 from .generate.signal import generate_signal
-from .physics.model import BENCHMARKS, DarkSector
+from .kinematics.variables import mass
+from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import HadronicValidityWarning
 from .settings import EPS_REF, LUMINOSITY_FB, MASSES, NB_VALUES, THETA_EPS_SCAN, THETA_TABLE
 
@@ -166,8 +167,7 @@ def efficiency_table(
 ) -> list[TableRow]:
     """The Appendix B efficiency table of ``channel`` for a benchmark, N_b, eps and theta."""
     masses = _check_masses(masses)
-    eps = check_positive("eps", eps)
-    theta = check_positive("theta", theta)
+    eps, theta = check_eps(eps), check_theta(theta)
     n_b = float(n_b)
     if not n_b >= 0:
         raise ParameterError("nb", n_b, "must be >= 0")
@@ -206,7 +206,7 @@ def point_results(
         out["table"][key] = asdict(row)
         reach = reach_result(a.eps_reach(theta_eps_scan, n_b).eps, a.channel, theta_eps_scan, a.model)
         out["eps95"][key] = reach.eps
-        out["eps95_note"][key] = None if reach.sensitive else f"no sensitivity: {reach.reason}"
+        out["eps95_note"][key] = reach.note
         out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all").eps,
                                                        a.channel, theta_eps_scan, a.model).eps
     for label, strategy in (("theta_band", None), ("theta_band_cut_and_count", "all")):
@@ -253,6 +253,11 @@ class Reach:
     def sensitive(self) -> bool:
         return self.eps is not None
 
+    @property
+    def note(self) -> str | None:
+        """``"no sensitivity: <reason>"`` for tables and JSON, None when there is a number."""
+        return None if self.reason is None else f"no sensitivity: {self.reason}"
+
     def __str__(self) -> str:
         return f"eps95 = {self.eps:.4g}" if self.eps is not None else f"no sensitivity ({self.reason})"
 
@@ -276,6 +281,11 @@ class Band:
     @property
     def sensitive(self) -> bool:
         return self.reason is None
+
+    @property
+    def note(self) -> str | None:
+        """``"no sensitivity: <reason>"`` for tables and JSON, None when there is a band."""
+        return None if self.reason is None else f"no sensitivity: {self.reason}"
 
 
 def validity_problem(model: DarkSector) -> str | None:
@@ -341,17 +351,12 @@ class Study:
         Threads for generation (results do not depend on it).
     width_model : {"winkler", "hipsofcobra"}
         Hadronic phi widths of benchmark models.
-    n_copies : int
-        Smeared copies per event (appendix A: 100).
-    resolution : Resolution
-        Energy resolution (A.1).
-    mchichi_width_sigma, v_e1, v_step : float
-        Binnings of the phi channel (bins of this many resolutions) and of
-        the gamma-phi channel (eq. 4.10).
-    theta_range : (float, float)
-        Range of theta scans (rad); ``theta_per_decade``, ``theta_refinements`` their grid.
     eps_ref : float
         The eps at which samples are generated (results scale exactly as eps^2).
+    options : AnalysisConfig
+        The rest of the analysis chain's settings: smeared copies,
+        resolution, binnings, the theta grid (default: the paper's). Its
+        region and luminosity are replaced by the study's.
     """
 
     luminosity_fb: float = LUMINOSITY_FB
@@ -362,15 +367,8 @@ class Study:
     seed: int = 1
     n_threads: int = 1
     width_model: str = "winkler"
-    n_copies: int = 100
-    resolution: Resolution = field(default_factory=Resolution)
-    mchichi_width_sigma: float = 1.0
-    v_e1: float = 0.01
-    v_step: float = 0.30
-    theta_range: tuple[float, float] = (1e-7, 1.0)
-    theta_per_decade: int = 10
-    theta_refinements: int = 2
     eps_ref: float = EPS_REF
+    options: AnalysisConfig = field(default_factory=AnalysisConfig)
     _analyses: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
@@ -382,16 +380,10 @@ class Study:
         check_eps(self.eps_ref, "eps_ref")
         _ = self.config  # validates region, luminosity, binning and theta settings
 
-    @property
+    @cached_property
     def config(self) -> AnalysisConfig:
-        """The analysis-chain settings of this study."""
-        return AnalysisConfig(
-            region=get_region(self.region), luminosity_fb=self.luminosity_fb, n_copies=self.n_copies,
-            resolution=self.resolution,
-            mchichi_width_sigma=self.mchichi_width_sigma, v_e1=self.v_e1, v_step=self.v_step,
-            theta_range=self.theta_range, theta_per_decade=self.theta_per_decade,
-            theta_refinements=self.theta_refinements,
-        )
+        """The analysis-chain settings of this study: its ``options`` with its region and luminosity."""
+        return dataclasses.replace(self.options, region=get_region(self.region), luminosity_fb=self.luminosity_fb)
 
     def replace(self, **changes) -> Study:
         """A study with some settings changed (a fresh one: no analyses are shared)."""
@@ -448,18 +440,15 @@ class Study:
     def table_row(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                   eps: float = EPS_REF, theta: float = THETA_TABLE) -> TableRow:
         """The Appendix B row at (eps, theta) with this study's N_b: window optimised there."""
-        a = self.analysis(point, m_A, channel)
-        return a.table_row(check_eps(eps), check_theta(theta), self.n_b)
+        eps, theta = check_eps(eps), check_theta(theta)  # refused before any generation
+        return self.analysis(point, m_A, channel).table_row(eps, theta, self.n_b)
 
     def table(self, benchmark: str, channel: str, *, eps: float = EPS_REF, theta: float = THETA_TABLE,
               masses=MASSES, progress: bool = False) -> list[TableRow]:
         """The Appendix B table of ``channel``: one row per m_A (points on this study's threads)."""
-        masses = _check_masses(masses)
-        eps, theta = check_eps(eps), check_theta(theta)
-        rows = efficiency_table(benchmark, channel, self.n_b, eps=eps, theta=theta, masses=masses,
+        return efficiency_table(benchmark, channel, self.n_b, eps=eps, theta=theta, masses=masses,
                                 n_signal=self.n_signal, n_background=self.n_background, seed=self.seed,
                                 config=self.config, n_threads=self.n_threads, progress=progress)
-        return rows
 
     def m2loglike(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                   eps=EPS_REF, theta=THETA_TABLE) -> np.ndarray:
@@ -467,15 +456,13 @@ class Study:
 
         ``channel="combined"`` sums the phi and gamma-phi channels.
         """
-        eps_values = np.array([check_eps(e) for e in np.atleast_1d(eps)])
+        eps_values = [check_eps(e) for e in np.atleast_1d(eps)]
         thetas = np.array([check_theta(t) for t in np.atleast_1d(theta)])
-        out = np.zeros((eps_values.size, thetas.size))
+        out = np.zeros((len(eps_values), thetas.size))
         for ch in self._channels(channel):
             a = self.analysis(point, m_A, ch)
-            hists = a.signal_hists(thetas)
-            bkg = a.background_hist(self.n_b)
             for i, e in enumerate(eps_values):
-                out[i] += a._g(hists, (e / a.model.eps) ** 2, bkg, a.strategy)
+                out[i] += a.m2loglike(e, thetas, self.n_b)
         return out
 
     def eps_reach(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
@@ -507,21 +494,20 @@ class Study:
         analyses = [self.analysis(model, None, ch) for ch in self._channels(channel)]
 
         def g(_key, thetas):
-            return sum(a._g(a.signal_hists(thetas), (eps / a.model.eps) ** 2, a.background_hist(self.n_b), a.strategy)
-                       for a in analyses)
+            return sum(a.m2loglike(eps, thetas, self.n_b) for a in analyses)
 
         def prefetch(thetas):
             for a in analyses:
                 a.signal_hists(thetas)
 
         band = theta_bands(self.config, [self.n_b], g, prefetch)[self.n_b]
-        return band_result(band, channel, eps, model, self.theta_range[1])
+        return band_result(band, channel, eps, model, self.config.theta_range[1])
 
     def histograms(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                    eps: float = EPS_REF, theta: float = THETA_TABLE) -> dict[str, Any]:
         """The smeared signal and background histograms (``hist.Hist``, weighted storage) in expected events."""
-        a = self.analysis(point, m_A, channel)
-        return analysis_histograms(a, check_eps(eps), check_theta(theta), self.n_b)
+        eps, theta = check_eps(eps), check_theta(theta)  # refused before any generation
+        return analysis_histograms(self.analysis(point, m_A, channel), eps, theta, self.n_b)
 
 
 def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float) -> dict[str, Any]:
@@ -533,7 +519,7 @@ def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float
     import hist
 
     sig, var = a.signal_hists([theta], with_variance=True)
-    scale = (eps / a.model.eps) ** 2
+    scale = a.eps_scale(eps)
     out = {}
     for name, values, variances in (("signal", sig[0] * scale, var[0] * scale**2),
                                     ("background", a.background_hist(n_b), a.background_variance(n_b))):
@@ -543,22 +529,6 @@ def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float
         h.view().variance = variances
         out[name] = h
     return out
-
-
-def check_eps(eps: Any, parameter: str = "eps") -> float:
-    """Kinetic mixing in (0, 1]."""
-    e = check_positive(parameter, eps)
-    if e > 1.0:
-        raise ParameterError(parameter, eps, "must be in (0, 1] (kinetic mixing)")
-    return e
-
-
-def check_theta(theta: Any, parameter: str = "theta") -> float:
-    """Higgs mixing angle in (0, pi/2] rad."""
-    t = check_positive(parameter, theta)
-    if t > math.pi / 2:
-        raise ParameterError(parameter, theta, "must be in (0, pi/2] rad (Higgs mixing angle)")
-    return t
 
 
 def _events(sample) -> Events | None:
@@ -592,8 +562,7 @@ def check_sample_model(events: Events, model: DarkSector) -> None:
         if slot not in events.particles or len(events) == 0:
             continue
         expected = getattr(model, name)
-        p = events.momentum(slot)
-        m = float(np.sqrt(np.maximum(np.median(p[:, 0] ** 2 - np.sum(p[:, 1:] ** 2, axis=1)), 0.0)))
+        m = float(np.median(mass(events.momentum(slot))))
         if not math.isclose(m, expected, rel_tol=1e-4, abs_tol=1e-6):
             raise ParameterError("model", f"{name} = {expected:.6g} GeV",
                                  f"disagrees with the sample's {slot} momenta (invariant mass {m:.6g} GeV)")

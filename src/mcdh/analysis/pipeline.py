@@ -29,7 +29,7 @@ from ..events import Events
 from ..kinematics.beams import Beams
 from ..kinematics.variables import e_bar, pair_mass
 from ..physics.constants import HBAR_C_GEV_MM
-from ..physics.model import DarkSector
+from ..physics.model import DarkSector, check_eps, check_theta
 from ..physics.widths import dark_higgs_widths
 from ..settings import LUMINOSITY_FB
 from . import limits
@@ -274,10 +274,7 @@ class ChannelAnalysis:
 
     def signal_hists(self, thetas, with_variance: bool = False):
         """Smeared signal histograms (len(thetas), n_bins) in expected events at the model's eps."""
-        thetas = [float(t) for t in np.atleast_1d(thetas)]
-        for t in thetas:
-            if not 0.0 < t <= math.pi / 2:
-                raise ParameterError("theta", t, "must satisfy 0 < theta <= pi/2")
+        thetas = [check_theta(t) for t in np.atleast_1d(thetas)]
         missing = sorted({t for t in thetas if t not in self._cache})
         if missing:
             scale = np.sin(np.array(missing)) ** 2
@@ -322,18 +319,18 @@ class ChannelAnalysis:
     # ------------------------------------------------------------------
     # results
 
-    def _scale(self, eps: float) -> float:
-        eps = check_positive("eps", eps)
-        return (eps / self.model.eps) ** 2
+    def eps_scale(self, eps: float) -> float:
+        """The factor (eps / eps_model)^2 that takes the signal histograms to ``eps`` (in (0, 1])."""
+        return (check_eps(eps) / self.model.eps) ** 2
 
     def window(self, eps: float, theta: float, n_b: float, strategy: str | None = None) -> limits.Window:
-        sig = self.signal_hists([theta])[0] * self._scale(eps)
+        sig = self.signal_hists([theta])[0] * self.eps_scale(eps)
         return limits.optimise_window(sig, self.background_hist(n_b), strategy or self.strategy, self.start_bin)
 
     def table_row(self, eps: float, theta: float, n_b: float) -> TableRow:
         """The Appendix B row at (eps, theta, N_b) with the window optimised there."""
         h, var = self.signal_hists([theta], with_variance=True)
-        scale = self._scale(eps)
+        scale = self.eps_scale(eps)
         sig = h[0] * scale
         win = limits.optimise_window(sig, self.background_hist(n_b), self.strategy, self.start_bin)
         e = self.binning.edges
@@ -348,8 +345,13 @@ class ChannelAnalysis:
         sig = self.signal_hists([theta])[0]
         return limits.eps_reach(sig, self.background_hist(n_b), self.model.eps, strategy or self.strategy, self.start_bin)
 
-    def _g(self, hists: np.ndarray, eps_scale: float, bkg: np.ndarray, strategy: str) -> np.ndarray:
-        return np.array([limits.optimise_window(h * eps_scale, bkg, strategy, self.start_bin).m2ll for h in hists])
+    def m2loglike(self, eps: float, thetas, n_b: float, strategy: str | None = None) -> np.ndarray:
+        """-2 log L at ``eps`` and N_b for each of ``thetas``, the window re-optimised at every theta."""
+        scale = self.eps_scale(eps)
+        bkg = self.background_hist(n_b)
+        strategy = strategy or self.strategy
+        return np.array([limits.optimise_window(h * scale, bkg, strategy, self.start_bin).m2ll
+                         for h in self.signal_hists(thetas)])
 
     def theta_band(self, eps: float, n_b_values, strategy: str | None = None) -> dict[float, ThetaBand]:
         """The sensitive band in theta at ``eps`` for each N_b: both edges, by bracketing and refinement.
@@ -360,12 +362,11 @@ class ChannelAnalysis:
         (one smearing pass for all brackets of all N_b per round), then the
         crossing is interpolated linearly in log theta.
         """
-        strategy = strategy or self.strategy
-        scale = self._scale(eps)
+        self.eps_scale(eps)  # a bad eps is refused before any smearing
         n_b_values = [float(n) for n in np.atleast_1d(n_b_values)]
 
         def g(n_b: float, thetas: np.ndarray) -> np.ndarray:
-            return self._g(self.signal_hists(thetas), scale, self.background_hist(n_b), strategy)
+            return self.m2loglike(eps, thetas, n_b, strategy)
 
         return theta_bands(self.config, n_b_values, g, self.signal_hists)
 

@@ -89,6 +89,3 @@ def main(argv: list[str] | None = None) -> int:
             signal.signal(sig, handler)
         sys.unraisablehook = hook
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

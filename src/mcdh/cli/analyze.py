@@ -60,7 +60,8 @@ def analysis_model(args, signal):
 
 def run(args) -> int:
     from ..io import read_events
-    from ..study import Study, analysis_histograms, band_result, check_eps, check_theta, reach_result
+    from ..physics.model import check_eps, check_theta
+    from ..study import Study, analysis_histograms, band_result, reach_result
 
     signal = read_events(args.file, tree=args.tree, roles=args.roles)
     channel = args.channel or ("gammaphi" if "gamma" in signal.particles else "phi")
@@ -73,12 +74,12 @@ def run(args) -> int:
     eps, theta = check_eps(args.eps), check_theta(args.theta)
     row = a.table_row(eps, theta, args.nb)
     reach = reach_result(a.eps_reach(theta, args.nb).eps, channel, theta, model)
-    band = band_result(a.theta_band(eps, [args.nb])[args.nb], channel, eps, model, study.theta_range[1])
+    band = band_result(a.theta_band(eps, [args.nb])[args.nb], channel, eps, model, study.config.theta_range[1])
     res = {"file": str(args.file), "channel": channel, "events": len(signal), "model": model.as_dict(),
            "eps": eps, "theta": theta, "n_b": args.nb, "luminosity_fb": args.lumi_fb, **row.as_csv_dict(),
            "sel_sig_err": row.sel_sig_err, "excluded": bool(row.m2loglike >= 3.84),
-           "eps95": reach.eps, "eps95_note": None if reach.sensitive else f"no sensitivity: {reach.reason}",
-           "theta_band": [band.lower, band.upper], "theta_band_note": None if band.sensitive else f"no sensitivity: {band.reason}"}
+           "eps95": reach.eps, "eps95_note": reach.note,
+           "theta_band": [band.lower, band.upper], "theta_band_note": band.note}
     if args.output:
         from ..io.root import write_root
 

@@ -29,26 +29,26 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..channels import CHANNELS
     from ..study import COMBINED, Study
 
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args))
-    channels = ("phi", "gammaphi", COMBINED)
-    reach = {ch: study.eps_reach(args.benchmark, args.mA, ch, theta=args.theta) for ch in channels}
-    bands = {ch: study.theta_band(args.benchmark, args.mA, ch, eps=args.eps) for ch in channels}
+    reach = study.reach(args.benchmark, args.mA, theta=args.theta)
+    bands = {ch: study.theta_band(args.benchmark, args.mA, ch, eps=args.eps) for ch in (*CHANNELS, COMBINED)}
     if args.json:
         print(opt.dumps({
             "benchmark": args.benchmark, "m_A": args.mA, "n_b": args.nb, "luminosity_fb": args.lumi_fb,
             "region": args.region, "seed": args.seed, "theta": args.theta, "eps": args.eps,
             "eps95": {ch: r.eps for ch, r in reach.items()},
-            "eps95_note": {ch: (None if r.sensitive else f"no sensitivity: {r.reason}") for ch, r in reach.items()},
+            "eps95_note": {ch: r.note for ch, r in reach.items()},
             "theta_band": {ch: [b.lower, b.upper] for ch, b in bands.items()},
-            "theta_band_note": {ch: (None if b.sensitive else f"no sensitivity: {b.reason}") for ch, b in bands.items()},
+            "theta_band_note": {ch: b.note for ch, b in bands.items()},
         }))
         return 0
     print(f"{args.benchmark}, m_A = {args.mA:g} GeV, N_b = {args.nb:g} (at 10 ab^-1), {args.lumi_fb / 1e3:g} ab^-1, "
           f"region {args.region}")
-    for ch in channels:
+    for ch in reach:
         b = bands[ch]
         band = (f"theta in [{_edge(b.lower, 'below range')}, {_edge(b.upper, 'above range')}]" if b.sensitive
                 else f"no theta band ({b.reason})")

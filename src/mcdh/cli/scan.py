@@ -5,6 +5,7 @@ import sys
 import time
 from pathlib import Path
 
+from ..channels import CHANNELS
 from . import _options as opt
 
 
@@ -21,7 +22,7 @@ def register(sub) -> None:
     p.add_argument("--benchmarks", type=lambda t: [x.upper() for x in opt.names(t)], default=["B1"],
                    help="comma-separated benchmarks (default B1)")
     p.add_argument("--mA-list", type=opt.floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
-    p.add_argument("--channels", type=opt.names, default=["phi", "gammaphi"], help="comma-separated channels (default phi,gammaphi)")
+    p.add_argument("--channels", type=opt.names, default=list(CHANNELS), help="comma-separated channels (default phi,gammaphi)")
     p.add_argument("--theta-list", type=opt.floats, default=[1e-4], help="comma-separated theta values (default 1e-4)")
     p.add_argument("--eps-list", type=opt.floats, default=[1e-4], help="comma-separated eps values (default 1e-4)")
     p.add_argument("--nb-list", type=opt.floats, default=[1.0, 1e4],

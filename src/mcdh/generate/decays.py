@@ -95,8 +95,8 @@ class PhiDecays:
     ----------
     proper_length_mm : ndarray (n,)
         Proper decay length L (c times the proper time) in mm.
-    vertex_mm : ndarray (n, 4)
-        Decay vertex (c t, x, y, z) in mm, in the frame of the events' momenta.
+    phi_momenta : ndarray (n, 4)
+        The decaying phis' four-momenta (GeV); :attr:`vertex_mm` follows from them and L.
     daughter_ids : ndarray (n, 2) of int
         PDG ids of the two decay products.
     daughters : ndarray (2, n, 4)
@@ -108,10 +108,17 @@ class PhiDecays:
     """
 
     proper_length_mm: np.ndarray
-    vertex_mm: np.ndarray
+    phi_momenta: np.ndarray
     daughter_ids: np.ndarray = field(default_factory=lambda: np.empty((0, 2), dtype=np.int64))
     daughters: np.ndarray = field(default_factory=lambda: np.empty((2, 0, 4)))
     daughter_masses: np.ndarray = field(default_factory=lambda: np.empty((0, 2)))
+
+    @property
+    def vertex_mm(self) -> np.ndarray:
+        """Decay vertices (c t, x, y, z) = p L / m in mm, in the frame of the momenta (computed on demand:
+        the LHE writer needs only L)."""
+        q = self.phi_momenta
+        return q * (self.proper_length_mm / mass(q))[:, None]
 
 
 class PhiDecayer:
@@ -155,13 +162,12 @@ class PhiDecayer:
         q = np.ascontiguousarray(phi_momenta, dtype=np.float64)
         n = q.shape[0]
         length = np.asarray(self._rng.exponential(self.ctau_mm, n))
-        vertex = q * (length / mass(q))[:, None]  # (t, x, y, z) = p L / m
         if self._table is None:
-            return PhiDecays(length, vertex)
+            return PhiDecays(length, q)
         d_ids, cum, d_mass = self._table
         modes = np.searchsorted(cum, self._rng.random(n) * cum[-1], side="right")
         u = self._rng.random((n, 2))
         kids = np.empty((2, n, 4))
         decay_two_body(q, d_mass[modes, 0], d_mass[modes, 1], 2.0 * u[:, 0] - 1.0, 2.0 * math.pi * u[:, 1],
                        kids[0], kids[1])
-        return PhiDecays(length, vertex, d_ids[modes], kids, d_mass[modes])
+        return PhiDecays(length, q, d_ids[modes], kids, d_mass[modes])

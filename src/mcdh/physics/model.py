@@ -46,6 +46,22 @@ KINETIC_MIXING = ("photon", "hypercharge")
 WIDTH_MODELS = ("winkler", "hipsofcobra")
 
 
+def check_eps(eps: Any, parameter: str = "eps") -> float:
+    """Kinetic mixing: a number in (0, 1]."""
+    e = check_positive(parameter, eps)
+    if e > 1.0:
+        raise ParameterError(parameter, eps, "must be in (0, 1] (kinetic mixing)")
+    return e
+
+
+def check_theta(theta: Any, parameter: str = "theta", *, allow_zero: bool = False) -> float:
+    """Higgs mixing angle: a number in (0, pi/2] rad ([0, pi/2] with ``allow_zero``: a stable phi)."""
+    t = check_finite(parameter, theta)
+    if not (0.0 <= t if allow_zero else 0.0 < t) or t > math.pi / 2:
+        raise ParameterError(parameter, theta, f"must be in {'[' if allow_zero else '('}0, pi/2] rad (Higgs mixing angle)")
+    return t
+
+
 def _check_benchmark(name: Any) -> str:
     key = str(name).upper()
     if key not in BENCHMARKS:
@@ -112,14 +128,10 @@ class DarkSector:
     def __post_init__(self):
         for name in ("m_A", "m_chi", "m_phi", "g_chi", "eps", "q_phi", "alpha_em", "sqrt_s"):
             object.__setattr__(self, name, check_positive(name, getattr(self, name)))
-        theta = check_finite("theta", self.theta)
-        if not 0.0 <= theta <= math.pi / 2:
-            raise ParameterError("theta", self.theta, "must satisfy 0 <= theta <= pi/2 (radians)")
-        object.__setattr__(self, "theta", theta)
+        object.__setattr__(self, "theta", check_theta(self.theta, allow_zero=True))
+        check_eps(self.eps)
         if not self.alpha_em < 1.0:
             raise ParameterError("alpha_em", self.alpha_em, "must be in (0, 1)")
-        if not self.eps <= 1.0:
-            raise ParameterError("eps", self.eps, "must be in (0, 1]")
         if self.kinetic_mixing not in KINETIC_MIXING:
             raise ParameterError("kinetic_mixing", self.kinetic_mixing, f"must be one of {KINETIC_MIXING}")
         if self.width_model not in WIDTH_MODELS:
