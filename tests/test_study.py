@@ -134,8 +134,10 @@ def test_imported_sample_with_other_masses_is_refused(study):
     with pytest.raises(mcdh.ParameterError) as exc:
         study.analysis("B1", 3.0, "phi", signal=sample)
     assert "m_A = 3" in str(exc.value) and "m_A = 4.5" in str(exc.value)
-    # the momenta are checked when nothing is recorded
+    # the record cannot be edited; the momenta are checked when nothing is recorded
     sample.parameters.clear()
+    assert sample.info.model["m_A"] == 4.5
+    sample = mcdh.Events(sample.momenta, sample.weights, sample.particles, sample.process)
     with pytest.raises(mcdh.ParameterError, match="momenta"):
         study.analysis("B1", 3.0, "phi", signal=sample)
     # an explicit override analyses anyway
@@ -162,3 +164,12 @@ def test_one_definition_of_sigma_error_and_selections_keep_the_record():
     assert hard.parameters["sigma_fb"] == hard.sigma_fb < ev.sigma_fb
     assert hard.parameters["sigma_err_fb"] == hard.sigma_err_fb
     assert hard.parameters["selected"]["of"] == len(ev) and hard.parameters["selected"]["kept"] == len(hard)
+
+
+def test_reproduce_takes_a_study(tmp_path):
+    from mcdh.paper import reproduce
+
+    with pytest.raises(mcdh.ParameterError, match="study"):
+        reproduce(tmp_path, {"n_signal": 1000})
+    with pytest.raises(mcdh.ParameterError, match="xsec_events"):
+        reproduce(tmp_path, mcdh.Study(), xsec_events=0)

@@ -18,8 +18,10 @@ Studies
     ScanGrid, run_scan                  resumable scans on dask
 Errors
     ParameterError, FileFormatError, GenerationError
+Samples
+    Events, SampleInfo, concatenate     events with the frozen record of how they were made
 Types
-    Events, Channel, Seed, PhotonAcceptance
+    Channel, Seed, PhotonAcceptance
 """
 from ._version import __version__
 
@@ -40,7 +42,7 @@ _numba_cache.install()  # before any kernel is defined: mcdh's kernels are cache
 from ._types import Seed  # noqa: E402
 from .channels import CHANNELS, Channel  # noqa: E402
 from .errors import FileFormatError, GenerationError, ParameterError  # noqa: E402
-from .events import Events  # noqa: E402
+from .events import Events, SampleInfo, concatenate  # noqa: E402
 from .generate.background import generate_background  # noqa: E402
 from .generate.phasespace import lips_factor, massless_volume, rambo  # noqa: E402
 from .generate.signal import SignalStream, cross_section, generate_signal  # noqa: E402
@@ -63,10 +65,12 @@ __all__ = [
     "ParameterError",
     "PhotonAcceptance",
     "Reach",
+    "SampleInfo",
     "ScanGrid",
     "Seed",
     "SignalStream",
     "Study",
+    "concatenate",
     "cross_section",
     "generate_background",
     "generate_signal",

@@ -28,19 +28,19 @@ from typing import Any
 
 import numpy as np
 
-from . import plots, settings, study
+from . import plots, settings
 from ._atomic import json_default, write_text
 from ._version import __version__
 from .analysis.displacement import REGIONS
-from .analysis.pipeline import AnalysisConfig, TableRow
+from .analysis.pipeline import TableRow
 from .channels import CHANNELS
 from .errors import ParameterError, check_count
 from .generate.background import background_summary, generate_background
-from .generate.phasespace import default_threads
 from .generate.signal import cross_section_table, generate_signal
 from .kinematics.variables import e_bar, pair_mass
 from .physics.model import BENCHMARKS, DarkSector
 from .physics.widths import HadronicValidityWarning
+from .study import Study, point_results, run_points
 
 TABLES = {
     "table3": ("phi", 1.0),
@@ -108,10 +108,10 @@ def _figure10_panel(a, n_b: float, eps: float, theta: float) -> dict:
     return {"edges": e, "sig": sig, "bkg": bkg, "lo": win.lo, "hi": win.hi, "label": label, "title": title, "xlim": xlim}
 
 
-def _point_task(key, *, n_signal, n_background, seed, config):
+def _point_task(key, study: Study):
     bm, m_A, ch = key
-    a = study.analyse_point(bm, m_A, ch, n_signal=n_signal, n_background=n_background, seed=seed, config=config)
-    res = study.point_results(a)
+    a = study.analysis(bm, m_A, ch, keep=False)
+    res = point_results(a)
     extras: dict[str, Any] = {}
     if (bm, round(m_A, 6)) == FIGURE10_POINT:
         extras["figure10"] = [_figure10_panel(a, n_b, settings.EPS_REF, settings.THETA_TABLE) for n_b in FIGURE10_NB]
@@ -170,17 +170,13 @@ def _reach_summary(results: list[dict], keys: list[tuple]) -> dict:
 
 def reproduce(
     out: str | Path,
+    study: Study | None = None,
     *,
-    n_signal: int = study.DEFAULT_N_SIGNAL,
-    n_background: int = study.DEFAULT_N_BACKGROUND,
     xsec_events: int = 200_000,
     figure_events: int = 200_000,
-    seed: int = 1,
-    n_threads: int | None = None,
     benchmarks=tuple(BENCHMARKS),
     masses=settings.MASSES,
     progress: bool = True,
-    config: AnalysisConfig | None = None,
 ) -> dict:
     """Regenerate the paper's figures and tables into ``out``; return the summary (also in summary.json).
 
@@ -188,41 +184,40 @@ def reproduce(
     ----------
     out : path
         Output folder (created).
-    n_signal, n_background : int
-        Weighted events per analysis point (benchmark x m_A x channel).
+    study : Study, optional
+        The analysis settings (default ``Study()``: the paper's): events per
+        analysis point, seed, luminosity, region, width model, the chain's
+        options; its ``n_threads`` points are analysed in parallel. The
+        tables use the paper's N_b values (1 and 10^4), not the study's ``n_b``.
     xsec_events : int
         Events per cross-section point of figure 4.
     figure_events : int
         Events of the samples drawn in figures 6, 7 and 9.
-    seed : int
-        Master seed: the same seed gives identical numbers.
-    n_threads : int, optional
-        Points analysed in parallel (default: all cores); results do not depend on it.
     benchmarks, masses :
         The grid of figure 11 (default B1-B3, m_A = 1.2, 1.5, ..., 7.5 GeV).
     progress : bool
         Progress bars.
-    config : AnalysisConfig, optional
-        Analysis settings (default: the paper's).
     """
+    study = study if study is not None else Study()
+    if not isinstance(study, Study):
+        raise ParameterError("study", type(study).__name__, "must be a mcdh.Study")
+    xsec_events = check_count("xsec_events", xsec_events, 100)
+    figure_events = check_count("figure_events", figure_events, 100)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    n_signal = check_count("n_signal", n_signal, 100)
-    n_background = check_count("n_background", n_background, 100)
-    n_threads = default_threads() if n_threads is None else check_count("n_threads", n_threads, 1)
+    n_threads, seed, config = study.threads, study.seed, study.config
     benchmarks = [str(b).upper() for b in benchmarks]
     for b in benchmarks:
         if b not in BENCHMARKS:
             raise ParameterError("benchmarks", b, f"must be among {', '.join(BENCHMARKS)}")
     masses = [float(m) for m in masses]
-    config = config if config is not None else AnalysisConfig()
     t_start = time.perf_counter()
     stages: dict[str, float] = {}
     files: dict[str, list[str]] = {}
     summary: dict = {
         "version": __version__,
         "settings": {
-            "seed": seed, "n_signal": n_signal, "n_background": n_background, "xsec_events": xsec_events,
+            "seed": seed, "n_signal": study.n_signal, "n_background": study.n_background, "xsec_events": xsec_events,
             "figure_events": figure_events, "threads": n_threads, "benchmarks": benchmarks, "masses": masses,
             "luminosity_fb": config.luminosity_fb, "region": asdict(config.region), "n_copies": config.n_copies,
             "eps_table": settings.EPS_REF, "theta_table": settings.THETA_TABLE, "theta_eps_scan": settings.THETA_EPS_SCAN,
@@ -230,6 +225,7 @@ def reproduce(
             "sqrt_s": "nominal 10.58 GeV (lab-frame boost from the 7 x 4 GeV beams)",
         },
     }
+    point_study = study.replace(n_threads=1)  # the points run in parallel, each on one thread
 
     @contextlib.contextmanager
     def stage(name):
@@ -267,8 +263,7 @@ def reproduce(
 
         keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
         with stage(f"analysis: {len(keys)} points (signal, background, smearing, windows, reach)"):
-            task = lambda k: _point_task(k, n_signal=n_signal, n_background=n_background, seed=seed, config=config)  # noqa: E731
-            outputs = study.run_points(task, keys, n_threads, progress, desc="analysis points")
+            outputs = run_points(lambda k: _point_task(k, point_study), keys, n_threads, progress, desc="analysis points")
             results = [o[0] for o in outputs]
             extras: dict = {}
             for (_, _, ch), (_, ex) in zip(keys, outputs):
@@ -279,7 +274,7 @@ def reproduce(
             for name, (bm, m) in (("figure5", FIGURE5_POINT), ("figure10", FIGURE10_POINT)):
                 for ch in CHANNELS:
                     if ch not in extras.get(name, {}):
-                        _, ex = _point_task((bm, m, ch), n_signal=n_signal, n_background=n_background, seed=seed, config=config)
+                        _, ex = _point_task((bm, m, ch), point_study)
                         extras.setdefault(name, {})[ch] = ex[name]
 
         with stage("figures 5, 10, 11, 12 and tables 3-6"):

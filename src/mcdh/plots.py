@@ -44,16 +44,16 @@ def figure6(phi: Events, gammaphi: Events, stem: str | os.PathLike) -> list[Path
     for ax, ev, title in zip(axes, (phi, gammaphi), (r"$\phi$ channel ($2\to3$)", r"$\gamma\phi$ channel ($2\to4$)")):
         m = pair_mass(ev.momentum("chi"), ev.momentum("chibar"))
         c = cos_theta(ev.momentum("phi"))
-        lo = 2 * ev.parameters["m_chi"]
-        hi = ev.parameters["sqrt_s"] - ev.parameters["m_phi"]
-        n_exp = ev.weights * ev.parameters["n_b_luminosity_fb"]
+        p = ev.info.record
+        lo = 2 * p["m_chi"]
+        hi = p["sqrt_s"] - p["m_phi"]
+        n_exp = ev.weights * p["n_b_luminosity_fb"]
         h, xe, ye = np.histogram2d(c, m, bins=(40, 40), range=((-1, 1), (lo, hi)), weights=n_exp)
         mesh = ax.pcolormesh(xe, ye, h.T, cmap="viridis", shading="flat")
-        lumi_ab = ev.parameters["n_b_luminosity_fb"] / 1e3
+        lumi_ab = p["n_b_luminosity_fb"] / 1e3
         fig.colorbar(mesh, ax=ax, label=f"expected events / bin ({lumi_ab:g} ab$^{{-1}}$)")
         ax.set_xlabel(r"$\cos\theta_\phi$ (CMS)")
         ax.set_ylabel(r"$m_{\chi\chi}$ [GeV]")
-        p = ev.parameters
         ax.set_title(
             f"{title}\n" + rf"$\sqrt{{s}}={p['sqrt_s']}$ GeV, $m_\phi={p['m_phi']}$ GeV, $m_\chi={p['m_chi']}$ GeV, $N_b={p['n_b']:g}$",
             fontsize=9,

@@ -104,7 +104,7 @@ def run_task(grid: dict, task) -> list[dict]:
 
     benchmark, m_A, channel = task
     study = Study(luminosity_fb=grid["luminosity_fb"], region=grid["region"], n_signal=grid["n_signal"],
-                  n_background=grid["n_background"], seed=grid["seed"])
+                  n_background=grid["n_background"], seed=grid["seed"], n_threads=1)  # a worker's task: one thread
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
         a = study.analysis(benchmark, m_A, channel)

@@ -31,6 +31,7 @@ from .channels import CHANNELS, check_channel
 from .errors import ParameterError, check_count, check_nonnegative, check_positive
 from .events import Events
 from .generate.background import generate_background
+from .generate.phasespace import default_threads
 from .generate.signal import generate_signal
 from .kinematics.variables import mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
@@ -347,8 +348,10 @@ class Study:
         Weighted events per point of each sample (default 100000 each).
     seed : int
         Master seed (default 1, as ``mcdh table`` and ``mcdh reproduce``).
-    n_threads : int
-        Threads for generation (results do not depend on it).
+    n_threads : int, optional
+        Worker threads (default: all cores): points in parallel for tables
+        and ``mcdh reproduce``, generation threads for a single point.
+        Results do not depend on it.
     width_model : {"winkler", "hipsofcobra"}
         Hadronic phi widths of benchmark models.
     eps_ref : float
@@ -365,7 +368,7 @@ class Study:
     n_signal: int = DEFAULT_N_SIGNAL
     n_background: int = DEFAULT_N_BACKGROUND
     seed: int = 1
-    n_threads: int = 1
+    n_threads: int | None = None
     width_model: str = "winkler"
     eps_ref: float = EPS_REF
     options: AnalysisConfig = field(default_factory=AnalysisConfig)
@@ -375,7 +378,8 @@ class Study:
         object.__setattr__(self, "n_b", check_nonnegative("n_b", self.n_b))
         check_count("n_signal", self.n_signal, 100)
         check_count("n_background", self.n_background, 100)
-        check_count("n_threads", self.n_threads, 1)
+        if self.n_threads is not None:
+            check_count("n_threads", self.n_threads, 1)
         check_count("seed", self.seed, 0)
         check_eps(self.eps_ref, "eps_ref")
         _ = self.config  # validates region, luminosity, binning and theta settings
@@ -384,6 +388,18 @@ class Study:
     def config(self) -> AnalysisConfig:
         """The analysis-chain settings of this study: its ``options`` with its region and luminosity."""
         return dataclasses.replace(self.options, region=get_region(self.region), luminosity_fb=self.luminosity_fb)
+
+    @property
+    def threads(self) -> int:
+        """The worker threads in use: :attr:`n_threads`, or all cores."""
+        return default_threads() if self.n_threads is None else self.n_threads
+
+    def settings(self) -> dict[str, Any]:
+        """The study's settings as a JSON-ready dict (what summaries and files record)."""
+        return {"luminosity_fb": self.luminosity_fb, "n_b": self.n_b, "region": asdict(self.config.region),
+                "n_signal": self.n_signal, "n_background": self.n_background, "seed": self.seed,
+                "width_model": self.width_model, "eps_ref": self.eps_ref, "n_copies": self.config.n_copies,
+                "theta_range": list(self.config.theta_range)}
 
     def replace(self, **changes) -> Study:
         """A study with some settings changed (a fresh one: no analyses are shared)."""
@@ -404,21 +420,27 @@ class Study:
 
     def analysis(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                  signal: Events | str | os.PathLike | None = None,
-                 background: Events | str | os.PathLike | None = None, check_masses: bool = True) -> ChannelAnalysis:
+                 background: Events | str | os.PathLike | None = None, check_masses: bool = True,
+                 keep: bool = True) -> ChannelAnalysis:
         """The analysis of one channel at one point (generated once, then kept).
 
         ``signal`` / ``background`` import samples instead of generating
         them: :class:`Events` or a file (ROOT, LHE, HepMC3). An imported
         signal must have been made with this point's masses (its recorded
         model and its momenta are checked) unless ``check_masses=False``.
+        ``keep=False`` does not keep a generated analysis (for running
+        through many points in bounded memory).
         """
         check_channel(channel)
         model = self.model(point, m_A)
         if signal is None and background is None:
             key = (model, channel)
-            if key not in self._analyses:
-                self._analyses[key] = self._analyse(model, channel, None, None)
-            return self._analyses[key]
+            if key in self._analyses:
+                return self._analyses[key]
+            a = self._analyse(model, channel, None, None)
+            if keep:
+                self._analyses[key] = a
+            return a
         sig = _events(signal)
         if sig is not None and check_masses:
             check_sample_model(sig, model)
@@ -427,7 +449,7 @@ class Study:
     def _analyse(self, model, channel, signal, background) -> ChannelAnalysis:
         return analyse_point(model.benchmark or "custom", model.m_A, channel, n_signal=self.n_signal,
                              n_background=self.n_background, seed=self.seed, config=self.config, model=model,
-                             signal=signal, background=background, n_threads=self.n_threads)
+                             signal=signal, background=background, n_threads=self.threads)
 
     def _channels(self, channel: str) -> tuple[str, ...]:
         if channel == COMBINED:
@@ -448,7 +470,7 @@ class Study:
         """The Appendix B table of ``channel``: one row per m_A (points on this study's threads)."""
         return efficiency_table(benchmark, channel, self.n_b, eps=eps, theta=theta, masses=masses,
                                 n_signal=self.n_signal, n_background=self.n_background, seed=self.seed,
-                                config=self.config, n_threads=self.n_threads, progress=progress)
+                                config=self.config, n_threads=self.threads, progress=progress)
 
     def m2loglike(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                   eps=EPS_REF, theta=THETA_TABLE) -> np.ndarray:
@@ -550,7 +572,7 @@ def check_sample_model(events: Events, model: DarkSector) -> None:
     Raises :class:`ParameterError` naming both, so that a sample is never
     analysed under a model it was not made with.
     """
-    recorded = events.parameters.get("model")
+    recorded = events.info.model
     if recorded:
         theirs = {k: float(recorded[k]) for k in ("m_A", "m_chi", "m_phi") if k in recorded}
         ours = {"m_A": model.m_A, "m_chi": model.m_chi, "m_phi": model.m_phi}

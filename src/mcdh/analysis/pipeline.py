@@ -193,9 +193,9 @@ class ChannelAnalysis:
 
         self.binning = self._make_binning()
         bkg_x, bkg_y, _ = self._variables(background, need_lab=False)
-        n_b_gen = float(background.parameters.get("n_b", 1.0))
+        n_b_gen = float(background.info.record.get("n_b", 1.0))
         if not n_b_gen > 0:
-            raise ParameterError("background.parameters['n_b']", n_b_gen, "must be > 0 to normalise the background")
+            raise ParameterError("background.info.record['n_b']", n_b_gen, "must be > 0 to normalise the background")
         w_bkg = (background.weights * (L / n_b_gen))[:, None]
         h, w2 = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg)
         self._bkg_unit, self._bkg_unit_w2 = h[0], w2[0]
@@ -206,12 +206,8 @@ class ChannelAnalysis:
 
     def _variables(self, events: Events, need_lab: bool = True):
         beams = self.config.beams
-        if events.frame == "cms":
-            cms = events.momenta
-        elif events.frame == "lab":
-            cms = events.momenta @ np.linalg.inv(beams.cms_to_lab).T
-        else:
-            raise ParameterError("events.frame", events.frame, "must be 'cms' or 'lab'")
+        # Events admits only the two frames
+        cms = events.momenta if events.frame == "cms" else events.momenta @ np.linalg.inv(beams.cms_to_lab).T
         names = events.particles
         for needed in ("phi", "chi", "chibar") + (("gamma",) if self.channel == "gammaphi" else ()):
             if needed not in names:

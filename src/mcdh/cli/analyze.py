@@ -46,12 +46,12 @@ def analysis_model(args, signal):
     from ..physics.model import DarkSector
 
     if args.mA is None:
-        model = signal.parameters.get("model")
+        model = signal.info.model
         if not model:
             raise ParameterError("--mA", None, f"{args.file} records no model (not written by mcdh): give --benchmark "
                                  "and --mA (or --m-chi and --m-phi) and the --eps-gen the events were generated at")
         return DarkSector(**model)
-    recorded = signal.parameters.get("model")
+    recorded = signal.info.model
     eps_gen = args.eps_gen if args.eps_gen is not None else (recorded or {}).get("eps")
     if eps_gen is None:
         raise ParameterError("--eps-gen", None, "give the eps the events were generated at (their weights scale as eps^2)")

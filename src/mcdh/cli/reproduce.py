@@ -24,17 +24,16 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..analysis.pipeline import AnalysisConfig
     from ..paper import print_summary, reproduce
+    from ..study import Study
 
     kw = {}
     if args.mA_list is not None:
         kw["masses"] = args.mA_list
-    summary = reproduce(
-        args.out, n_signal=args.events, n_background=args.background_events, xsec_events=args.xsec_events,
-        figure_events=args.figure_events, seed=args.seed, n_threads=args.threads, benchmarks=args.benchmarks,
-        progress=not args.quiet, config=AnalysisConfig(luminosity_fb=args.lumi_fb), **kw,
-    )
+    study = Study(luminosity_fb=args.lumi_fb, n_signal=args.events, n_background=args.background_events,
+                  seed=args.seed, n_threads=args.threads)
+    summary = reproduce(args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
+                        benchmarks=args.benchmarks, progress=not args.quiet, **kw)
     if not args.quiet:
         print_summary(summary, Path(args.out))
     return 0

@@ -27,7 +27,7 @@ from ..kinematics.acceptance import PhotonAcceptance
 from ..kinematics.variables import pair_mass
 from ..physics.constants import SQRT_S
 from ..settings import GAMMAPHI_BACKGROUND_RATIO, LUMINOSITY_FB
-from .phasespace import as_generator, rambo
+from .phasespace import as_generator, rambo, seed_record
 
 
 def background_masses(channel: str, m_phi: float, m_chi: float) -> tuple[float, ...]:
@@ -145,6 +145,7 @@ def generate_background(
         "acceptance_efficiency": acceptance_eff,
         "photon_acceptance": acc_info,
         "weighted": not unweight,
+        **seed_record(rng),
     }
     if unweight:
         u = gen.random(w.size)

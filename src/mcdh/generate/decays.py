@@ -42,7 +42,7 @@ def _beta(m_parent: float, m_d: float) -> float:
 
 def signal_model(events: Events) -> DarkSector | None:
     """The DarkSector that made a signal sample (from its parameters), or None (backgrounds, foreign files)."""
-    model = events.parameters.get("model")
+    model = events.info.model
     if not model or "phi" not in events.particles:
         return None
     with warnings.catch_warnings():

@@ -54,6 +54,13 @@ def as_generator(rng: np.random.Generator | int | None) -> np.random.Generator:
     )
 
 
+def seed_record(rng: np.random.Generator | int | None) -> dict[str, int]:
+    """``{"seed": rng}`` for an integer seed (what a sample's record keeps), else ``{}``."""
+    if isinstance(rng, (int, np.integer)) and not isinstance(rng, bool):
+        return {"seed": int(rng)}
+    return {}
+
+
 def validate_kinematics(sqrt_s, masses) -> tuple[float, np.ndarray]:
     """Check ``sqrt_s`` and ``masses`` and return them as float and array.
 

@@ -59,7 +59,7 @@ from ..physics.amplitudes import couplings_gammaphi, couplings_phi, me2_gammaphi
 from ..physics.constants import GEV2_TO_FB
 from ..physics.model import BENCHMARKS, DarkSector
 from ..settings import MASSES
-from .phasespace import CHUNK_EVENTS, as_generator, chunk_bit_generators, default_threads, run_chunks
+from .phasespace import CHUNK_EVENTS, as_generator, chunk_bit_generators, default_threads, run_chunks, seed_record
 
 N_UNIFORMS = {"phi": 5, "gammaphi": 9}
 N_CHANNELS = 4
@@ -460,7 +460,7 @@ def generate_signal(
     if not 0.0 <= max_overweight < 1.0:
         raise ParameterError("max_overweight", max_overweight, "must be in [0, 1)")
     mom, w, setup, history, seeds = _generate(model, process, n_events, rng, acceptance, n_threads, progress, True)
-    params = _parameters(model, process, setup, history, w, n_events, unweight)
+    params = _parameters(model, process, setup, history, w, n_events, unweight) | seed_record(rng)
     if unweight:
         w_max = overweight_threshold(w, max_overweight)
         params["unweighting_efficiency"] = float(w.mean() / w_max)
@@ -512,7 +512,7 @@ class SignalStream:
         self.model, self.process, self.frame, self.beams = model, process, frame, beams
         self.n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
         self.particles = PARTICLES[process]
-        self._gen = as_generator(rng)
+        self._gen, self._seed = as_generator(rng), rng
         self._acceptance = acceptance
         self._progress = progress
         self.parameters: dict | None = None
@@ -522,7 +522,8 @@ class SignalStream:
         setup, seeds, history = _prepare(self.model, self.process, self._gen, self._acceptance, n)
         w_all = np.empty(n)
         n_chunks = -(-n // CHUNK_EVENTS)
-        base = {"process": self.process, "model": self.model.as_dict(), "sqrt_s": self.model.sqrt_s}
+        base = {"process": self.process, "model": self.model.as_dict(), "sqrt_s": self.model.sqrt_s,
+                **seed_record(self._seed)}
 
         def run(k):
             return setup.run_chunk(seeds, k, n, None, w_all)
@@ -536,10 +537,11 @@ class SignalStream:
                 w = w_all[lo:hi]
                 if not np.all(np.isfinite(w)) or np.any(w < 0):
                     raise GenerationError(f"signal {self.process}: non-finite or negative weights for {self.model}")
-                ev = Events(np.concatenate(moms), w.copy(), self.particles, f"signal-{self.process}", "cms", dict(base))
+                ev = Events(np.concatenate(moms), w.copy(), self.particles, f"signal-{self.process}", "cms",
+                            base | {"batch": {"first": lo, "events": hi - lo, "of": n}})
                 advance(hi - lo)
                 yield to_lab(ev, self.beams) if self.frame == "lab" else ev
-        params = _parameters(self.model, self.process, setup, history, w_all, n, False)
+        params = _parameters(self.model, self.process, setup, history, w_all, n, False) | seed_record(self._seed)
         params["unweighting_efficiency"] = unweighting_efficiency(w_all)
         if self.frame == "lab":
             params["beams"] = (self.beams if self.beams is not None else Beams()).describe()

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import sys
 from pathlib import Path
@@ -72,6 +73,7 @@ class EventWriter:
         self.parameters: dict | None = None
         self._stack = contextlib.ExitStack()
         self._particles: tuple[str, ...] | None = None
+        self._w_sums = np.zeros(2)  # sum w, sum w^2 of the events written (of the current tree)
 
     def __enter__(self):
         self.tmp = self._stack.enter_context(atomic_path(self.path))
@@ -106,11 +108,25 @@ class EventWriter:
         step = self.max_chunk
         for start in range(0, len(events), step):
             stop = min(len(events), start + step)
-            part = events if (start == 0 and stop == len(events)) else Events(
-                events.momenta[start:stop], events.weights[start:stop], events.particles,
-                events.process, events.frame, events.parameters)
+            part = events if (start == 0 and stop == len(events)) else events.chunk(start, stop)
             self._write(part)
             self.n_written += len(part)
+            self._w_sums += (part.weights.sum(), np.square(part.weights).sum())
+
+    def _record(self, first: Events) -> dict:
+        """The run record the file stores: :meth:`set_parameters`' or else the first chunk's.
+
+        When the chunks are the batches of a stream, the first one's record
+        states only its own sigma: the run's is that of all events written.
+        """
+        if self.parameters is not None:
+            return self.parameters
+        record = first.parameters
+        if record.pop("batch", None) is not None:
+            n, (s1, s2) = self.n_written, self._w_sums
+            record["sigma_fb"] = float(s1)
+            record["sigma_err_fb"] = math.sqrt(max(s2 - s1 * s1 / n, 0.0) * n / (n - 1)) if n > 1 else math.inf
+        return record
 
     def set_parameters(self, parameters: dict) -> None:
         """Run parameters to store when the file is closed (default: those of the first chunk)."""

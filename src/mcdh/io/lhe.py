@@ -146,7 +146,7 @@ class LHEWriter(EventWriter):
         if self.n_written != self.n_events:
             raise ParameterError("n_events", self.n_events, f"but {self.n_written} events were written")
         ev = self._first
-        params = self.parameters if self.parameters is not None else ev.parameters
+        params = self._record(ev)
         meta = {"mcdh_version": __version__, "particles": list(ev.particles), "process": ev.process,
                 "frame": ev.frame, "pdg": self._ids, "n_events": self.n_written,
                 "parameters": json.loads(json.dumps(params, default=json_default))}

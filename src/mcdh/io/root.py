@@ -123,13 +123,14 @@ class RootWriter(EventWriter):
     def _close_tree(self):
         if self._first is None:
             raise ParameterError("events", 0, f"no events were written to tree {self.tree!r}")
-        params = self.parameters if self.parameters is not None else self._first.parameters
+        params = self._record(self._first)
         self._meta[str(self.tree)] = _tree_meta(self._first, self.n_written, params)
 
     def new_tree(self, tree: str | None = None) -> None:
         """Close the current tree and write the next chunks to ``tree`` (default: named after their process)."""
         self._close_tree()
         self.tree, self._first, self.parameters, self.n_written, self._particles = tree, None, None, 0, None
+        self._w_sums = np.zeros(2)
 
     def _finish(self):
         self._close_tree()

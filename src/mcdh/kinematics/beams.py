@@ -130,6 +130,4 @@ def to_lab(events: Events, beams: Beams | None = None) -> Events:
     if events.frame != "cms":
         raise ParameterError("events.frame", events.frame, "must be 'cms' or 'lab'")
     b = beams if beams is not None else Beams()
-    params = dict(events.parameters)
-    params["beams"] = b.describe()
-    return Events(b.to_lab(events.momenta), events.weights.copy(), events.particles, events.process, "lab", params)
+    return events.with_momenta(b.to_lab(events.momenta), "lab", beams=b.describe())
