@@ -128,6 +128,11 @@ double rambo_massless_volume(int n, double sqrt_s) {
     for (int i = 0; i < n - 2; ++i) v *= s;
     for (int i = 2; i <= n - 1; ++i) v /= (double)i;
     for (int i = 2; i <= n - 2; ++i) v /= (double)i;
+    if (!isfinite(v) || v == 0.0) {
+        /* many particles: the products above overflow (or underflow) although the volume itself may be a
+           double; the same formula in log space (normal cases keep the exact products above) */
+        v = exp((n - 1) * log(0.5 * PI) + (n - 2) * log(s) - lgamma((double)n) - lgamma((double)(n - 1)));
+    }
     return v;
 }
 

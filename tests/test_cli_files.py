@@ -186,12 +186,17 @@ def test_analyze_foreign_lhe_with_model_options(tmp_path, capsys):
     assert main(["analyze", str(foreign), "--benchmark", "B1", "--mA", "4.5", *common]) == 2  # --eps-gen is required
 
 
+def _interruptible():
+    """In the child: Ctrl-C acts, even when the tests run as a background job (which ignores SIGINT)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_generate_leaves_no_file(tmp_path, sig):
     out = tmp_path / "big.lhe"
     proc = subprocess.Popen([*mcdh_command(), "generate", "signal", "--process", "phi", "--benchmark", "B1",
                              "--mA", "3", "--events", "3000000", "--output", str(out), "--quiet"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=_interruptible)
     t0 = time.time()
     while not list(tmp_path.iterdir()) and time.time() - t0 < 120 and proc.poll() is None:
         time.sleep(0.05)

@@ -1,4 +1,5 @@
 """LHE and HepMC3 export/import, streaming writers, bad files."""
+import json
 import math
 import os
 import re
@@ -311,7 +312,11 @@ def test_hepmc_cross_section_record(tmp_path, sample):
     # the last event carries the full-sample estimate (pb), printed with 9 digits
     assert cs.xsec() == pytest.approx(sample.sigma_fb * 1e-3, rel=1e-8)
     assert cs.xsec_err() == pytest.approx(sample.parameters["sigma_err_fb"] * 1e-3, rel=1e-6)
-    assert last.weights[0] == sample.weights[-1] and last.run_info.weight_names == ["mcdh_fb"]
+    # the cross section and the first weight in pb; mcdh's exact weight in fb by name, as in LHE
+    assert last.run_info.weight_names == ["Default", "mcdh_fb"]
+    assert last.weights[1] == sample.weights[-1] and last.weights[0] == sample.weights[-1] * 1e-3
+    units = json.loads(str(last.run_info.attributes["mcdh_parameters"]))
+    assert units["weight_units"] == {"Default": "pb", "mcdh_fb": "fb"} and units["cross_section_unit"] == "pb"
 
 
 def test_phi_decay_stage_vertices_lengths_and_daughters():

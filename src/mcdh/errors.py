@@ -10,6 +10,12 @@ import math
 from typing import Any
 
 
+def one_line(text: str, limit: int = 400) -> str:
+    """``text`` on one line (whitespace runs collapsed), at most ``limit`` characters."""
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class ParameterError(ValueError):
     """An input parameter is outside its allowed range.
 
@@ -27,7 +33,7 @@ class ParameterError(ValueError):
         self.parameter = parameter
         self.value = value
         self.allowed = allowed
-        super().__init__(f"{parameter} = {value!r} is invalid: {allowed}")
+        super().__init__(one_line(f"{parameter} = {one_line(repr(value), 120)} is invalid: {allowed}"))
 
 
 class GenerationError(RuntimeError):
@@ -35,7 +41,9 @@ class GenerationError(RuntimeError):
 
 
 def check_finite(name: str, value: Any) -> float:
-    """Return ``value`` as a float, or raise if it is not a finite real number."""
+    """Return ``value`` as a float, or raise if it is not a finite real number (bools are refused)."""
+    if isinstance(value, bool):
+        raise ParameterError(name, value, "must be a real number, not a bool")
     try:
         x = float(value)
     except (TypeError, ValueError):
@@ -74,10 +82,48 @@ def check_count(name: str, value: Any, minimum: int = 0) -> int:
     return ivalue
 
 
+def check_roles(roles: Any, name: str = "roles") -> dict[str, int]:
+    """{particle slot: PDG id}: at least one slot, non-zero integer ids (not bools), distinct."""
+    from collections.abc import Mapping
+
+    if not isinstance(roles, Mapping) or not roles:
+        raise ParameterError(name, roles, "must map particle slots to PDG ids, e.g. {'phi': 54}")
+    out = {}
+    for k, v in roles.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v == 0:
+            try:
+                ok = not isinstance(v, bool) and int(v) == v and int(v) != 0
+            except (TypeError, ValueError, OverflowError):
+                ok = False
+            if not ok:
+                raise ParameterError(name, roles, f"the PDG id of {k!r} must be a non-zero integer")
+        out[str(k)] = int(v)
+    if len(set(out.values())) != len(out):
+        raise ParameterError(name, roles, "PDG ids must differ between particle slots")
+    return out
+
+
 class FileFormatError(ValueError):
     """An input file is missing, truncated, corrupt or not what mcdh wrote; the message names its path."""
 
     def __init__(self, path, problem: str):
         self.path = str(path)
-        self.problem = problem
-        super().__init__(f"{path}: {problem}")
+        self.problem = one_line(problem)
+        super().__init__(f"{path}: {self.problem}")
+
+
+class FileAccessError(OSError):
+    """The operating system refused to read or write a file (no space, read-only, a directory, ...).
+
+    An ``OSError`` whose message names the path the user gave (not a
+    temporary name) and the cause in words, e.g. ``cannot write out.root:
+    No space left on device``.
+    """
+
+    def __init__(self, path, action: str, cause: OSError | str):
+        self.path = str(path)
+        reason = cause if isinstance(cause, str) else (cause.strerror or type(cause).__name__)
+        super().__init__(getattr(cause, "errno", None), one_line(f"cannot {action} {path}: {reason}"))
+
+    def __str__(self) -> str:
+        return str(self.strerror)

@@ -10,16 +10,22 @@ or the order in which tasks finish.
 On disk (``OUT``):
 
     scan.json           the grid (written first; a rerun must ask for the same grid)
-    points/*.json       one file per finished task, written atomically as it completes
+    .scan.lock          held (filelock) for the whole life of a run: a second scan on the folder refuses
+    points/*.json       one file per finished task, written atomically as it completes; named after the
+                        task and a digest of its exact parameters (grid and task, floats exactly), and
+                        holding both, so a point is never taken for another
     results.csv/.json   all rows, written at the end
 
-Rerunning the same command skips the tasks whose point files exist, so a
-killed or interrupted scan continues where it stopped and ends with the same
-results as an uninterrupted one.
+Rerunning the same command skips the tasks whose point files exist and check
+out (parameters equal, rows complete), so a killed or interrupted scan
+continues where it stopped and ends with the same results as an
+uninterrupted one.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
 import json
 import warnings
@@ -92,9 +98,21 @@ class ScanGrid:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
-def task_name(task) -> str:
+LOCK_FILE = ".scan.lock"
+
+
+def task_record(grid: dict, task) -> dict:
+    """What a point file must hold to be this task's: the grid and the task, exactly."""
     b, m, c = task
-    return f"{b}_mA{round(m * 1000):05d}MeV_{c}"
+    return {"grid": grid, "task": {"benchmark": b, "mA": float(m), "channel": c}}
+
+
+def task_name(grid: dict, task) -> str:
+    """The point file name: readable, and unique through a digest of the exact parameters (masses 0.4 MeV
+    apart are different points)."""
+    b, m, c = task
+    digest = hashlib.sha256(json.dumps(task_record(grid, task), sort_keys=True).encode()).hexdigest()[:16]
+    return f"{b}_mA{round(m * 1000):05d}MeV_{c}_{digest}"
 
 
 def run_task(grid: dict, task) -> list[dict]:
@@ -146,11 +164,43 @@ def _create_out(out: Path, grid: ScanGrid) -> None:
         write_text(out / GRID_FILE, json.dumps(grid.as_dict(), indent=1, sort_keys=True))
 
 
-def _load_point(path: Path):
+def _load_point(path: Path, record: dict):
+    """The rows of a point file, or None (recompute) unless it is this task's and complete."""
     try:
-        return json.loads(path.read_text())
+        data = json.loads(path.read_text())
     except (OSError, ValueError):
-        return None  # unreadable (cannot happen with atomic writes, but never trust it): recompute
+        return None  # unreadable (cannot happen with atomic writes, but never trust it)
+    if not isinstance(data, dict) or {k: data.get(k) for k in record} != record:
+        return None
+    rows = data.get("rows")
+    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and set(r) == set(ROW_FIELDS) for r in rows):
+        return None
+    return rows
+
+
+def saved_points(grid: ScanGrid, out) -> int:
+    """How many of the grid's tasks have a valid point file in ``out`` (what a rerun will not recompute)."""
+    spec = grid.as_dict()
+    points = Path(out) / "points"
+    return sum(_load_point(points / f"{task_name(spec, t)}.json", task_record(spec, t)) is not None for t in grid.tasks())
+
+
+@contextlib.contextmanager
+def _locked(out: Path):
+    """Hold the folder's lock for a run's whole life; a second run refuses in one line."""
+    from filelock import FileLock, Timeout
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(out / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise ParameterError("out", str(out), "is in use by another running scan (wait for it, or use another "
+                             "folder)") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: int = 2, serial: bool = False,
@@ -166,23 +216,30 @@ def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: in
         Run the tasks in this process, one after the other (no dask).
     """
     out = Path(out)
-    points = out / "points"
     n_workers = check_count("workers", n_workers, 1)
-    _check_out(out, grid)
+    _check_out(out, grid)  # a folder of another scan is refused before anything is written
+    with _locked(out):
+        return _run_locked(grid, out, scheduler, n_workers, serial, progress)
+
+
+def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bool, progress: bool) -> list[dict]:
+    _check_out(out, grid)  # again under the lock: a scan that started meanwhile may have claimed the folder
+    points = out / "points"
     tasks = grid.tasks()
+    spec = grid.as_dict()
+    names = {t: task_name(spec, t) for t in tasks}
     done = {}
     for t in tasks:
-        p = points / f"{task_name(t)}.json"
+        p = points / f"{names[t]}.json"
         if p.exists():
-            rows = _load_point(p)
+            rows = _load_point(p, task_record(spec, t))
             if rows is not None:
                 done[t] = rows
     todo = [t for t in tasks if t not in done]
-    spec = grid.as_dict()
     with progress_bar(len(tasks), "scan", "point", progress, initial=len(done)) as advance:
 
         def store(task, rows):
-            write_text(points / f"{task_name(task)}.json", json.dumps(rows))
+            write_text(points / f"{names[task]}.json", json.dumps({**task_record(spec, task), "rows": rows}))
             done[task] = rows
             advance(1)
 
@@ -196,8 +253,7 @@ def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: in
             client, cluster = _connect(scheduler, n_workers)  # a bad scheduler address fails before anything is written
             try:
                 _create_out(out, grid)
-                futures = {client.submit(run_task, spec, t, key=f"mcdh-{task_name(t)}-{spec['seed']}", pure=False): t
-                           for t in todo}
+                futures = {client.submit(run_task, spec, t, key=f"mcdh-{names[t]}", pure=False): t for t in todo}
                 for fut in as_completed(futures):
                     store(futures[fut], fut.result())
             finally:

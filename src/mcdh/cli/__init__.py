@@ -6,14 +6,15 @@ library errors name the command-line flag of the library parameter.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from .._version import __version__
-from ..errors import FileFormatError, GenerationError, ParameterError
-from . import analyze, background, figure, generate, rambo, reach, reproduce, scan, table, xsec
+from ..errors import FileAccessError, FileFormatError, GenerationError, ParameterError, one_line
+from . import analyze, background, figure, generate, pythia_config, rambo, reach, reproduce, scan, table, xsec
 from ._options import error_text
 
-COMMANDS = (rambo, background, xsec, figure, table, reach, reproduce, generate, analyze, scan)
+COMMANDS = (rambo, background, xsec, figure, table, reach, reproduce, generate, analyze, scan, pythia_config)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,12 +57,32 @@ def _redeliver_swallowed(unraisable) -> None:
     sys.__unraisablehook__(unraisable)
 
 
+_NUMBER_LIST = re.compile(r"^-[\d.]+([eE][-+]?\d+)?(,[-+]?[\d.]+([eE][-+]?\d+)?)+$")
+
+
+def _attach_negative_lists(argv: list[str]) -> list[str]:
+    """``--region -1,5`` as ``--region=-1,5``: argparse takes a value starting with '-' that is not a single
+    number for an option."""
+    out: list[str] = []
+    for a in argv:
+        if out and _NUMBER_LIST.match(a) and out[-1].startswith("--") and "=" not in out[-1]:
+            out[-1] = f"{out[-1]}={a}"
+        else:
+            out.append(a)
+    return out
+
+
+def _os_text(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{exc.strerror or exc}"
+
+
 def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_negative_lists(sys.argv[1:] if argv is None else list(argv)))
     previous: dict = {}
     hook = sys.unraisablehook
     if threading.current_thread() is threading.main_thread():
@@ -77,6 +98,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except FileFormatError as exc:
         print(f"mcdh {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the system refused a file: FileAccessError names the path the user gave
+        print(f"mcdh {args.command}: error: {one_line(str(exc) if isinstance(exc, FileAccessError) else _os_text(exc))}",
+              file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"mcdh {args.command}: error: out of memory; use fewer events (or a streaming command: "
+              "mcdh generate writes as it generates)", file=sys.stderr)
         return 2
     except GenerationError as exc:
         print(f"mcdh {args.command}: generation failed: {exc}", file=sys.stderr)

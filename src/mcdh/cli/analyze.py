@@ -32,7 +32,10 @@ def register(sub) -> None:
     opt.add_lumi(p)
     opt.add_seed(p, " of the smearing and the mock background")
     opt.add_threads(p)
-    p.add_argument("--output", default=None, help="also write the samples and the signal/background histograms (TH1) to this ROOT file")
+    p.add_argument("--output", default=None,
+                   help="also write the smeared signal and background histograms (TH1D with sums of squared weights) "
+                        "to this ROOT file")
+    p.add_argument("--with-samples", action="store_true", help="with --output: also copy the signal and background events")
     opt.add_json(p)
     p.set_defaults(func=run)
 
@@ -59,10 +62,14 @@ def analysis_model(args, signal):
 
 
 def run(args) -> int:
-    from ..io import read_events
+    from ..io import file_format, read_events
     from ..physics.model import check_eps, check_theta
     from ..study import Study, analysis_histograms, band_result, reach_result
 
+    if args.output is not None and file_format(args.output, "output") != "root":
+        raise ParameterError("output", args.output, "must be a .root file (the histograms are TH1D)")
+    if args.with_samples and args.output is None:
+        raise ParameterError("with_samples", True, "needs --output FILE.root")
     signal = read_events(args.file, tree=args.tree, roles=args.roles)
     channel = args.channel or ("gammaphi" if "gamma" in signal.particles else "phi")
     model = analysis_model(args, signal)
@@ -81,11 +88,20 @@ def run(args) -> int:
            "eps95": reach.eps, "eps95_note": reach.note,
            "theta_band": [band.lower, band.upper], "theta_band_note": band.note}
     if args.output:
-        from ..io.root import write_root
+        from ..io.root import RootWriter, th1
 
-        hists = {f"h_{k}": h for k, h in analysis_histograms(a, eps, theta, args.nb).items()}
-        samples = {"signal": signal} if background is None else {"signal": signal, "background": background}
-        write_root(args.output, samples, histograms=hists)
+        n_bkg = len(background) if background is not None else args.background_events
+        entries = {"signal": len(signal), "background": n_bkg}  # events filled, each as smeared copies
+        hists = {f"h_{k}": th1(h, entries[k], f"{k}: expected events at {args.lumi_fb:g} fb^-1 (eps = {eps:g}, "
+                                              f"theta = {theta:g}, N_b = {args.nb:g})")
+                 for k, h in analysis_histograms(a, eps, theta, args.nb).items()}
+        with RootWriter(args.output, histograms=hists, seed=args.seed) as out:
+            if args.with_samples:
+                out.tree = "signal"
+                out.write(signal)
+                if background is not None:
+                    out.new_tree("background")
+                    out.write(background)
         res["output"] = str(args.output)
     if args.json:
         print(opt.dumps(res))
@@ -105,6 +121,6 @@ def run(args) -> int:
         band_text = f"no theta band ({band.reason})"
     print(f"  95% CL reach: {reach} at theta = {theta:g}; {band_text} at eps = {eps:g}")
     if args.output:
-        print(f"  histograms and samples -> {args.output}")
+        print(f"  histograms{' and samples' if args.with_samples else ''} -> {args.output}")
     return 0
 

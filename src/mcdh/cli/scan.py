@@ -40,7 +40,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..scan import ScanGrid, run_scan, task_name
+    from ..scan import ScanGrid, run_scan, saved_points
 
     kw = {}
     if args.mA_list is not None:
@@ -55,7 +55,7 @@ def run(args) -> int:
         rows = run_scan(grid, out, scheduler=args.scheduler, n_workers=args.workers, serial=args.serial,
                         progress=not args.quiet)
     except KeyboardInterrupt:
-        done = sum((out / "points" / f"{task_name(t)}.json").exists() for t in grid.tasks())
+        done = saved_points(grid, out)
         print(f"mcdh scan: interrupted; {done} of {len(grid.tasks())} points are saved in {out / 'points'}: "
               "run the same command again to resume", file=sys.stderr)
         return 130

@@ -132,8 +132,10 @@ class PhiDecayer:
     seed : int
         Seed of the stream; the same seed and the same chunks give the same decays.
     daughters : bool
-        Also sample the decay mode and the daughters' momenta. Per chunk the
-        draws are the decay lengths first, then the modes and angles.
+        Also sample the decay mode and the daughters' momenta. The decay
+        lengths and the daughters come from two streams of the seed, so every
+        writer (LHE: lengths only; ROOT: vertices; HepMC3: vertices and
+        daughters) gives the same decay lengths event by event.
     """
 
     def __init__(self, model: DarkSector, seed: int = 0, *, daughters: bool = True):
@@ -141,6 +143,7 @@ class PhiDecayer:
         if self.ctau_mm <= 0:
             raise ParameterError("model.theta", model.theta, "gives no finite phi decay length (theta = 0?)")
         self._rng = np.random.default_rng(seed)
+        self._rng_kids = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1,)))
         self._table = None
         if daughters:
             table = decay_table(model)
@@ -165,8 +168,8 @@ class PhiDecayer:
         if self._table is None:
             return PhiDecays(length, q)
         d_ids, cum, d_mass = self._table
-        modes = np.searchsorted(cum, self._rng.random(n) * cum[-1], side="right")
-        u = self._rng.random((n, 2))
+        modes = np.searchsorted(cum, self._rng_kids.random(n) * cum[-1], side="right")
+        u = self._rng_kids.random((n, 2))
         kids = np.empty((2, n, 4))
         decay_two_body(q, d_mass[modes, 0], d_mass[modes, 1], 2.0 * u[:, 0] - 1.0, 2.0 * math.pi * u[:, 1],
                        kids[0], kids[1])

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import _rambo
 from .._progress import ordered_map
-from ..errors import GenerationError, ParameterError, check_count, check_finite
+from ..errors import GenerationError, ParameterError, check_count, check_finite, check_positive
 
 CHUNK_EVENTS = 1 << 16
 """Events per independent random stream (fixed: results must not depend on
@@ -159,6 +159,7 @@ def rambo(
     """
     sqrt_s, m = validate_kinematics(sqrt_s, masses)
     n_events = check_count("n_events", n_events, 0)
+    _check_volume(m.size, sqrt_s)
     gen = as_generator(rng)
     n = m.size
     if n_threads is None:
@@ -192,18 +193,59 @@ def rambo(
     bad = [rc for rc in codes if rc != 0]
     if bad:
         raise GenerationError(f"RAMBO failed: {_rambo.STATUS.get(bad[0], bad[0])}")
+    _check_weights(w, m)
     return p, w
+
+
+def _check_volume(n: int, sqrt_s: float) -> None:
+    """Refuse, before any work, a phase space whose volume double precision cannot hold."""
+    log_v = log_massless_volume(n, sqrt_s)
+    if not LOG_DOUBLE_RANGE[0] < log_v < LOG_DOUBLE_RANGE[1]:
+        raise ParameterError("masses", f"{n} particles at sqrt_s = {sqrt_s:g} GeV",
+                             f"the phase-space volume, 1e{log_v / math.log(10):.0f} GeV^(2n-4), is outside double "
+                             "precision: fewer particles or another energy")
+
+
+def _check_weights(w: np.ndarray, m: np.ndarray) -> None:
+    """The massive rescaling multiplies by (sum |k| / sqrt_s)^(2n-3): for many massive particles it underflows."""
+    if w.size and not (np.all(np.isfinite(w)) and np.all(w > 0)):
+        raise ParameterError("masses", f"{m.size} particles of total mass {m.sum():.6g} GeV",
+                             "give phase-space weights that underflow or overflow double precision")
 
 
 # --------------------------------------------------------------------------
 # references and closed forms
 
 
-def massless_volume(n: int, sqrt_s: float) -> float:
-    """Massless n-body volume ``(pi/2)^(n-1) s^(n-2) / ((n-1)! (n-2)!)``."""
+def log_massless_volume(n: int, sqrt_s: float) -> float:
+    """Natural log of :func:`massless_volume`, computed where it cannot overflow (any n, any sqrt_s > 0)."""
     n = check_count("n", n, 2)
-    s = check_finite("sqrt_s", sqrt_s) ** 2
-    return (math.pi / 2) ** (n - 1) * s ** (n - 2) / (math.factorial(n - 1) * math.factorial(n - 2))
+    sqrt_s = check_positive("sqrt_s", sqrt_s)
+    return (n - 1) * math.log(math.pi / 2) + 2 * (n - 2) * math.log(sqrt_s) - math.lgamma(n) - math.lgamma(n - 1)
+
+
+LOG_DOUBLE_RANGE = (math.log(1e-290), math.log(1e290))
+"""Volumes and weights whose log lies outside this range are refused (near the double-precision limits,
+where a weight would overflow to inf or lose its digits to underflow)."""
+
+
+def massless_volume(n: int, sqrt_s: float) -> float:
+    """Massless n-body volume ``(pi/2)^(n-1) s^(n-2) / ((n-1)! (n-2)!)`` (GeV^(2n-4)).
+
+    Raises :class:`ParameterError` where it is not representable in double
+    precision (e.g. 141 massless particles, or sqrt_s = 1e300 GeV); see
+    :func:`log_massless_volume` for its logarithm.
+    """
+    log_v = log_massless_volume(n, sqrt_s)
+    if not LOG_DOUBLE_RANGE[0] < log_v < LOG_DOUBLE_RANGE[1]:
+        raise ParameterError("n, sqrt_s", (n, sqrt_s), f"give a phase-space volume of 1e{log_v / math.log(10):.0f} "
+                             "GeV^(2n-4), outside double precision (use log_massless_volume)")
+    s = float(sqrt_s) ** 2
+    try:
+        v = (math.pi / 2) ** (n - 1) * s ** (n - 2) / (math.factorial(n - 1) * math.factorial(n - 2))
+    except OverflowError:  # an intermediate overflows although the volume is a double
+        v = 0.0
+    return v if math.isfinite(v) and v > 0 else math.exp(log_v)
 
 
 def lips_factor(n: int) -> float:
@@ -230,11 +272,15 @@ def rambo_from_uniforms(sqrt_s: float, masses: Sequence[float], u: np.ndarray) -
     u = np.ascontiguousarray(u, dtype=np.float64)
     if u.ndim != 2 or u.shape[1] != 4 * m.size:
         raise ParameterError("u", u.shape, f"must have shape (n_events, {4 * m.size})")
+    if not np.all((u > 0.0) & (u < 1.0)):  # also refuses NaN
+        raise ParameterError("u", "an array with entries outside (0, 1)", "every uniform must lie in the open interval (0, 1)")
+    _check_volume(m.size, sqrt_s)
     p = np.empty((u.shape[0], m.size, 4))
     w = np.empty(u.shape[0])
     rc = _rambo.from_uniforms(sqrt_s, m, u, p, w)
     if rc != 0:
         raise GenerationError(f"RAMBO failed: {_rambo.STATUS.get(rc, rc)}")
+    _check_weights(w, m)
     return p, w
 
 

@@ -28,13 +28,15 @@ def open_writer(path, n_events: int, *, tree: str | None = None, pdg: dict | Non
 
     ``n_events`` is the total to be written (LHE and HepMC normalise their
     cross-section records with it); ``tree`` names the ROOT tree; ``pdg``
-    overrides PDG ids; ``seed`` drives the sampled phi decays (LHE, HepMC).
+    overrides PDG ids; ``seed`` drives the sampled phi decays (ROOT: MC-truth
+    vertices; LHE: decay lengths; HepMC3: vertices and daughters; the same
+    seed gives the same decay lengths in every format).
     """
     fmt = file_format(path)
     if fmt == "root":
         from .root import RootWriter
 
-        return RootWriter(path, tree=tree)
+        return RootWriter(path, tree=tree, seed=seed)
     if fmt == "lhe":
         from .lhe import LHEWriter
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_path
-from ..errors import ParameterError
+from ..errors import ParameterError, check_roles
 from ..events import Events
 from ..kinematics.beams import Beams
 from ..kinematics.variables import mass
@@ -31,7 +31,7 @@ def roles_for(particles, pdg: dict | None = None) -> dict[str, int]:
     missing = [p for p in particles if p not in table]
     if missing:
         raise ParameterError("pdg", pdg, f"give PDG ids for {missing}")
-    return {p: int(table[p]) for p in particles}
+    return check_roles({p: table[p] for p in particles}, "pdg")
 
 
 def beam_momenta(events: Events) -> np.ndarray:

@@ -11,10 +11,15 @@ pi0 pi0, K+K- or K0 K0bar with the model's branching ratios (within pi pi
 and K K: isospin weight 2 : 1 and 1 : 1 times the pair velocity, as for the
 s-wave decay of a scalar; see :func:`mcdh.generate.decays.decay_table`). The sampled decays are part of the file only:
 :func:`read_hepmc` returns the generated (undecayed) final state. Units: GeV
-and mm. Event weights are mcdh's weights in fb (weight name ``mcdh_fb``);
-the GenCrossSection attribute carries the running cross-section estimate in
-pb, as generators write it. 17 significant digits: momenta and weights
-survive a round trip exactly.
+and mm. Two weights per event: ``Default`` in pb, the unit of the
+GenCrossSection attribute (the running cross-section estimate, as
+generators write it), and mcdh's exact weight in fb, ``mcdh_fb`` (as in
+LHE files); the run info says so (``weight_units``). 17 significant digits:
+momenta and weights survive a round trip exactly.
+
+:func:`read_hepmc` converts momenta given in MeV to GeV (mcdh reads no
+lengths) and checks what it reads with the readers' one validation layer
+(:mod:`mcdh.io._validate`).
 """
 from __future__ import annotations
 
@@ -32,7 +37,12 @@ from .._version import __version__
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
 from ..generate.decays import PhiDecayer
+from ._validate import checked_events, checked_header, checked_roles, reading
 from ._writer import PB_PER_FB, PDG_IDS, WEIGHT_ID, EventWriter, beam_momenta, nominal_masses, roles_for
+
+WEIGHT_NAMES = ["Default", WEIGHT_ID]
+WEIGHT_UNITS = {"Default": "pb", WEIGHT_ID: "fb"}
+"""The event weights mcdh writes and their units (the cross section is in pb)."""
 
 
 def _run_record(events: Events) -> dict:
@@ -74,7 +84,7 @@ class HepMCWriter(EventWriter):
 
         self._hep = pyhepmc
         self._run = pyhepmc.GenRunInfo()
-        self._run.weight_names = [WEIGHT_ID]
+        self._run.weight_names = WEIGHT_NAMES
         self._writer: Any = None
         self._WriterAscii = WriterAscii
 
@@ -85,7 +95,7 @@ class HepMCWriter(EventWriter):
         self._k_phi = events.particles.index("phi") if "phi" in events.particles else -1
         self._decayer = PhiDecayer.for_events(events, self._seed) if self.decay_phi else None
         meta = {"mcdh_version": __version__, "particles": list(events.particles), "process": events.process,
-                "frame": events.frame, "pdg": self._ids,
+                "frame": events.frame, "pdg": self._ids, "weight_units": WEIGHT_UNITS, "cross_section_unit": "pb",
                 "parameters": json.loads(json.dumps(_run_record(events), default=json_default))}
         self._run.tools = [self._hep.GenRunInfo.ToolInfo("mcdh", __version__, events.process)]
         self._run.attributes = {"mcdh_parameters": json.dumps(meta)}
@@ -130,7 +140,7 @@ class HepMCWriter(EventWriter):
                         kid.generated_mass = d_mass[i, j]
                         v1.add_particle_out(kid)
                     evt.add_vertex(v1)
-            evt.weights = [float(events.weights[i])]
+            evt.weights = [float(events.weights[i]) * PB_PER_FB, float(events.weights[i])]
             cs = hep.GenCrossSection()
             # running estimate from the k events so far: f_i = N w_i are i.i.d. estimates of sigma
             N = self.n_events
@@ -204,46 +214,87 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
         Default: recorded by mcdh in the file, else the signal slots with
         :data:`mcdh.io.lhe.PDG_IDS`.
     weight_unit : {"fb", "pb"}, optional
-        Unit of the first event weight (default: fb for mcdh files, else pb).
+        Unit of the first event weight of a file without mcdh's exact
+        ``mcdh_fb`` weight (default pb; fb for files of mcdh 0.1 that had only it).
     """
     import pyhepmc
 
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(path, "no such file")
-    with open(path, "rb") as f:
-        head = f.read(64)
-    if not head.startswith(b"HepMC::Version"):
-        raise FileFormatError(path, "not a HepMC3 ASCII file (no 'HepMC::Version' first line)")
-    moms, weights = [], []
+    if weight_unit not in (None, "fb", "pb"):
+        raise ParameterError("weight_unit", weight_unit, "must be 'fb' or 'pb'")
+    with reading(path):
+        with open(path, "rb") as f:
+            head = f.read(64)
+        if not head.startswith(b"HepMC::Version"):
+            raise FileFormatError(path, "not a HepMC3 ASCII file (no 'HepMC::Version' first line)")
+        with open(path, "rb") as raw:
+            raw.seek(max(0, path.stat().st_size - 64))
+            tail = raw.read()
+        if b"HepMC::Asciiv3-END_EVENT_LISTING" not in tail:
+            raise FileFormatError(path, "truncated: no 'HepMC::Asciiv3-END_EVENT_LISTING' at the end")
+        starts = _event_lines(path)
+        messages: list[str] = []
+        with _stderr_to(messages):
+            moms, weights, meta, names, n_read = _read_events(pyhepmc, path, roles, weight_unit)
+        if n_read != len(starts):
+            k = n_read
+            hint = "; ".join(line.strip() for m in messages for line in m.splitlines() if "ERROR" in line)[:300]
+            raise FileFormatError(path, f"event {k + 1} (from line {starts[k] if k < len(starts) else '?'}) cannot be "
+                                  f"parsed ({hint or 'HepMC3 reader stopped'}); nothing was read")
+    if not moms:
+        raise FileFormatError(path, "holds no readable events")
+    params = dict(meta.get("parameters", {})) if meta else {}
+    params["source"] = str(path)
+    frame = meta["frame"] if meta else "cms"
+    name = process or (meta["process"] if meta else "hepmc-import")
+    return checked_events(path, np.asarray(moms, dtype=np.float64), np.asarray(weights, dtype=np.float64), names,
+                          name, frame, params)
+
+
+def _read_events(pyhepmc, path: Path, roles, weight_unit):
+    """(momenta in GeV, weights in fb, mcdh header or None, slot names, events read) of a HepMC3 file."""
+    moms: list[np.ndarray] = []
+    weights: list[float] = []
     meta = None
     names: tuple[str, ...] = ()
     wanted: dict[int, str] = {}
-    with open(path, "rb") as raw:
-        raw.seek(max(0, path.stat().st_size - 64))
-        tail = raw.read()
-    if b"HepMC::Asciiv3-END_EVENT_LISTING" not in tail:
-        raise FileFormatError(path, "truncated: no 'HepMC::Asciiv3-END_EVENT_LISTING' at the end")
-    starts = _event_lines(path)
-    messages: list[str] = []
-    with _stderr_to(messages), pyhepmc.open(str(path), "r", format="HepMC3") as reader:
+    k_weight, to_fb = 0, 1.0
+    n_read = 0
+    with pyhepmc.open(str(path), "r", format="HepMC3") as reader:
         for i, evt in enumerate(reader):
-            if meta is None and evt.run_info is not None:
-                attrs = evt.run_info.attributes or {}
+            where = f"event {i + 1} (number {evt.event_number})"
+            if i == 0:
+                run = evt.run_info
+                attrs = (run.attributes or {}) if run is not None else {}
                 if "mcdh_parameters" in attrs:
-                    meta = json.loads(str(attrs["mcdh_parameters"]))
-            if not names:
+                    try:
+                        meta = json.loads(str(attrs["mcdh_parameters"]))
+                    except ValueError:
+                        raise FileFormatError(path, "its mcdh_parameters run attribute is not valid JSON") from None
+                    meta = checked_header(path, meta, where="its mcdh_parameters run attribute")
+                wnames = list(run.weight_names) if run is not None else []
+                if WEIGHT_ID in wnames:  # mcdh's exact weight in fb
+                    k_weight, to_fb = wnames.index(WEIGHT_ID), 1.0
+                else:
+                    unit = weight_unit or ("fb" if meta else "pb")
+                    k_weight, to_fb = 0, (1.0 if unit == "fb" else 1.0 / PB_PER_FB)
                 if roles is None:
-                    roles = {k: int(v) for k, v in meta["pdg"].items()} if meta else None
+                    roles = meta["pdg"] if meta else None
                 if roles is None:
                     ids = {p.pid for p in evt.particles}
                     slots = ("gamma", "phi", "chi", "chibar") if 22 in ids else ("phi", "chi", "chibar")
                     roles = {k: PDG_IDS[k] for k in slots}
+                roles = checked_roles(path, roles)
                 names = tuple(roles)
-                wanted = {int(v): k for k, v in roles.items()}
+                wanted = {v: k for k, v in roles.items()}
+            gev = {pyhepmc.Units.GEV: 1.0, pyhepmc.Units.MEV: 1e-3}.get(evt.momentum_unit)
+            if gev is None:
+                raise FileFormatError(path, f"{where}: momentum unit {evt.momentum_unit} is neither GeV nor MeV")
             beams = [p for p in evt.particles if p.status == 4]
             if not beams or beams[0].end_vertex is None:
-                raise FileFormatError(path, f"event {i + 1} (number {evt.event_number}): no beam particles (status 4)")
+                raise FileFormatError(path, f"{where}: no beam particles (status 4)")
             prim = beams[0].end_vertex
             row = np.full((len(names), 4), np.nan)
             seen = dict.fromkeys(names, 0)
@@ -253,28 +304,14 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
                     continue
                 seen[slot] += 1
                 m = p.momentum
-                row[names.index(slot)] = (m.e, m.px, m.py, m.pz)
+                row[names.index(slot)] = (m.e * gev, m.px * gev, m.py * gev, m.pz * gev)
             bad = {k: c for k, c in seen.items() if c != 1}
             if bad:
-                raise FileFormatError(path, f"event {i + 1} (number {evt.event_number}): slot(s) "
+                raise FileFormatError(path, f"{where}: slot(s) "
                                       f"{', '.join(f'{k} found {c} times' for k, c in bad.items())} at the primary vertex")
-            if not evt.weights:
-                raise FileFormatError(path, f"event {i + 1} (number {evt.event_number}): no weight")
+            if len(evt.weights) <= k_weight:
+                raise FileFormatError(path, f"{where}: {len(evt.weights)} weight(s), the run info names {k_weight + 1}")
             moms.append(row)
-            weights.append(evt.weights[0])
-    if len(moms) != len(starts):
-        k = len(moms)
-        hint = "; ".join(line.strip() for m in messages for line in m.splitlines() if "ERROR" in line)[:300]
-        raise FileFormatError(path, f"event {k + 1} (from line {starts[k] if k < len(starts) else '?'}) cannot be "
-                              f"parsed ({hint or 'HepMC3 reader stopped'}); nothing was read")
-    if not moms:
-        raise FileFormatError(path, "holds no readable events")
-    unit = weight_unit or ("fb" if meta else "pb")
-    if unit not in ("fb", "pb"):
-        raise ParameterError("weight_unit", weight_unit, "must be 'fb' or 'pb'")
-    w = np.asarray(weights, dtype=float) * (1.0 if unit == "fb" else 1.0 / PB_PER_FB)
-    params = dict(meta.get("parameters", {})) if meta else {}
-    params["source"] = str(path)
-    frame = meta["frame"] if meta else "cms"
-    return Events(np.asarray(moms), w, names, process or (meta["process"] if meta else "hepmc-import"), frame, params)
-
+            weights.append(evt.weights[k_weight] * to_fb)
+            n_read += 1
+    return moms, weights, meta, names, n_read

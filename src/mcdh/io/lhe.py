@@ -44,11 +44,12 @@ import numpy as np
 
 from .._atomic import json_default
 from .._version import __version__
-from ..errors import FileFormatError, ParameterError, check_count
+from ..errors import FileFormatError, ParameterError, check_count, check_roles
 from ..events import Events
 from ..generate.decays import PhiDecayer, signal_model
 from ..kinematics.variables import mass
 from ..physics.constants import ALPHA_EM
+from ._validate import checked_events, checked_header, reading
 from ._writer import PB_PER_FB, PDG_IDS, WEIGHT_ID, EventWriter, beam_momenta, nominal_masses, roles_for
 
 _F = "{: .16e}"
@@ -228,6 +229,29 @@ def _bad_file(path: Path, what: str, exc: Exception | None = None) -> FileFormat
     return FileFormatError(path, f"{what}" + (f" at {where}" if where else "") + "; nothing was read")
 
 
+def read_lhe_header(path: str | os.PathLike, *, max_bytes: int = 1 << 26) -> dict:
+    """mcdh's header record of an LHE file (its ``<mcdh>`` block), read without reading the events."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(path, "no such file")
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with reading(path), opener(path, "rb") as f:
+        head = bytearray()
+        while b"</header>" not in head and b"<event" not in head and len(head) < max_bytes:
+            block = f.read(1 << 20)
+            if not block:
+                break
+            head += block
+    m = re.search(rb"<mcdh[^>]*><!\[CDATA\[(.*?)\]\]></mcdh>", bytes(head), re.S)
+    if m is None:
+        raise FileFormatError(path, "has no <mcdh> header block (not written by mcdh)")
+    try:
+        meta = json.loads(m.group(1))
+    except (ValueError, RecursionError):
+        raise FileFormatError(path, "the <mcdh> header block is not valid JSON") from None
+    return checked_header(path, meta, where="its <mcdh> header block")
+
+
 def read_lhe(
     path: str | os.PathLike,
     roles: dict[str, int] | None = None,
@@ -271,21 +295,22 @@ def read_lhe(
         raise FileFormatError(path, "no such file")
     if normalisation not in ("auto", "average", "sum"):
         raise ParameterError("normalisation", normalisation, "must be 'auto', 'average' or 'sum'")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            lhe = pylhe.LHEFile.fromfile(str(path), generator=False)
-            init = lhe.init
-            events = list(lhe.events)
-        # pylhe reports XML errors met while reading events as warnings and stops there:
-        # a truncated or corrupt file must not come back half-read
-        for w in caught:
-            if issubclass(w.category, RuntimeWarning) and "Parse Error" in str(w.message):
-                raise _bad_file(path, "not a well-formed LHE file")
-    except FileFormatError:
-        raise
-    except (ET.ParseError, OSError, EOFError, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
-        raise _bad_file(path, f"not a readable LHE file ({type(exc).__name__}: {exc})", exc) from None
+    with reading(path):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                lhe = pylhe.LHEFile.fromfile(str(path), generator=False)
+                init = lhe.init
+                events = list(lhe.events)
+            # pylhe reports XML errors met while reading events as warnings and stops there:
+            # a truncated or corrupt file must not come back half-read
+            for w in caught:
+                if issubclass(w.category, RuntimeWarning) and "Parse Error" in str(w.message):
+                    raise _bad_file(path, "not a well-formed LHE file")
+        except (FileFormatError, RecursionError, MemoryError):
+            raise
+        except (ET.ParseError, ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+            raise _bad_file(path, f"not a readable LHE file ({type(exc).__name__}: {exc})", exc) from None
     if init is None or not init.procInfo:
         raise FileFormatError(path, "no <init> block with a cross section")
 
@@ -295,10 +320,11 @@ def read_lhe(
         if el.tag == "mcdh":
             try:
                 meta = json.loads(el.text)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, RecursionError):
                 raise FileFormatError(path, "the <mcdh> header block is not valid JSON") from None
+            meta = checked_header(path, meta, where="its <mcdh> header block")
     if roles is None and meta is not None:
-        roles = {k: int(v) for k, v in meta["pdg"].items()}
+        roles = meta["pdg"]
     n = len(events)
     if n == 0:
         raise FileFormatError(path, "holds no events")
@@ -308,12 +334,9 @@ def read_lhe(
         ids = {p.id for p in events[0].particles if p.status == 1}
         names: tuple[str, ...] = ("gamma", "phi", "chi", "chibar") if PDG_IDS["gamma"] in ids else ("phi", "chi", "chibar")
         roles = {k: PDG_IDS[k] for k in names}
-    if not roles:
-        raise ParameterError("roles", roles, "give at least one slot: {name: PDG id}")
+    roles = check_roles(roles)
     names = tuple(roles)
-    wanted = {int(v): k for k, v in roles.items()}
-    if len(wanted) != len(names):
-        raise ParameterError("roles", roles, "PDG ids must differ between slots")
+    wanted = {v: k for k, v in roles.items()}
 
     mom = np.empty((n, len(names), 4))
     xwgt = np.empty(n)
@@ -343,11 +366,10 @@ def read_lhe(
             raise
         except (AttributeError, TypeError, ValueError) as exc:
             raise FileFormatError(path, f"event {i + 1}: malformed ({type(exc).__name__}: {exc})") from None
-    if not (np.all(np.isfinite(mom)) and np.all(np.isfinite(xwgt))):
-        raise FileFormatError(path, "non-finite momenta or weights")
-
     sigma_pb = float(sum(pi.xSection for pi in init.procInfo))
     err_pb = float(math.sqrt(sum(pi.error**2 for pi in init.procInfo)))
+    if not (math.isfinite(sigma_pb) and sigma_pb > 0 and math.isfinite(err_pb)):
+        raise FileFormatError(path, f"<init>: the cross section must be finite and > 0 (XSECUP {sigma_pb:g} pb, XERRUP {err_pb:g} pb)")
     norm_used = "mcdh_fb"
     if have_exact:
         weights = exact
@@ -379,4 +401,4 @@ def read_lhe(
         params["sigma_fb"] = sigma_pb / PB_PER_FB
         params["sigma_err_fb"] = err_pb / PB_PER_FB
     name = process or (meta["process"] if meta is not None else "lhe-import")
-    return Events(mom, weights, names, name, frame, params)
+    return checked_events(path, mom, weights, names, name, frame, params)

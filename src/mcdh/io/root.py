@@ -8,12 +8,24 @@ with one row per event,
     <p>_E, <p>_px, <p>_py, <p>_pz   four-momentum of every particle slot (GeV)
     mchichi            missing (chi chibar) invariant mass, if the sample has chi and chibar
     E_gamma            photon energy, if it has a photon
-    pt_phi, costheta_phi   dark Higgs transverse momentum and polar angle (in the sample's frame)
+    pt_phi, costheta_phi   dark Higgs transverse momentum and polar angle
 
-and a TObjString ``mcdh_parameters`` holding, as JSON, each tree's particle
+    MC truth of the displaced decay, for signal samples with a finite phi lifetime:
+    phi_L              proper decay length c t (mm), L ~ Exp(c tau_phi)
+    phi_vx, phi_vy, phi_vz   decay vertex in the Belle II lab frame (mm), p_lab L / m_phi
+    phi_vr             its transverse radius sqrt(vx^2 + vy^2) (mm): the r of the paper's regions
+
+The momenta and the derived kinematics are in the sample's frame (``cms`` or
+``lab``), the vertex always in the lab frame; the tree title says so, and the
+header records it (``branch_frames``). The decay lengths are drawn as the
+HepMC3 and LHE writers draw them (:class:`~mcdh.generate.decays.PhiDecayer`,
+same ``seed``), so the formats agree event by event.
+
+A TObjString ``mcdh_parameters`` holds, as JSON, each tree's particle
 slots, process, frame and the parameters that made it, so a file read back
-is the same :class:`~mcdh.events.Events`. Histograms are written as TH1
-(from ``hist.Hist`` or ``(values, edges)``).
+is the same :class:`~mcdh.events.Events`. Histograms are written as TH1D
+with their sums of squared weights (from ``hist.Hist``, ``(values, edges)``
+or :func:`th1`, which also sets the number of entries).
 
 Files are written in chunks of events (bounded memory) under a temporary
 name in the target folder and renamed when complete.
@@ -30,6 +42,10 @@ from .._atomic import json_default
 from .._version import __version__
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
+from ..generate.decays import PhiDecayer
+from ..kinematics.beams import Beams
+from ..kinematics.variables import mass
+from ._validate import checked_column, checked_events, checked_header, reading
 from ._writer import EventWriter
 
 METADATA_KEY = "mcdh_parameters"
@@ -50,6 +66,65 @@ def _derived(events: Events, start: int, stop: int) -> dict[str, np.ndarray]:
         out["pt_phi"] = p_t(p[:, names.index("phi")])
         out["costheta_phi"] = cos_theta(p[:, names.index("phi")])
     return out
+
+
+TRUTH_BRANCHES = ("phi_L", "phi_vx", "phi_vy", "phi_vz", "phi_vr")
+
+
+def _truth(events: Events, decayer) -> dict[str, np.ndarray]:
+    """The phi decay's proper length and lab-frame vertex (mm) of a chunk, drawn by ``decayer``."""
+    p_phi = events.momentum("phi")
+    dec = decayer(p_phi)
+    p_lab = p_phi if events.frame == "lab" else Beams().to_lab(p_phi)
+    x = p_lab[:, 1:] * (dec.proper_length_mm / mass(p_lab))[:, None]
+    return {"phi_L": dec.proper_length_mm, "phi_vx": x[:, 0].copy(), "phi_vy": x[:, 1].copy(),
+            "phi_vz": x[:, 2].copy(), "phi_vr": np.hypot(x[:, 0], x[:, 1])}
+
+
+def _tree_title(events: Events, truth: bool) -> str:
+    title = f"mcdh {events.process}: weights in fb; momenta (GeV), mchichi, E_gamma, pt_phi, costheta_phi in the {events.frame} frame"
+    return title + ("; phi decay vertex (mm) in the lab frame, proper length phi_L (mm)" if truth else "")
+
+
+def th1(h, entries: float | None = None, title: str = ""):
+    """A ROOT TH1D of a one-dimensional histogram, with its sums of squared weights.
+
+    ``h``: ``hist.Hist`` (Weight storage keeps the variances; other storages
+    use the values as variances) or ``(values, edges)``. ``entries``: the
+    number of fills (default: the effective number (sum w)^2 / sum w^2).
+    """
+    import uproot.writing.identify as ident
+
+    if isinstance(h, tuple):
+        values, edges = (np.asarray(a, dtype=np.float64) for a in h)
+        variances = values.copy()
+        label = ""
+        values = np.concatenate([[0.0], values, [0.0]])
+        variances = np.concatenate([[0.0], variances, [0.0]])
+    else:
+        axis = h.axes[0]
+        edges = np.asarray(axis.edges, dtype=np.float64)
+        label = axis.label or ""
+        view = h.view(flow=True)
+        if view.dtype.names and "variance" in view.dtype.names:
+            values, variances = np.asarray(view["value"], dtype=np.float64), np.asarray(view["variance"], dtype=np.float64)
+        else:
+            values = np.asarray(view, dtype=np.float64)
+            variances = values.copy()
+        if values.size == edges.size - 1:  # no flow bins
+            values = np.concatenate([[0.0], values, [0.0]])
+            variances = np.concatenate([[0.0], variances, [0.0]])
+    nb = edges.size - 1
+    inner = slice(1, nb + 1)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    sumw, sumw2 = float(values[inner].sum()), float(variances[inner].sum())
+    if entries is None:
+        entries = sumw * sumw / sumw2 if sumw2 > 0 else 0.0
+    uniform = np.allclose(np.diff(edges), edges[1] - edges[0], rtol=1e-12, atol=0)
+    xaxis = ident.to_TAxis("xaxis", label, nb, float(edges[0]), float(edges[-1]),
+                           fXbins=None if uniform else edges)
+    return ident.to_TH1x("", title, values, float(entries), sumw, sumw2, float(values[inner] @ centres),
+                         float(values[inner] @ centres**2), variances, xaxis)
 
 
 def _branches(events: Events, start: int, stop: int, number_offset: int = 0) -> dict[str, np.ndarray]:
@@ -97,13 +172,17 @@ class RootWriter(EventWriter):
     and the run parameters of every tree are written at the end.
     """
 
-    def __init__(self, path, tree: str | None = None, histograms: dict | None = None, compression: str = "lz4"):
+    def __init__(self, path, tree: str | None = None, histograms: dict | None = None, compression: str = "lz4",
+                 *, seed: int = 0, truth: bool = True):
         super().__init__(path)
         self._compression = _compression(compression)
         self.tree = tree
         self.histograms = histograms or {}
         self._first: Events | None = None
         self._meta: dict[str, dict] = {}
+        self._seed = check_count("seed", seed, 0)
+        self._truth = truth
+        self._decayer: PhiDecayer | None = None
 
     def _open(self):
         import uproot
@@ -111,20 +190,29 @@ class RootWriter(EventWriter):
         self._file = uproot.recreate(self.tmp, compression=self._compression)
 
     def _write(self, events: Events):
+        if self._first is None and self._truth and "phi" in events.particles:
+            self._decayer = PhiDecayer.for_events(events, self._seed, daughters=False)
         data = _branches(events, 0, len(events), number_offset=self.n_written)
+        if self._decayer is not None:
+            data.update(_truth(events, self._decayer))
         if self._first is None:
             self._first = events
             self.tree = self.tree or events.process.replace("-", "_")
             if self.tree in self._meta:
                 raise ParameterError("tree", self.tree, "is already in the file")
-            self._file.mktree(self.tree, {k: v.dtype for k, v in data.items()})
+            self._file.mktree(self.tree, {k: v.dtype for k, v in data.items()},
+                              title=_tree_title(events, self._decayer is not None))
         self._file[self.tree].extend(data)
 
     def _close_tree(self):
         if self._first is None:
             raise ParameterError("events", 0, f"no events were written to tree {self.tree!r}")
         params = self._record(self._first)
-        self._meta[str(self.tree)] = _tree_meta(self._first, self.n_written, params)
+        meta = _tree_meta(self._first, self.n_written, params)
+        meta["branch_frames"] = {"momenta": self._first.frame, "derived": self._first.frame,
+                                 **({"phi_vertex": "lab", "truth_seed": self._seed} if self._decayer is not None else {})}
+        self._meta[str(self.tree)] = meta
+        self._decayer = None
 
     def new_tree(self, tree: str | None = None) -> None:
         """Close the current tree and write the next chunks to ``tree`` (default: named after their process)."""
@@ -133,9 +221,10 @@ class RootWriter(EventWriter):
         self._w_sums = np.zeros(2)
 
     def _finish(self):
-        self._close_tree()
+        if self._first is not None or not self.histograms:  # a file of histograms alone is fine
+            self._close_tree()
         for hname, h in self.histograms.items():
-            self._file[hname] = h
+            self._file[hname] = h if type(h).__name__.startswith("Model_TH1") else th1(h)
         self._file[METADATA_KEY] = json.dumps({"mcdh_version": __version__, "trees": self._meta})
         self._file.close()
 
@@ -152,6 +241,7 @@ def write_root(
     histograms: dict | None = None,
     chunk_events: int = RootWriter.max_chunk,
     compression: str = "lz4",
+    seed: int = 0,
 ) -> Path:
     """Write event samples (one TTree each) and histograms to a new ROOT file, atomically.
 
@@ -168,6 +258,8 @@ def write_root(
         extra memory does not grow with the sample.
     compression : {"lz4", "zlib", "none"}
         Basket compression (default LZ4, level 1).
+    seed : int
+        Seed of the sampled phi decay vertices (MC truth branches), as for LHE and HepMC3.
     """
     if isinstance(samples, Events):
         samples = {samples.process.replace("-", "_"): samples}
@@ -177,7 +269,7 @@ def write_root(
         if not isinstance(ev, Events):
             raise ParameterError(f"samples[{name!r}]", type(ev).__name__, "must be an Events")
     path = Path(path)
-    with RootWriter(path, histograms=histograms, compression=compression) as out:
+    with RootWriter(path, histograms=histograms, compression=compression, seed=seed) as out:
         out.max_chunk = check_count("chunk_events", chunk_events, 1)
         for k, (name, ev) in enumerate(samples.items()):
             if k:
@@ -194,13 +286,18 @@ def _open(path):
     p = Path(path)
     if not p.is_file():
         raise FileFormatError(p, "no such file")
-    try:
-        f = uproot.open(p)
-        meta = json.loads(str(f[METADATA_KEY]))
-    except FileFormatError:
-        raise
-    except Exception as exc:  # uproot raises many types for truncated or foreign files
-        raise FileFormatError(p, f"not a complete mcdh ROOT file ({type(exc).__name__}: {exc})") from None
+    with reading(p):
+        try:
+            f = uproot.open(p)
+            raw = f[METADATA_KEY]
+        except Exception as exc:  # uproot raises many types for truncated or foreign files
+            raise FileFormatError(p, f"not a complete mcdh ROOT file ({type(exc).__name__}: {exc})") from None
+        try:
+            meta = json.loads(str(raw))
+        except ValueError:
+            raise FileFormatError(p, f"its {METADATA_KEY} is not valid JSON") from None
+        if not isinstance(meta, dict) or not isinstance(meta.get("trees"), dict):
+            raise FileFormatError(p, f"its {METADATA_KEY} has no 'trees' object")
     return f, meta
 
 
@@ -212,9 +309,13 @@ def tree_names(path: str | os.PathLike) -> list[str]:
 
 
 def read_root(path: str | os.PathLike, tree: str | None = None) -> Events:
-    """Read one event tree back into :class:`Events` (``tree`` may be omitted if there is only one)."""
+    """Read one event tree back into :class:`Events` (``tree`` may be omitted if there is only one).
+
+    Every branch read must hold one floating-point number per event; weights
+    must be finite and >= 0 and momenta finite (see :mod:`mcdh.io._validate`).
+    """
     f, meta = _open(path)
-    with f:
+    with f, reading(path):
         trees = meta["trees"]
         if tree is None:
             if len(trees) != 1:
@@ -222,21 +323,26 @@ def read_root(path: str | os.PathLike, tree: str | None = None) -> Events:
             tree = next(iter(trees))
         if tree not in trees:
             raise ParameterError("tree", tree, f"must be one of {list(trees)} in {path}")
-        info = trees[tree]
+        info = checked_header(path, trees[tree], where=f"the header of tree {tree!r}", pdg=False)
         names = info["particles"]
+        n = info.get("n_events")
         branches = ["__weight__"] + [f"{n}_{c}" for n in names for c in COMPONENTS]
+        if tree not in f:
+            raise FileFormatError(path, f"tree {tree!r} is in the header but not in the file")
+        have = set(f[tree].keys())
+        missing = [b for b in branches if b not in have]
+        if missing:
+            raise FileFormatError(path, f"tree {tree!r} lacks the branch(es) {', '.join(missing[:4])}")
         try:
             arrays = f[tree].arrays(branches, library="np")
         except Exception as exc:
             raise FileFormatError(path, f"tree {tree!r} cannot be read ({type(exc).__name__}: {exc})") from None
-        n = info["n_events"]
-        if arrays["__weight__"].size != n:
-            raise FileFormatError(path, f"tree {tree!r} has {arrays['__weight__'].size} events, the header says {n}")
-        mom = np.empty((n, len(names), 4))
+        w = checked_column(path, "__weight__", arrays["__weight__"], n)
+        mom = np.empty((w.size, len(names), 4))
         for k, name in enumerate(names):
             for c, comp in enumerate(COMPONENTS):
-                mom[:, k, c] = arrays[f"{name}_{comp}"]
-        return Events(mom, arrays["__weight__"], tuple(names), info["process"], info["frame"], info["parameters"])
+                mom[:, k, c] = checked_column(path, f"{name}_{comp}", arrays[f"{name}_{comp}"], w.size)
+        return checked_events(path, mom, w, names, info["process"], info["frame"], info.get("parameters"))
 
 
 def read_histogram(path: str | os.PathLike, name: str):

@@ -1,0 +1,131 @@
+"""The one validation layer of the three readers (ROOT, LHE, HepMC3).
+
+Every reader parses its format and hands the result here; nothing reaches an
+:class:`~mcdh.events.Events` without passing these checks:
+
+* :func:`reading` turns whatever a parser raises (XML nesting, a corrupt
+  deflate stream, bytes that are not UTF-8, uproot's multi-line messages)
+  into one :class:`~mcdh.errors.FileFormatError` line naming the file, and
+  the operating system's refusals into :class:`~mcdh.errors.FileAccessError`;
+* :func:`checked_header` checks mcdh's JSON header (an object with the keys
+  and types mcdh writes);
+* :func:`checked_column` refuses non-float columns (a bool or integer
+  weight or momentum branch would be converted silently);
+* :func:`checked_events` checks shape, finiteness, energies and weights
+  (finite, >= 0, a positive sum), naming the first bad event.
+"""
+from __future__ import annotations
+
+import contextlib
+import gzip
+import zlib
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+from ..errors import FileAccessError, FileFormatError, ParameterError, check_roles
+from ..events import Events
+
+FRAMES = ("cms", "lab")
+
+
+@contextlib.contextmanager
+def reading(path) -> Iterator[None]:
+    """Convert any failure of a parser into one line naming ``path``."""
+    try:
+        yield
+    except (FileFormatError, ParameterError, FileAccessError):
+        raise
+    except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+        raise FileFormatError(path, f"corrupt or truncated compressed data ({type(exc).__name__}: {exc})") from None
+    except OSError as exc:
+        raise FileAccessError(path, "read", exc) from None
+    except MemoryError:
+        raise FileFormatError(path, "too large to read into memory") from None
+    except UnicodeDecodeError as exc:
+        raise FileFormatError(path, f"byte {exc.start} of a text field is not UTF-8") from None
+    except RecursionError:
+        raise FileFormatError(path, "nested too deeply to be an event file") from None
+    except Exception as exc:  # noqa: BLE001 - a parser's own failure, whatever its type
+        raise FileFormatError(path, f"cannot be read ({type(exc).__name__}: {exc})") from None
+
+
+def _fail(path, what: str) -> FileFormatError:
+    return FileFormatError(path, what)
+
+
+def checked_header(path, meta: Any, *, where: str = "its mcdh header", pdg: bool = True) -> dict[str, Any]:
+    """mcdh's JSON header: an object with particles, process, frame, pdg (unless ``pdg=False``), parameters, n_events."""
+    if not isinstance(meta, dict):
+        raise _fail(path, f"{where} is not a JSON object")
+    missing = [k for k in ("particles", "process", "frame") + (("pdg",) if pdg else ()) if k not in meta]
+    if missing:
+        raise _fail(path, f"{where} lacks {', '.join(missing)}")
+    particles = meta["particles"]
+    if (not isinstance(particles, list) or not particles or not all(isinstance(p, str) for p in particles)
+            or len(set(particles)) != len(particles)):
+        raise _fail(path, f"{where}: particles must be a list of distinct names")
+    if not isinstance(meta["process"], str):
+        raise _fail(path, f"{where}: process must be a string")
+    if meta["frame"] not in FRAMES:
+        raise _fail(path, f"{where}: frame must be 'cms' or 'lab', not {meta['frame']!r}")
+    if pdg:
+        checked_roles(path, meta["pdg"], where=f"{where}: pdg")
+    if not isinstance(meta.get("parameters", {}), dict):
+        raise _fail(path, f"{where}: parameters must be a JSON object")
+    n = meta.get("n_events")
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
+        raise _fail(path, f"{where}: n_events must be a non-negative integer")
+    return meta
+
+
+def checked_roles(path, roles: Any, *, where: str = "roles") -> dict[str, int]:
+    """{slot name: PDG id} read from a file (:func:`~mcdh.errors.check_roles`, as a file error)."""
+    try:
+        return check_roles(roles, where)
+    except ParameterError as exc:
+        raise _fail(path, f"{where}: {exc.allowed}") from None
+
+
+def checked_column(path, name: str, array: np.ndarray, n: int | None = None) -> np.ndarray:
+    """A one-dimensional floating-point column (ROOT branch), of length ``n`` if given."""
+    a = np.asarray(array)
+    if a.dtype.kind != "f" or a.ndim != 1:
+        kind = "jagged" if a.dtype.kind == "O" else str(a.dtype)
+        raise _fail(path, f"branch {name!r} holds {kind} values, not one floating-point number per event")
+    if n is not None and a.size != n:
+        raise _fail(path, f"branch {name!r} has {a.size} entries, the header says {n}")
+    return a
+
+
+def checked_events(path, momenta, weights, particles, process: str, frame: str,
+                   parameters: Mapping[str, Any] | None) -> Events:
+    """The Events of a reader, once shape, finiteness, energies and weights are checked."""
+    mom = np.asarray(momenta)
+    w = np.asarray(weights)
+    if mom.dtype.kind != "f" or w.dtype.kind != "f":
+        raise _fail(path, "momenta and weights must be floating-point numbers")
+    n = w.shape[0] if w.ndim == 1 else -1
+    if n <= 0 or mom.shape != (n, len(particles), 4):
+        raise _fail(path, "holds no events" if n == 0 else f"momenta of shape {mom.shape} for {w.shape} weights")
+    if frame not in FRAMES:
+        raise _fail(path, f"frame must be 'cms' or 'lab', not {frame!r}")
+    bad = ~np.isfinite(mom).all(axis=(1, 2))
+    if bad.any():
+        raise _fail(path, f"event {int(np.argmax(bad)) + 1}: non-finite momentum")
+    bad = mom[:, :, 0].min(axis=1) < 0
+    if bad.any():
+        raise _fail(path, f"event {int(np.argmax(bad)) + 1}: negative energy")
+    bad = ~np.isfinite(w)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _fail(path, f"event {i + 1}: weight is {w[i]}")
+    bad = w < 0
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise _fail(path, f"event {i + 1}: negative weight {w[i]:g} (mcdh's analysis needs weights >= 0)")
+    if not w.sum() > 0:
+        raise _fail(path, "all weights are zero (no cross section)")
+    return Events(mom.astype(np.float64, copy=False), w.astype(np.float64, copy=False), tuple(particles),
+                  process, frame, dict(parameters or {}))
