@@ -58,3 +58,43 @@ class RootWrite:
     def peakmem_generate_and_write(self):
         """Peak memory of streaming 1e6 events to ROOT (bounded: chunks, not the sample)."""
         _write(os.path.join(self.tmp, "s.root"), N)
+
+
+class LheHeader:
+    """Reading an LHE file whose header holds a long comment: linear in its size (issue 15)."""
+
+    timeout = 300
+
+    def setup(self):
+        import mcdh
+
+        self.tmp = tempfile.mkdtemp()
+        ev = mcdh.generate_signal(DarkSector.from_benchmark("B1", 6.0), "phi", 100, 1, n_threads=1)
+        plain = os.path.join(self.tmp, "plain.lhe")
+        mcdh.write_events(plain, ev)
+        text = open(plain).read()
+        self.paths = {}
+        for mb in (25, 50):
+            path = os.path.join(self.tmp, f"h{mb}.lhe")
+            with open(path, "w") as f:
+                f.write(text.replace("<header>", "<header>\n<!-- " + ("x" * 99 + "\n") * (mb * 10_000) + " -->", 1))
+            self.paths[mb] = path
+
+    def teardown(self):
+        for name in os.listdir(self.tmp):
+            os.unlink(os.path.join(self.tmp, name))
+        os.rmdir(self.tmp)
+
+    def time_read_50mb_header(self):
+        """A 50 MB header comment (was quadratic: 20 MB took 32 s)."""
+        from mcdh.io import read_events
+
+        read_events(self.paths[50])
+
+    def track_50mb_over_25mb(self):
+        """Time for 50 MB over time for 25 MB: ~2 when linear, ~4 when quadratic."""
+        from mcdh.io import read_events
+
+        return best_time(lambda: read_events(self.paths[50]), 3) / best_time(lambda: read_events(self.paths[25]), 3)
+
+    track_50mb_over_25mb.unit = "ratio"

@@ -110,3 +110,17 @@ def test_root_rdataframe_reads_the_ntuple(tmp_path, samples):
     title = f.Get("signal_phi").GetTitle()
     assert "cms frame" in title and "lab frame" in title
     f.Close()
+
+
+def test_lhe_mass_column_agrees_with_the_momenta(tmp_path, samples):
+    """Lab frame included: every M equals sqrt(E^2 - p^2) of the written momenta to rounding (beams: massless)."""
+    import pylhe
+
+    path = tmp_path / "lab.lhe"
+    mcdh.write_events(path, samples["lab"], pdg=FREE_PHI_ID)
+    worst = 0.0
+    for e in pylhe.LHEFile.fromfile(str(path), generator=False).events:
+        for p in e.particles:
+            m2 = p.e**2 - p.px**2 - p.py**2 - p.pz**2
+            worst = max(worst, abs(np.sqrt(abs(m2)) - p.m))
+    assert worst < 1e-6

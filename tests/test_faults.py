@@ -167,3 +167,17 @@ def test_ntuple_decay_radius_follows_eq_3_1_and_matches_hepmc(tmp_path):
         v = np.array([[(q.end_vertex.position.x, q.end_vertex.position.y, q.end_vertex.position.z)
                        for q in e.particles if q.pid == 54][0] for e in fh])
     np.testing.assert_allclose(v, np.stack([t["phi_vx"], t["phi_vy"], t["phi_vz"]], axis=1), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("args", [["rambo", "--masses", "0,1,2,2", "--events", "100000000"],
+                                  ["background", "--channel", "phi", "--m-phi", "1", "--m-chi", "2", "--nb", "1",
+                                   "--events", "100000000"]])
+def test_memory_preflight_refuses_before_working(args):
+    """Under a 3 GB address-space limit, 1e8 events are refused at once in one line (not a MemoryError later)."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+    t0 = time.time()
+    r = subprocess.run([*mcdh_command(), *args, "--quiet"], capture_output=True, text=True, preexec_fn=limit, timeout=300)
+    _one_line_exit_2(r, "--events", "GB of memory")
+    assert time.time() - t0 < 30

@@ -35,7 +35,7 @@ from pathlib import Path
 from ._atomic import write_text
 from ._progress import progress_bar
 from .channels import CHANNELS
-from .errors import ParameterError, check_count, check_positive
+from .errors import FileAccessError, ParameterError, check_count, check_positive
 from .settings import LUMINOSITY_FB, MASSES
 
 ROW_FIELDS = (
@@ -190,7 +190,11 @@ def _locked(out: Path):
     """Hold the folder's lock for a run's whole life; a second run refuses in one line."""
     from filelock import FileLock, Timeout
 
-    out.mkdir(parents=True, exist_ok=True)
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(out, "create the scan folder", exc) from None
     lock = FileLock(str(out / LOCK_FILE))
     try:
         lock.acquire(timeout=0)
@@ -199,6 +203,13 @@ def _locked(out: Path):
                              "folder)") from None
     try:
         yield
+    except BaseException:
+        if created and {p.name for p in out.iterdir()} <= {LOCK_FILE}:  # a scan that could not start leaves nothing
+            lock.release()
+            with contextlib.suppress(OSError):
+                (out / LOCK_FILE).unlink()
+                out.rmdir()
+        raise
     finally:
         lock.release()
 

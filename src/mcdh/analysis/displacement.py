@@ -77,7 +77,10 @@ def get_region(region: str | Region | tuple[float, float]) -> Region:
         r_in, r_out = region
     except (TypeError, ValueError):
         raise ParameterError("region", region, f"must be one of {', '.join(REGIONS)} or (r_in, r_out) in mm") from None
-    return Region(f"({r_in}, {r_out})", r_in, r_out)
+    try:
+        return Region(f"({r_in}, {r_out})", r_in, r_out)
+    except ParameterError as exc:  # a user's pair: name the parameter they gave
+        raise ParameterError("region", region, f"(r_in, r_out) in mm: {exc.allowed}") from None
 
 
 @nb.njit(cache=True, nogil=True)

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from .. import _rambo
+from .._memory import preflight
 from .._progress import ordered_map
 from ..errors import GenerationError, ParameterError, check_count, check_finite, check_positive
 
@@ -71,6 +72,8 @@ def validate_kinematics(sqrt_s, masses) -> tuple[float, np.ndarray]:
     sqrt_s = check_finite("sqrt_s", sqrt_s)
     if not sqrt_s > 0.0:
         raise ParameterError("sqrt_s", sqrt_s, "must be > 0 (GeV)")
+    if any(isinstance(x, (bool, np.bool_)) for x in np.ravel(np.asarray(masses, dtype=object))):
+        raise ParameterError("masses", masses, "must be real numbers (GeV), not bools")
     try:
         m = np.array(masses, dtype=np.float64).reshape(-1)
     except (TypeError, ValueError):
@@ -166,6 +169,7 @@ def rambo(
         n_threads = default_threads()
     n_threads = check_count("n_threads", n_threads, 1)
     if out is None:
+        preflight(8.0 * n_events * (4 * n + 1), f"{n_events} RAMBO events of {n} particles", "n_events", n_events)
         p = np.empty((n_events, n, 4))
         w = np.empty(n_events)
     else:

@@ -48,6 +48,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numba import njit
 
+from .._memory import preflight
 from .._progress import progress_bar
 from ..channels import CHANNELS, PARTICLES, check_channel
 from ..errors import GenerationError, ParameterError, check_count, check_finite
@@ -456,6 +457,9 @@ def generate_signal(
         its error, the channel weights and the unweighting efficiency.
     """
     n_events = _check_request(model, process, frame, n_events)
+    n_part = len(PARTICLES[process])
+    preflight(8.0 * n_events * (4 * n_part + 2), f"{n_events} signal events in memory", "n_events", n_events,
+              "SignalStream or mcdh generate write them in bounded memory")
     max_overweight = check_finite("max_overweight", max_overweight)
     if not 0.0 <= max_overweight < 1.0:
         raise ParameterError("max_overweight", max_overweight, "must be in [0, 1)")

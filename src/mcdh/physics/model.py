@@ -69,6 +69,10 @@ def _check_benchmark(name: Any) -> str:
     return key
 
 
+COUPLING_MAX = 4.0 * math.pi
+"""Largest g_chi and q_phi a DarkSector accepts (results above sqrt(4 pi) are flagged as beyond perturbativity)."""
+
+
 def m_chi_relic(benchmark: str, g_chi: float) -> float:
     """Dark-matter mass (GeV) giving the observed relic density, eqs. (2.11)-(2.13)."""
     g = check_positive("g_chi", g_chi)
@@ -130,6 +134,10 @@ class DarkSector:
             object.__setattr__(self, name, check_positive(name, getattr(self, name)))
         object.__setattr__(self, "theta", check_theta(self.theta, allow_zero=True))
         check_eps(self.eps)
+        for name in ("g_chi", "q_phi"):  # beyond 4 pi no perturbative (or finite) answer exists
+            if not getattr(self, name) <= COUPLING_MAX:
+                raise ParameterError(name, getattr(self, name), f"must be at most 4 pi = {COUPLING_MAX:.4g} (the model "
+                                     "is perturbative below sqrt(4 pi); reaches beyond are reported as such)")
         if not self.alpha_em < 1.0:
             raise ParameterError("alpha_em", self.alpha_em, "must be in (0, 1)")
         if self.kinetic_mixing not in KINETIC_MIXING:

@@ -1,0 +1,151 @@
+"""Seeded mutation fuzz of the three readers and property tests of the public functions (issue 15).
+
+Every damaged copy of a real output file either reads back as events that pass the readers' checks
+(finite momenta, finite non-negative weights) or is refused with mcdh's own one-line error naming the
+file. Anything else (another exception, a crash, a non-finite number read silently) fails.
+"""
+import math
+import re
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import mcdh
+from mcdh.errors import FileAccessError, FileFormatError, ParameterError
+
+N_MUTANTS = 220
+MODEL = mcdh.DarkSector.from_benchmark("B1", 6.0)
+NUMBER = re.compile(rb"-?\d+\.\d+(e[-+]\d+)?")
+JUNK = [b"nan", b"inf", b"-1e6", b"1e400", b"x", b"", b"-0", b"0", b"<", b"]]>", b"\xff\xfe", b"{", b'"']
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory):
+    d = tmp_path_factory.mktemp("orig")
+    ev = mcdh.generate_signal(MODEL, "gammaphi", 20, 3, n_threads=1)
+    return {s: mcdh.write_events(d / f"o{s}", ev).read_bytes() for s in (".root", ".lhe", ".hepmc", ".lhe.gz")}
+
+
+def mutate(data: bytes, rng: np.random.Generator, text: bool) -> bytes:
+    b = bytearray(data)
+    op = rng.integers(6 if text else 3)
+    if op == 0:  # flip bytes
+        for _ in range(rng.integers(1, 9)):
+            i = rng.integers(len(b))
+            b[i] ^= 1 << rng.integers(8)
+    elif op == 1:  # truncate
+        del b[rng.integers(len(b)):]
+    elif op == 2:  # overwrite a run with random bytes
+        i = rng.integers(len(b))
+        b[i:i + 16] = rng.bytes(16)
+    elif op == 3:  # a number replaced by junk
+        nums = list(NUMBER.finditer(bytes(b)))
+        if nums:
+            m = nums[rng.integers(len(nums))]
+            b[m.start():m.end()] = JUNK[rng.integers(len(JUNK))]
+    elif op == 4:  # a line deleted or duplicated
+        lines = bytes(b).split(b"\n")
+        k = rng.integers(len(lines))
+        lines[k:k + 1] = [] if rng.random() < 0.5 else [lines[k], lines[k]]
+        b = bytearray(b"\n".join(lines))
+    else:  # a tag or a keyword damaged
+        tags = [m.start() for m in re.finditer(rb"<|\"|\b[EPVWA] ", bytes(b))]
+        if tags:
+            i = tags[rng.integers(len(tags))]
+            b[i:i + 1] = JUNK[rng.integers(len(JUNK))]
+    return bytes(b)
+
+
+@pytest.mark.parametrize("suffix", [".root", ".lhe", ".hepmc", ".lhe.gz"])
+def test_mutation_fuzz(tmp_path, originals, suffix):
+    rng = np.random.default_rng(list(b"mcdh-fuzz" + suffix.encode()))
+    outcomes = {"read": 0, "refused": 0}
+    for k in range(N_MUTANTS):
+        data = mutate(originals[suffix], rng, text=suffix in (".lhe", ".hepmc"))
+        if suffix == ".lhe.gz" and k % 2:  # half of them: valid gzip of damaged text
+            import gzip
+
+            data = gzip.compress(mutate(gzip.decompress(originals[suffix]), rng, text=True))
+        path = tmp_path / f"m{k}{suffix}"
+        path.write_bytes(data)
+        try:
+            ev = mcdh.read_events(path)
+        except (FileFormatError, ParameterError, FileAccessError) as exc:
+            msg = str(exc)
+            assert "\n" not in msg and str(path) in msg, (k, msg)
+            outcomes["refused"] += 1
+        else:
+            assert np.all(np.isfinite(ev.momenta)) and np.all(np.isfinite(ev.weights)), k
+            assert np.all(ev.weights >= 0) and ev.weights.sum() > 0 and len(ev) > 0, k
+            assert math.isfinite(ev.info.sigma_fb), k
+            outcomes["read"] += 1
+        path.unlink()
+    assert outcomes["refused"] > N_MUTANTS // 4, outcomes  # the fuzz does damage
+
+
+# ---------------------------------------------------------------- properties of the public functions
+
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
+                     st.lists(st.floats(), max_size=3))
+
+
+@FAST
+@given(sqrt_s=st.one_of(finite, anything), masses=st.lists(st.one_of(finite, st.booleans()), max_size=6),
+       n=st.integers(-2, 50))
+def test_rambo_valid_or_parameter_error(sqrt_s, masses, n):
+    try:
+        p, w = mcdh.rambo(sqrt_s, masses, n, 1, n_threads=1)
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert p.shape == (n, len(masses), 4) and np.all(np.isfinite(p)) and np.all(np.isfinite(w)) and np.all(w > 0)
+    if n:  # momentum conservation in the CMS
+        np.testing.assert_allclose(p.sum(axis=1)[:, 1:], 0.0, atol=1e-9 * float(sqrt_s))
+
+
+@FAST
+@given(m_A=st.one_of(finite, anything), m_chi=finite, m_phi=finite, g_chi=st.one_of(finite, anything),
+       eps=st.one_of(finite, anything), theta=st.one_of(finite, anything))
+def test_model_valid_or_parameter_error(m_A, m_chi, m_phi, g_chi, eps, theta):
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            m = mcdh.DarkSector(m_A=m_A, m_chi=m_chi, m_phi=m_phi, g_chi=g_chi, eps=eps, theta=theta)
+            values = (m.width_A, m.ctau_phi_mm, sum(m.branching_ratios_A.values()))
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert math.isfinite(values[0]) and values[0] > 0 and values[1] > 0 and values[2] == pytest.approx(1.0)
+
+
+@FAST
+@given(channel=st.sampled_from(["phi", "gammaphi", "x"]), m_phi=st.one_of(finite, anything),
+       m_chi=st.one_of(finite, anything), n=st.integers(-1, 300), n_b=st.one_of(finite, anything))
+def test_background_valid_or_parameter_error(channel, m_phi, m_chi, n, n_b):
+    try:
+        ev = mcdh.generate_background(channel, m_phi, m_chi, n, 1, n_b=n_b, n_threads=1)
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert np.all(np.isfinite(ev.momenta)) and np.all(ev.weights >= 0)
+    assert ev.info.sigma_fb == pytest.approx(ev.sigma_fb, rel=1e-12)
+
+
+@FAST
+@given(kw=st.fixed_dictionaries({}, optional={
+    "luminosity_fb": st.one_of(finite, anything), "n_b": st.one_of(finite, anything),
+    "region": st.one_of(st.sampled_from(["prompt", "uninstrumented", "nowhere"]), st.tuples(finite, finite)),
+    "n_signal": st.one_of(st.integers(-5, 10**6), anything), "seed": st.one_of(st.integers(-3, 10), anything)}))
+def test_study_settings_valid_or_parameter_error(kw):
+    try:
+        study = mcdh.Study(**kw)
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert study.config.luminosity_fb > 0 and study.n_b >= 0
