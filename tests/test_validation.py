@@ -1,5 +1,6 @@
 """No silent wrong answer from a file or folder (issue 15): every reproduction of the issue, one line each."""
 import json
+import math
 import re
 import subprocess
 
@@ -269,3 +270,26 @@ def test_point_files_are_validated_on_resume(tmp_path, mcdh):
     point.write_text(json.dumps(data))
     assert mcdh("scan", "--out", out, "--serial", "--mA-list", "3", *SCAN).returncode == 0
     assert (out / "results.json").read_text() == ref  # recomputed, not taken
+
+
+@pytest.mark.slow
+def test_two_dask_scans_at_once_print_nothing(tmp_path):
+    """Two LocalCluster scans side by side: no 'port 8787 is already in use' warning."""
+    cmd = lambda out: [*mcdh_command(), "scan", "--out", str(out), "--mA-list", "3", *SCAN]  # noqa: E731
+    procs = [subprocess.Popen(cmd(tmp_path / name), stderr=subprocess.PIPE, text=True) for name in ("a", "b")]
+    errs = [p.communicate(timeout=600)[1] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0] and errs == ["", ""], errs
+
+
+def test_rambo_refuses_overflow_and_bad_uniforms():
+    from mcdh.generate.phasespace import log_massless_volume, rambo_from_uniforms
+
+    p, w = mcdh.rambo(10.58, np.zeros(141), 50, 1, n_threads=1)  # the volume, ~1e-168, is a double
+    assert np.all(np.isfinite(p)) and np.allclose(w, mcdh.massless_volume(141, 10.58), rtol=1e-12)
+    assert math.log(w[0]) == pytest.approx(log_massless_volume(141, 10.58), rel=1e-12)
+    for sqrt_s, masses in ((1e300, [0.0, 0.0, 0.0]), (10.58, np.full(2000, 1e-4))):
+        with pytest.raises(ParameterError, match="double precision"):
+            mcdh.rambo(sqrt_s, masses, 10, 1)
+    for u in (0.0, 1.0, np.nan):
+        with pytest.raises(ParameterError, match=r"\(0, 1\)"):
+            rambo_from_uniforms(10.58, [0.0, 0.0], np.full((1, 8), u))

@@ -282,7 +282,7 @@ def _connect(scheduler, n_workers):
 
     if scheduler is None:
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=40)
+                               dashboard_address=":0", silence_logs=40)  # ":0": a free port (no warning when 8787 is taken)
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="10s"), None
