@@ -20,7 +20,7 @@ LAYERS = [
     {"kinematics": ["mcdh.kinematics"]},
     {"generate": ["mcdh.generate"]},
     {"analysis": ["mcdh.analysis"], "io": ["mcdh.io"]},
-    {"plots": ["mcdh.plots"]},
+    {"plots": ["mcdh.plots", "mcdh.bounds", "mcdh.tables"]},
     {"study": ["mcdh.study"]},
     {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"]},
     {"cli": ["mcdh.cli"]},

@@ -66,8 +66,13 @@ def test_reproduce_writes_every_figure_and_table_and_is_reproducible(tmp_path):
     assert set(reach) >= {"eps95", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"}
     # heavier dark sector: shorter-lived phi, larger cross section -> better reach
     assert reach["eps95"]["1"][1] < reach["eps95"]["1"][0]
-    header = (tmp_path / "a" / "table5.csv").read_text().splitlines()[0]
-    assert header == "mA,init_sig,vmax,sel_sig,sel_bkg,m2loglike"
+    settings_line, header = (tmp_path / "a" / "table5.csv").read_text().splitlines()[:2]
+    assert header == "mA [GeV],init_sig [events],vmax [GeV^2],sel_sig [events],sel_bkg [events],m2loglike [-2 log L]"
+    assert "channel=gammaphi" in settings_line and "n_b=1.0" in settings_line
+    assert (tmp_path / "a" / "table5.tex").read_text().startswith("\\begin{table}")
+    assert sa["reach"]["B1"]["phi"]["eps95_width_band"]["1"][1]["central"] > 0  # m_phi = 1.25 GeV: hadronic
+    for n in range(3, 13):  # every figure with the numbers behind it
+        assert {f"figure{n}.png", f"figure{n}.pdf", f"figure{n}.csv"} <= set(sa["files"][str(n)]), n
     assert set(sa["stage_seconds"]) and sa["peak_memory_mb"] > 0
 
 
@@ -81,8 +86,9 @@ def test_table_csv_contract(channel, header, mcdh):
                 "--mA-list", "4.2,6.9", "--events", "4000", "--background-events", "4000", "--csv")
     assert r.returncode == 0, r.stderr
     lines = r.stdout.strip().splitlines()
-    assert lines[0] == header
-    rows = [dict(zip(header.split(","), map(float, line.split(",")))) for line in lines[1:]]
+    assert lines[0].startswith("# mcdh") and "n_b=10.0" in lines[0]  # the settings
+    assert [h.split(" [")[0] for h in lines[1].split(",")] == header.split(",")  # the columns, with units
+    rows = [dict(zip(header.split(","), map(float, line.split(",")))) for line in lines[2:]]
     assert [row["mA"] for row in rows] == [4.2, 6.9]
     for row in rows:
         assert 0 <= row["sel_sig"] <= row.get("resc_sig", row.get("init_sig")) * (1 + 1e-12)

@@ -34,13 +34,15 @@ from ._version import __version__
 from .analysis.displacement import REGIONS
 from .analysis.pipeline import TableRow
 from .channels import CHANNELS
-from .errors import ParameterError, check_count
+from .errors import FileAccessError, ParameterError, check_count, check_positive
 from .generate.background import background_summary, generate_background
 from .generate.signal import cross_section_table, generate_signal
 from .kinematics.variables import e_bar, pair_mass
 from .physics.model import BENCHMARKS, DarkSector
 from .physics.widths import HadronicValidityWarning
-from .study import Study, point_results, run_points
+from .plots import write_rows
+from .study import Study, hadronic_width_ratios, point_results, run_points, warm_width_band
+from .tables import table_csv, table_latex
 
 TABLES = {
     "table3": ("phi", 1.0),
@@ -55,19 +57,6 @@ FIGURE10_POINT = ("B1", 7.5)
 FIGURE10_NB = (5.0, 1e3)
 
 
-def write_csv(path: Path, rows: list[dict]) -> None:
-    """Atomically write ``rows`` (dicts with the same keys) as CSV with a header."""
-    import csv
-    import io
-
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
-    write_text(path, buf.getvalue())
-
-
 def _peak_memory_mb() -> float:
     # ru_maxrss is in kilobytes on Linux
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -75,18 +64,21 @@ def _peak_memory_mb() -> float:
 
 def _figure5_panels(a_phi, a_gphi, theta: float) -> dict:
     regions = ["none", "prompt", "uninstrumented", "instrumented", "invisible"]
-    out: dict[str, Any] = {"title": rf"B1, $m_{{A'}} = {a_phi.model.m_A:g}$ GeV, $\theta = {theta:g}$"}
+    out: dict[str, Any] = {"title": rf"B1, $m_{{A'}} = {a_phi.model.m_A:g}$ GeV, $\theta = {plots.pow10(theta)}$, "
+                                    rf"$\epsilon = {plots.pow10(a_phi.model.eps)}$, "
+                                    rf"{a_phi.config.luminosity_fb / 1e3:g} ab$^{{-1}}$"}
     for key, a, var, edges, label in (
         ("pt_phi", a_phi, "p_t", np.linspace(0, 5.5, 56), r"$p_T^\phi$ [GeV] (lab)"),
         ("pt_gammaphi", a_gphi, "p_t", np.linspace(0, 5.5, 56), r"$p_T^\phi$ [GeV] (lab)"),
         ("e_gamma", a_gphi, "x", np.linspace(0, 5.3, 54), r"$E_\gamma$ [GeV] (CMS)"),
-        ("mchichi", a_gphi, "y", np.linspace(0, 10.6, 54), r"$m_{\chi\chi}$ [GeV]"),
+        ("mchichi", a_gphi, "y", np.linspace(2 * a_gphi.model.m_chi, min(2.5 * a_gphi.model.m_A, a_gphi.sqrt_s - a_gphi.model.m_phi), 55),
+         r"$m_{\chi\chi}$ [GeV]"),
     ):
         t = a.truth()
         hists = {}
         for r in regions:
             w = t["events"] if r == "none" else t["events"] * a.decay_probability(theta, REGIONS[r])
-            hists[r] = np.histogram(t[var], bins=edges, weights=w)[0]
+            hists[r] = np.histogram(t[var], bins=edges, weights=w)[0]  # expected events at the analysis' luminosity
         title = (r"$\phi$ production" if a.channel == "phi" else r"$\gamma\phi$ production")
         out[key] = {"edges": edges, "hists": hists, "label": label, "title": title}
     return out
@@ -99,19 +91,19 @@ def _figure10_panel(a, n_b: float, eps: float, theta: float) -> dict:
     e = a.binning.edges
     if a.channel == "phi":
         label = r"$m_{\chi\chi}$ [GeV]"
-        title = rf"$\phi$: $N_b = {n_b:g}$, window {e[win.lo]:.3f}-{e[win.hi + 1]:.3f} GeV, $-2\log L = {win.m2ll:.3g}$"
+        title = rf"$\phi$: $N_b = {plots.pow10(n_b)}$, window {e[win.lo]:.3f}-{e[win.hi + 1]:.3f} GeV, $-2\log L = {win.m2ll:.3g}$"
         xlim = (2 * a.model.m_chi - 0.2, a.sqrt_s - a.model.m_phi + 0.2)
     else:
         label = r"$\sqrt{|v|}$ [GeV]"
-        title = rf"$\gamma\phi$: $N_b = {settings.GAMMAPHI_BACKGROUND_RATIO * n_b:g}$ ({settings.GAMMAPHI_BACKGROUND_RATIO:g} x {n_b:g}), $|v| < {e[win.hi + 1] ** 2:.3g}$ GeV$^2$, $-2\log L = {win.m2ll:.3g}$"
+        title = rf"$\gamma\phi$: $N_b = {plots.pow10(settings.GAMMAPHI_BACKGROUND_RATIO * n_b)}$ ({settings.GAMMAPHI_BACKGROUND_RATIO:g} x ${plots.pow10(n_b)}$), $|v| < {e[win.hi + 1] ** 2:.3g}$ GeV$^2$, $-2\log L = {win.m2ll:.3g}$"
         xlim = (0.0, float(e[np.nonzero((sig > 0) | (bkg > 0))[0].max() + 1]))
     return {"edges": e, "sig": sig, "bkg": bkg, "lo": win.lo, "hi": win.hi, "label": label, "title": title, "xlim": xlim}
 
 
-def _point_task(key, study: Study):
+def _point_task(key, study: Study, width_band: bool = False):
     bm, m_A, ch = key
     a = study.analysis(bm, m_A, ch, keep=False)
-    res = point_results(a)
+    res = point_results(a, width_ratios=hadronic_width_ratios(a.model) if width_band else None)
     extras: dict[str, Any] = {}
     if (bm, round(m_A, 6)) == FIGURE10_POINT:
         extras["figure10"] = [_figure10_panel(a, n_b, settings.EPS_REF, settings.THETA_TABLE) for n_b in FIGURE10_NB]
@@ -132,9 +124,10 @@ def _figure7_panels(n_events: int, seed: int) -> list[dict]:
         panels.append({
             "e_gamma": ev.momentum("gamma")[:, 0], "mchichi": m, "weights": ev.weights, "m_A": m_A,
             "m_phi": model.m_phi, "m_chi": model.m_chi, "sqrt_s": model.sqrt_s,
-            "title": rf"{name} regime: {bm}, $m_{{A'}} = {m_A:g}$ GeV ($r = {r:.2f}$)",
+            "title": rf"{name} regime: {bm}, $m_{{A'}} = {m_A:g}$ GeV ($r = {r:.2f}$)", "regime": name,
         })
-    return panels
+    order = ("soft", "bimodal", "hard")  # the paper's caption: soft left, bimodal centre, hard right
+    return sorted(panels, key=lambda p: order.index(p["regime"]))
 
 
 def _figure9_data(n_events: int, seed: int) -> dict:
@@ -165,6 +158,9 @@ def _reach_summary(results: list[dict], keys: list[tuple]) -> dict:
         for field in ("eps95", "eps95_note", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
             for n_b, v in res[field].items():
                 c.setdefault(field, {}).setdefault(n_b, []).append(v)
+        # the hipsofcobra band exists only where m_phi is hadronic: None elsewhere, so the lists stay aligned
+        for n_b in res["eps95"]:
+            c.setdefault("eps95_width_band", {}).setdefault(n_b, []).append(res.get("eps95_width_band", {}).get(n_b))
     return reach
 
 
@@ -198,19 +194,13 @@ def reproduce(
     progress : bool
         Progress bars.
     """
-    study = study if study is not None else Study()
-    if not isinstance(study, Study):
-        raise ParameterError("study", type(study).__name__, "must be a mcdh.Study")
+    study = _checked_study(study)
     xsec_events = check_count("xsec_events", xsec_events, 100)
     figure_events = check_count("figure_events", figure_events, 100)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     n_threads, seed, config = study.threads, study.seed, study.config
-    benchmarks = [str(b).upper() for b in benchmarks]
-    for b in benchmarks:
-        if b not in BENCHMARKS:
-            raise ParameterError("benchmarks", b, f"must be among {', '.join(BENCHMARKS)}")
-    masses = [float(m) for m in masses]
+    benchmarks, masses = _checked_grid(benchmarks, masses)
     t_start = time.perf_counter()
     stages: dict[str, float] = {}
     files: dict[str, list[str]] = {}
@@ -244,7 +234,7 @@ def reproduce(
         with stage("cross sections (figure 4)"):
             rows = cross_section_table(benchmarks=benchmarks, masses=masses, n_events=xsec_events, seed=seed,
                                        n_threads=n_threads, progress=progress)
-            write_csv(out / "figure4.csv", rows)
+            write_rows(out / "figure4.csv", rows)
             files["4"] = [p.name for p in plots.figure4(rows, out / "figure4")] + ["figure4.csv"]
             summary["cross_sections"] = rows
 
@@ -263,7 +253,9 @@ def reproduce(
 
         keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
         with stage(f"analysis: {len(keys)} points (signal, background, smearing, windows, reach)"):
-            outputs = run_points(lambda k: _point_task(k, point_study), keys, n_threads, progress, desc="analysis points")
+            band = warm_width_band()  # hipsofcobra runs here, before the worker threads start
+            outputs = run_points(lambda k: _point_task(k, point_study, band), keys, n_threads, progress,
+                                 desc="analysis points")
             results = [o[0] for o in outputs]
             extras: dict = {}
             for (_, _, ch), (_, ex) in zip(keys, outputs):
@@ -288,15 +280,16 @@ def reproduce(
             summary["reach"] = reach
             tables = {}
             for name, (table_channel, n_b) in TABLES.items():
-                rows_t = [
-                    TableRow(**res["table"][f"{n_b:g}"]).as_csv_dict()
-                    for (bm, m, c), res in zip(keys, results)
-                    if bm == "B1" and c == table_channel
-                ]
+                rows_t = [TableRow(**res["table"][f"{n_b:g}"]) for (bm, m, c), res in zip(keys, results)
+                          if bm == "B1" and c == table_channel]
                 if rows_t:
-                    write_csv(out / f"{name}.csv", rows_t)
-                    files[name] = [f"{name}.csv"]
-                tables[name] = {"channel": table_channel, "n_b": n_b, "rows": rows_t}
+                    table_settings = {"benchmark": "B1", "channel": table_channel, "eps": settings.EPS_REF,
+                                      "theta": settings.THETA_TABLE, "n_b": n_b, "luminosity_fb": config.luminosity_fb,
+                                      "region": config.region.name, "seed": seed}
+                    write_text(out / f"{name}.csv", table_csv(rows_t, table_settings))
+                    write_text(out / f"{name}.tex", table_latex(rows_t, table_settings))
+                    files[name] = [f"{name}.csv", f"{name}.tex"]
+                tables[name] = {"channel": table_channel, "n_b": n_b, "rows": [r.as_csv_dict() for r in rows_t]}
             summary["tables"] = tables
             summary["points"] = [{"benchmark": k[0], **r} for k, r in zip(keys, results)]
 
@@ -307,6 +300,91 @@ def reproduce(
     # allow_nan=False: a non-finite number would make invalid JSON; the reach is None where undefined
     write_text(out / "summary.json", json.dumps(summary, indent=1, default=json_default, allow_nan=False) + "\n")
     return summary
+
+
+FIGURE_NUMBERS = tuple(range(3, 13))
+
+
+def figure(
+    number: int,
+    out: str | Path,
+    study: Study | None = None,
+    *,
+    xsec_events: int = 200_000,
+    figure_events: int = 200_000,
+    benchmarks=tuple(BENCHMARKS),
+    masses=settings.MASSES,
+    progress: bool = True,
+) -> list[Path]:
+    """One figure of the paper into ``out`` (PNG, PDF and the CSV of its numbers); the same numbers as
+    ``reproduce`` with the same study (seeds per figure and per point).
+
+    Figures 11 and 12 analyse the whole grid (``benchmarks`` x ``masses`` x both channels); 5 and 10 one
+    point each; 4 computes the cross sections; 6, 7 and 9 draw samples; 3 and 8 are closed forms.
+    """
+    if number not in FIGURE_NUMBERS:
+        raise ParameterError("number", number, "must be a figure of the paper with results: 3 to 12")
+    study = _checked_study(study)
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(out, "create the folder", exc) from None
+    seed, n_threads = study.seed, study.threads
+    benchmarks, masses = _checked_grid(benchmarks, masses)
+    point_study = study.replace(n_threads=1)
+    stem = out / f"figure{number}"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HadronicValidityWarning)
+        if number == 3:
+            return plots.figure3(stem)
+        if number == 8:
+            return plots.figure8(stem)
+        if number == 4:
+            rows = cross_section_table(benchmarks=benchmarks, masses=masses, n_events=xsec_events, seed=seed,
+                                       n_threads=n_threads, progress=progress)
+            write_rows(out / "figure4.csv", rows)
+            return plots.figure4(rows, stem) + [out / "figure4.csv"]
+        if number == 6:
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
+            bkgs = {ch: generate_background(ch, 1.0, 2.0, figure_events, rng, n_b=1.0, n_threads=n_threads) for ch in CHANNELS}
+            return plots.figure6(bkgs["phi"], bkgs["gammaphi"], stem)
+        if number == 7:
+            return plots.figure7(_figure7_panels(figure_events, seed), stem)
+        if number == 9:
+            return plots.figure9(_figure9_data(figure_events, seed), stem)
+        if number in (5, 10):
+            name, (bm, m) = ("figure5", FIGURE5_POINT) if number == 5 else ("figure10", FIGURE10_POINT)
+            ex = {ch: _point_task((bm, m, ch), point_study)[1][name] for ch in CHANNELS}
+            if number == 5:
+                return plots.figure5(_figure5_panels(ex["phi"], ex["gammaphi"], settings.THETA_TABLE), stem)
+            return plots.figure10(ex["phi"] + ex["gammaphi"], stem)
+        keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
+        band = number == 11 and warm_width_band()
+        outputs = run_points(lambda k: _point_task(k, point_study, band), keys, n_threads, progress,
+                             desc="analysis points")
+        reach = _reach_summary([o[0] for o in outputs], keys)
+        if number == 11:
+            return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3)
+        return plots.figure12(reach, stem)
+
+
+def _checked_study(study) -> Study:
+    study = study if study is not None else Study()
+    if not isinstance(study, Study):
+        raise ParameterError("study", type(study).__name__, "must be a mcdh.Study")
+    return study
+
+
+def _checked_grid(benchmarks, masses) -> tuple[list[str], list[float]]:
+    benchmarks = [str(b).upper() for b in benchmarks]
+    for b in benchmarks:
+        if b not in BENCHMARKS:
+            raise ParameterError("benchmarks", b, f"must be among {', '.join(BENCHMARKS)}")
+    masses = [check_positive("mA", m) for m in masses]
+    if not benchmarks or not masses:
+        raise ParameterError("benchmarks, masses", (benchmarks, masses), "need at least one of each")
+    return benchmarks, masses
 
 
 def print_summary(summary: dict, out: Path) -> None:

@@ -191,12 +191,15 @@ def point_results(
     theta_table: float = THETA_TABLE,
     theta_eps_scan: float = THETA_EPS_SCAN,
     eps_theta_scan: float = EPS_REF,
+    width_ratios: dict[str, float] | None = None,
 ) -> dict:
     """Everything the tables and figures 11-12 need at one point (JSON-ready).
 
     Keys: ``table`` (rows per N_b), ``eps95`` and ``eps95_cut_and_count``
     (per N_b, at ``theta_eps_scan``), ``theta_band`` and
-    ``theta_band_cut_and_count`` (per N_b, at ``eps_theta_scan``).
+    ``theta_band_cut_and_count`` (per N_b, at ``eps_theta_scan``), and with
+    ``width_ratios`` (:func:`hadronic_width_ratios`) ``eps95_width_band``: the
+    eps reach with the hipsofcobra widths (central, lower, upper) per N_b.
     """
     a = analysis
     out: dict[str, Any] = {"m_A": a.model.m_A, "channel": a.channel, "table": {}, "eps95": {}, "eps95_cut_and_count": {},
@@ -210,6 +213,13 @@ def point_results(
         out["eps95_note"][key] = reach.note
         out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all").eps,
                                                        a.channel, theta_eps_scan, a.model).eps
+    if width_ratios is not None:
+        # Gamma_phi scales as sin^2 theta, so the reach with widths r Gamma is the reach at sin^2 theta' = r sin^2 theta
+        thetas = {k: math.asin(min(1.0, math.sqrt(r) * math.sin(theta_eps_scan))) for k, r in width_ratios.items()}
+        a.signal_hists(list(thetas.values()))  # one smearing pass for the three
+        out["eps95_width_band"] = {
+            f"{n_b:g}": {k: reach_result(a.eps_reach(t, n_b).eps, a.channel, theta_eps_scan, a.model).eps
+                         for k, t in thetas.items()} for n_b in n_b_values}
     for label, strategy in (("theta_band", None), ("theta_band_cut_and_count", "all")):
         bands = a.theta_band(eps_theta_scan, n_b_values, strategy=strategy)
         for n_b, band in bands.items():
@@ -217,6 +227,44 @@ def point_results(
             d["lower"], d["upper"] = _finite(band.lower), _finite(band.upper)
             out[label][f"{n_b:g}"] = d
     return out
+
+
+WIDTH_BAND = ("central", "lower", "upper")
+
+
+def hadronic_width_ratios(model: DarkSector) -> dict[str, float] | None:
+    """Gamma_phi with hipsofcobra's hadronic widths (central, lower, upper) over the model's Gamma_phi.
+
+    None where the width models cannot differ (m_phi below the pi pi
+    threshold), beyond hipsofcobra's table, or without the package. The
+    ratios do not depend on theta (every partial width scales as sin^2 theta).
+    """
+    from .physics.constants import pdg_mass
+    from .physics.widths import dark_higgs_widths
+
+    if model.m_phi <= 2.0 * pdg_mass(111):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HadronicValidityWarning)
+            base = sum(dark_higgs_widths(model.m_phi, math.pi / 2, model.width_model).values())
+            return {which: sum(dark_higgs_widths(model.m_phi, math.pi / 2, "hipsofcobra", which).values()) / base
+                    for which in WIDTH_BAND}
+    except ParameterError:
+        return None
+
+
+def warm_width_band() -> bool:
+    """Compute hipsofcobra's tables now, in this thread (it changes the working directory while it runs,
+    so it must not run in worker threads that write files). Returns whether the band is available."""
+    from .physics.widths import hipsofcobra_band
+
+    try:
+        for channel in ("pipi", "KK"):
+            hipsofcobra_band(channel)
+    except ParameterError:
+        return False
+    return True
 
 
 # ----------------------------------------------------------------------

@@ -114,7 +114,7 @@ def add_nb(p: argparse.ArgumentParser, default: float | None = 1.0) -> None:
 def add_region(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", default="uninstrumented",
                    help="where phi must decay: prompt, uninstrumented (default, 2-9 mm), instrumented, invisible, all, "
-                   "or r_in,r_out in mm (write --region=-1,5 for a value that starts with a minus)")
+                   "or r_in,r_out in mm")
 
 
 def add_eps_theta(p: argparse.ArgumentParser) -> None:

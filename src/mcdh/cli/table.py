@@ -1,7 +1,6 @@
 """mcdh table: an Appendix B efficiency table."""
 from __future__ import annotations
 
-import csv
 import sys
 
 from . import _options as opt
@@ -25,7 +24,11 @@ def register(sub) -> None:
     opt.add_threads(p)
     opt.add_region(p)
     opt.add_lumi(p)
-    p.add_argument("--csv", action="store_true", help="print CSV with a header (the documented columns)")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--csv", action="store_true",
+                     help="print CSV: a # line with the settings, a header with units, 4 significant digits")
+    fmt.add_argument("--latex", action="store_true", help="print a LaTeX table in the paper's layout (Appendix B)")
+    fmt.add_argument("--json", action="store_true", help="print JSON with full precision and the settings")
     opt.add_quiet(p)
     p.set_defaults(func=run)
 
@@ -39,10 +42,15 @@ def run(args) -> int:
     rows = study.table(args.benchmark, args.channel, eps=args.eps, theta=args.theta,
                        masses=args.mA_list if args.mA_list is not None else MASSES, progress=not args.quiet)
     dicts = [r.as_csv_dict() for r in rows]
-    if args.csv:
-        w = csv.DictWriter(sys.stdout, fieldnames=list(dicts[0]), lineterminator="\n")
-        w.writeheader()
-        w.writerows(dicts)
+    settings = {"benchmark": args.benchmark, "channel": args.channel, "eps": args.eps, "theta": args.theta,
+                "n_b": args.nb, "luminosity_fb": args.lumi_fb, "region": args.region, "seed": args.seed}
+    if args.csv or args.latex:
+        from ..tables import table_csv, table_latex
+
+        sys.stdout.write((table_csv if args.csv else table_latex)(rows, settings))
+        return 0
+    if args.json:
+        print(opt.dumps({"settings": settings, "rows": [{**d, "sel_sig_err": r.sel_sig_err} for d, r in zip(dicts, rows)]}))
         return 0
     region = study.config.region
     ch = "e+e- -> phi chi chibar" if args.channel == "phi" else "e+e- -> gamma phi chi chibar"
