@@ -188,3 +188,16 @@ def test_hipsofcobra_wrapped_cleanly(tmp_path, monkeypatch):
     model = DarkSector.from_benchmark("B1", 4.8, width_model="hipsofcobra")
     assert model.widths_phi["pipi"] == pytest.approx(math.sin(1e-4) ** 2 * W.hipsofcobra_width("pipi", 0.8), rel=1e-12)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.slow
+def test_shipped_hipsofcobra_table_is_the_package_result():
+    """data/hipsofcobra_band.txt equals a fresh hipsofcobra computation with the defaults it claims."""
+    pytest.importorskip("hipsofcobra")
+    W.hipsofcobra_band.cache_clear()
+    table = W.hipsofcobra_table()
+    for channel in ("pipi", "KK"):
+        m, band = W.hipsofcobra_band(channel)
+        np.testing.assert_array_equal(table[channel][0], m)
+        np.testing.assert_allclose(table[channel][1], band, rtol=1e-15, atol=0)
+    assert W.hipsofcobra_width("KK", 1.0, "upper") == pytest.approx(float(np.interp(1.0, m, band[:, 2])), rel=1e-15)

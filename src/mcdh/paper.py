@@ -34,14 +34,14 @@ from ._version import __version__
 from .analysis.displacement import REGIONS
 from .analysis.pipeline import TableRow
 from .channels import CHANNELS
-from .errors import FileAccessError, ParameterError, check_count, check_positive
+from .errors import FileAccessError, ParameterError, check_count, check_nonnegative, check_positive
 from .generate.background import background_summary, generate_background
 from .generate.signal import cross_section_table, generate_signal
 from .kinematics.variables import e_bar, pair_mass
-from .physics.model import BENCHMARKS, DarkSector
+from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import HadronicValidityWarning
 from .plots import write_rows
-from .study import Study, hadronic_width_ratios, point_results, run_points, warm_width_band
+from .study import Study, hadronic_width_ratios, point_results, run_points
 from .tables import table_csv, table_latex
 
 TABLES = {
@@ -100,10 +100,11 @@ def _figure10_panel(a, n_b: float, eps: float, theta: float) -> dict:
     return {"edges": e, "sig": sig, "bkg": bkg, "lo": win.lo, "hi": win.hi, "label": label, "title": title, "xlim": xlim}
 
 
-def _point_task(key, study: Study, width_band: bool = False):
+def _point_task(key, study: Study, width_band: bool = False, scan: dict | None = None):
+    """The results of one point; ``scan``: other N_b values and scan settings for figure 11 (default the paper's)."""
     bm, m_A, ch = key
     a = study.analysis(bm, m_A, ch, keep=False)
-    res = point_results(a, width_ratios=hadronic_width_ratios(a.model) if width_band else None)
+    res = point_results(a, width_ratios=hadronic_width_ratios(a.model) if width_band else None, **(scan or {}))
     extras: dict[str, Any] = {}
     if (bm, round(m_A, 6)) == FIGURE10_POINT:
         extras["figure10"] = [_figure10_panel(a, n_b, settings.EPS_REF, settings.THETA_TABLE) for n_b in FIGURE10_NB]
@@ -149,10 +150,11 @@ def _figure9_data(n_events: int, seed: int) -> dict:
     return out
 
 
-def _reach_summary(results: list[dict], keys: list[tuple]) -> dict:
+def _reach_summary(results: list[dict], keys: list[tuple], theta_eps_scan: float = settings.THETA_EPS_SCAN,
+                   eps_theta_scan: float = settings.EPS_REF) -> dict:
     reach: dict = {}
     for (bm, m_A, ch), res in zip(keys, results):
-        entry = reach.setdefault(bm, {"settings": {"theta_eps_scan": settings.THETA_EPS_SCAN, "eps_theta_scan": settings.EPS_REF}})
+        entry = reach.setdefault(bm, {"settings": {"theta_eps_scan": theta_eps_scan, "eps_theta_scan": eps_theta_scan}})
         c = entry.setdefault(ch, {"m_A": []})
         c["m_A"].append(m_A)
         for field in ("eps95", "eps95_note", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
@@ -253,8 +255,7 @@ def reproduce(
 
         keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
         with stage(f"analysis: {len(keys)} points (signal, background, smearing, windows, reach)"):
-            band = warm_width_band()  # hipsofcobra runs here, before the worker threads start
-            outputs = run_points(lambda k: _point_task(k, point_study, band), keys, n_threads, progress,
+            outputs = run_points(lambda k: _point_task(k, point_study, True), keys, n_threads, progress,
                                  desc="analysis points")
             results = [o[0] for o in outputs]
             extras: dict = {}
@@ -314,6 +315,9 @@ def figure(
     figure_events: int = 200_000,
     benchmarks=tuple(BENCHMARKS),
     masses=settings.MASSES,
+    n_b=settings.NB_VALUES,
+    theta_eps_scan: float = settings.THETA_EPS_SCAN,
+    eps_theta_scan: float = settings.EPS_REF,
     progress: bool = True,
 ) -> list[Path]:
     """One figure of the paper into ``out`` (PNG, PDF and the CSV of its numbers); the same numbers as
@@ -321,6 +325,9 @@ def figure(
 
     Figures 11 and 12 analyse the whole grid (``benchmarks`` x ``masses`` x both channels); 5 and 10 one
     point each; 4 computes the cross sections; 6, 7 and 9 draw samples; 3 and 8 are closed forms.
+    Figure 11 takes other background levels ``n_b`` (up to four: solid, dashed, dotted, dash-dotted),
+    the theta of its eps reach and the eps of its theta band; figure 12 is the paper's ratio of
+    N_b = 10^4 to N_b = 1.
     """
     if number not in FIGURE_NUMBERS:
         raise ParameterError("number", number, "must be a figure of the paper with results: 3 to 12")
@@ -360,10 +367,17 @@ def figure(
                 return plots.figure5(_figure5_panels(ex["phi"], ex["gammaphi"], settings.THETA_TABLE), stem)
             return plots.figure10(ex["phi"] + ex["gammaphi"], stem)
         keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
-        band = number == 11 and warm_width_band()
-        outputs = run_points(lambda k: _point_task(k, point_study, band), keys, n_threads, progress,
+        band = number == 11
+        scan = None
+        if number == 11:
+            n_b = [check_nonnegative("nb_list", v) for v in n_b]
+            if not 1 <= len(n_b) <= 4:
+                raise ParameterError("nb_list", n_b, "give one to four background levels")
+            scan = {"n_b_values": tuple(n_b), "theta_eps_scan": check_theta(theta_eps_scan),
+                    "eps_theta_scan": check_eps(eps_theta_scan)}
+        outputs = run_points(lambda k: _point_task(k, point_study, band, scan), keys, n_threads, progress,
                              desc="analysis points")
-        reach = _reach_summary([o[0] for o in outputs], keys)
+        reach = _reach_summary([o[0] for o in outputs], keys, theta_eps_scan, eps_theta_scan)
         if number == 11:
             return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3)
         return plots.figure12(reach, stem)

@@ -438,7 +438,7 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> lis
         for ch in CHANNELS:
             if ch not in reach[bm]:
                 continue
-            for n_b, ls in (("1", "-"), ("10000", "--")):
+            for n_b, ls in zip(reach[bm][ch]["eps95"], ("-", "--", ":", "-.")):
                 label = f"{CHANNEL_LABELS[ch]}, $N_b = {pow10(float(n_b))}$"
                 x, y = _reach_series(reach, bm, ch, "eps95", n_b)
                 m_all.append(x)
@@ -447,7 +447,7 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> lis
                     eps_all.append(y[np.isfinite(y)])
                 else:
                     notes[ax_e].append(f"{label}: no sensitivity")
-                if n_b == "1":
+                if ls == "-":  # the band around the first N_b's curve
                     lo, hi = _band_series(reach, bm, ch, n_b, "lower"), _band_series(reach, bm, ch, n_b, "upper")
                     ok = np.isfinite(lo) & np.isfinite(hi)
                     if ok.any():

@@ -254,17 +254,6 @@ def hadronic_width_ratios(model: DarkSector) -> dict[str, float] | None:
         return None
 
 
-def warm_width_band() -> bool:
-    """Compute hipsofcobra's tables now, in this thread (it changes the working directory while it runs,
-    so it must not run in worker threads that write files). Returns whether the band is available."""
-    from .physics.widths import hipsofcobra_band
-
-    try:
-        for channel in ("pipi", "KK"):
-            hipsofcobra_band(channel)
-    except ParameterError:
-        return False
-    return True
 
 
 # ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ FLAGS = {
     "g_chi": "--g-chi", "q_phi": "--q-phi", "alpha_em": "--alpha-em", "sqrt_s": "--sqrt-s", "n_events": "--events",
     "n_signal": "--events", "n_background": "--background-events", "n_threads": "--threads", "eps": "--eps",
     "theta": "--theta", "seed": "--seed", "region": "--region", "benchmark": "--benchmark", "eps_gen": "--eps-gen",
-    "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles",
+    "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles", "nb_list": "--nb-list",
 }
 """The command-line flag of each library parameter, for error messages."""
 

@@ -1,6 +1,7 @@
 """mcdh figure N: one of the paper's figures 3-12, with the numbers behind it (PNG, PDF, CSV)."""
 from __future__ import annotations
 
+from ..errors import ParameterError
 from . import _options as opt
 
 
@@ -20,6 +21,10 @@ def register(sub) -> None:
     p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per point (default 100000)")
     p.add_argument("--xsec-events", type=int, default=200_000, help="events per cross-section point (figure 4)")
     p.add_argument("--figure-events", type=int, default=200_000, help="events of the samples of figures 6, 7, 9")
+    p.add_argument("--nb-list", type=opt.floats, default=None,
+                   help="figure 11: background levels N_b (phi-channel events at 10 ab^-1), up to four (default 1,1e4)")
+    p.add_argument("--theta", type=float, default=None, help="figure 11: theta of the eps reach (default: the paper's)")
+    p.add_argument("--eps", type=float, default=None, help="figure 11: eps of the theta band (default: the paper's)")
     opt.add_region(p)
     opt.add_lumi(p)
     p.add_argument("--width-model", choices=("winkler", "hipsofcobra"), default="winkler",
@@ -38,9 +43,15 @@ def run(args) -> int:
     study = Study(luminosity_fb=args.lumi_fb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=args.threads,
                   width_model=args.width_model)
+    from .. import settings
+
+    if args.number != 11 and (args.nb_list, args.theta, args.eps) != (None, None, None):
+        raise ParameterError("nb_list", args.nb_list, "--nb-list, --theta and --eps set figure 11's scan only")
     paths = figure(args.number, args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
                    benchmarks=args.benchmarks, masses=args.mA_list if args.mA_list is not None else MASSES,
-                   progress=not args.quiet)
+                   n_b=args.nb_list or settings.NB_VALUES,
+                   theta_eps_scan=args.theta if args.theta is not None else settings.THETA_EPS_SCAN,
+                   eps_theta_scan=args.eps if args.eps is not None else settings.EPS_REF, progress=not args.quiet)
     if not args.quiet:
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0

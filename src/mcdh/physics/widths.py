@@ -234,12 +234,25 @@ def hipsofcobra_band(
     return np.sqrt(band[:, 0]), band[:, 1:4]
 
 
+@lru_cache(maxsize=1)
+def hipsofcobra_table() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The shipped hipsofcobra band (``data/hipsofcobra_band.txt``): what :func:`hipsofcobra_band` gives with
+    its defaults, per channel ``(m_phi, (central, lower, upper))`` in GeV."""
+    text = resources.files("mcdh").joinpath("data").joinpath("hipsofcobra_band.txt").read_text()
+    data = np.loadtxt(text.splitlines(), comments="#")
+    return {"pipi": (data[:, 0], data[:, 1:4]), "KK": (data[:, 0], data[:, 4:7])}
+
+
 def hipsofcobra_width(channel: str, m_phi: float, which: str = "central", **kwargs) -> float:
-    """hipsofcobra width (GeV, sin theta = 1); ``which`` is central, lower or upper."""
+    """hipsofcobra width (GeV, sin theta = 1); ``which`` is central, lower or upper.
+
+    With the default settings the shipped table is used (no hipsofcobra import, which costs
+    ~250 MB); other ``kwargs`` (method, seed, couplings) run hipsofcobra.
+    """
     col = {"central": 0, "lower": 1, "upper": 2}
     if which not in col:
         raise ParameterError("which", which, "must be 'central', 'lower' or 'upper'")
-    m, band = hipsofcobra_band(channel, **kwargs)
+    m, band = hipsofcobra_band(channel, **kwargs) if kwargs else hipsofcobra_table()[channel]
     if m_phi > m[-1]:
         raise ParameterError("m_phi", m_phi, f"hipsofcobra tabulates up to {m[-1]:.3f} GeV")
     return float(np.interp(m_phi, m, band[:, col[which]]))
