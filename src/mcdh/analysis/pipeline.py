@@ -35,7 +35,7 @@ from ..settings import LUMINOSITY_FB
 from . import limits
 from .binning import Binning, mchichi_binning, sqrt_abs_v_max, v_binning
 from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region
-from .smearing import DEFAULT_COPIES, Resolution, seed_key, smear_fill
+from .smearing import DEFAULT_COPIES, Resolution, replay_fill, seed_key, smear_fill, smear_record
 
 CHUNK = 32768
 """Events per smearing call: bounds the (events x theta values) weight matrix."""
@@ -192,12 +192,14 @@ class ChannelAnalysis:
         self.width_phi_unit = width_unit
 
         self.binning = self._make_binning()
+        self._smeared: dict = {}  # the signal's smeared copies, recorded once (see _records)
+        self.smearing_passes = 0  # how often a sample was smeared (one per sample and point)
         bkg_x, bkg_y, _ = self._variables(background, need_lab=False)
         n_b_gen = float(background.info.record.get("n_b", 1.0))
         if not n_b_gen > 0:
             raise ParameterError("background.info.record['n_b']", n_b_gen, "must be > 0 to normalise the background")
         w_bkg = (background.weights * (L / n_b_gen))[:, None]
-        h, w2 = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg)
+        h, w2 = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg, keep=False)  # filled once
         self._bkg_unit, self._bkg_unit_w2 = h[0], w2[0]
         self._cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
 
@@ -242,15 +244,36 @@ class ChannelAnalysis:
         """The bin the phi-channel window grows from: the one holding m_A."""
         return self.binning.find(self.m_A_hyp) if self.channel == "phi" else 0
 
-    def _fill(self, x, y, weights, n_cols: int, key, smear: bool = True):
-        """Smear and fill chunk by chunk; ``weights(start, stop)`` gives that chunk's (m, n_cols) weights.
+    def _records(self, x, y, key, smear: bool) -> list:
+        """The smeared copies of a sample, chunk by chunk (:func:`smear_record`), made once and kept: every
+        later fill (each theta, the table, the reach, the band refinements) replays them."""
+        cache_key = (key, smear, x.size)
+        if cache_key not in self._smeared:
+            mode = "value" if self.channel == "phi" else "sqrt_abs_v"
+            self._smeared[cache_key] = [
+                smear_record(x[a:min(x.size, a + CHUNK)], self.binning, mode=mode, y=y[a:min(x.size, a + CHUNK)],
+                             e_bar=self.e_bar, m_A=self.m_A_hyp, resolution=self.config.resolution,
+                             n_copies=self.config.n_copies, seed=key, first_index=a, smear=smear)
+                for a in range(0, x.size, CHUNK)]
+            self.smearing_passes += 1
+        return self._smeared[cache_key]
 
-        Building the weights per chunk keeps the (events x theta values)
+    def _fill(self, x, y, weights, n_cols: int, key, smear: bool = True, keep: bool = True):
+        """Fill histograms chunk by chunk; ``weights(start, stop)`` gives that chunk's (m, n_cols) weights.
+
+        The smearing is done once per sample (:meth:`_records`) and replayed for every set of weights,
+        with the sums of :func:`smear_fill` bit for bit; ``keep=False`` smears without keeping the record
+        (a sample filled only once). Building the weights per chunk keeps the (events x theta values)
         matrix at CHUNK rows.
         """
-        mode = "value" if self.channel == "phi" else "sqrt_abs_v"
         hist = np.zeros((n_cols, self.binning.n_bins))
         w2 = np.zeros_like(hist)
+        if keep:
+            for k, rec in enumerate(self._records(x, y, key, smear)):
+                start = k * CHUNK
+                replay_fill(rec, weights(start, start + rec.n_events), (hist, w2))
+            return hist, w2
+        mode = "value" if self.channel == "phi" else "sqrt_abs_v"
         for start in range(0, x.size, CHUNK):
             stop = min(x.size, start + CHUNK)
             smear_fill(
@@ -258,6 +281,7 @@ class ChannelAnalysis:
                 m_A=self.m_A_hyp, resolution=self.config.resolution, n_copies=self.config.n_copies, seed=key,
                 first_index=start, smear=smear, out=(hist, w2),
             )
+        self.smearing_passes += 1
         return hist, w2
 
     # ------------------------------------------------------------------
@@ -298,7 +322,7 @@ class ChannelAnalysis:
     def signal_hist_unsmeared(self, theta: float) -> np.ndarray:
         """Signal histogram without smearing (for comparisons)."""
         w = (self.decay_probability(theta) * self._sig_events)[:, None]
-        return self._fill(self._sig_x, self._sig_y, lambda a, b: w[a:b], 1, self._key_sig, smear=False)[0][0]
+        return self._fill(self._sig_x, self._sig_y, lambda a, b: w[a:b], 1, self._key_sig, smear=False, keep=False)[0][0]
 
     def background_hist(self, n_b: float) -> np.ndarray:
         """Smeared background in expected events for N_b (phi) or 0.22 N_b (gamma-phi, via its sample)."""

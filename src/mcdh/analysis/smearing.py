@@ -232,26 +232,31 @@ def normals(key, first_index, n_events, n_per_event):
 
 
 @nb.njit(cache=True, nogil=True)
-def _smear_fill(x, y, mode, e_bar, m_A, res, weights, n_copies, key, first_index, kind, p0, p1, edges, hist, sumw2):
-    """Fill ``hist`` (K, n_bins) and ``sumw2`` with the smeared copies of every event.
+def _smear_record(x, y, mode, e_bar, m_A, res, n_copies, key, first_index, kind, p0, p1, edges):
+    """Where the smeared copies of every event land: (offsets, bins, counts), compressed by event.
 
-    mode 0: value x smeared; 1: sqrt|(E' - e_bar)(m' - m_A)| with E' = x and
-    m' = y both smeared; 2: x unsmeared; 3: sqrt|v| unsmeared.
+    Event i's copies fall in ``bins[offsets[i]:offsets[i + 1]]`` (in the order first met), ``counts``
+    copies each. mode 0: value x smeared; 1: sqrt|(E' - e_bar)(m' - m_A)| with E' = x and m' = y both
+    smeared; 2: x unsmeared; 3: sqrt|v| unsmeared (one bin, all copies).
     """
     n = x.size
-    n_cols = weights.shape[1]
     n_bins = edges.size - 1
     a2, b2, c2 = res[0] ** 2, res[1] ** 2, res[2] ** 2
-    counts = np.zeros(n_bins, np.int64)
+    per_event = n_copies if mode < 2 else 1
+    offsets = np.empty(n + 1, np.int64)
+    bins = np.empty(n * per_event, np.int32)
+    counts = np.empty(n * per_event, np.int32)
+    tally = np.zeros(n_bins, np.int64)
     touched = np.empty(max(n_copies, 1), np.int64)
-    inv = 1.0 / n_copies
     edges_sq = edges * edges
+    pos = 0
     for i in range(n):
+        offsets[i] = pos
         n_touched = 0
         if mode >= 2:
             v = x[i] if mode == 2 else math.sqrt(abs((x[i] - e_bar) * (y[i] - m_A)))
             j = _bin(v, kind, p0, p1, edges)
-            counts[j] = n_copies
+            tally[j] = n_copies
             touched[0] = j
             n_touched = 1
         else:
@@ -270,14 +275,30 @@ def _smear_fill(x, y, mode, e_bar, m_A, res, weights, n_copies, key, first_index
                         j = _bin_geometric_sq(av, p0 * p0, 0.5 * p1, edges_sq)
                     else:
                         j = _bin(math.sqrt(av), kind, p0, p1, edges)
-                if counts[j] == 0:
+                if tally[j] == 0:
                     touched[n_touched] = j
                     n_touched += 1
-                counts[j] += 1
+                tally[j] += 1
         for t in range(n_touched):
             j = touched[t]
-            f = counts[j] * inv
-            counts[j] = 0
+            bins[pos] = j
+            counts[pos] = tally[j]
+            tally[j] = 0
+            pos += 1
+    offsets[n] = pos
+    return offsets, bins[:pos].copy(), counts[:pos].copy()
+
+
+@nb.njit(cache=True, nogil=True)
+def _replay_fill(offsets, bins, counts, n_copies, weights, hist, sumw2):
+    """Fill ``hist`` (K, n_bins) and ``sumw2`` from a record of :func:`_smear_record`: event i adds
+    weights[i, k] * counts / n_copies to each of its bins, in the recorded order."""
+    inv = 1.0 / n_copies
+    n_cols = weights.shape[1]
+    for i in range(offsets.size - 1):
+        for t in range(offsets[i], offsets[i + 1]):
+            j = bins[t]
+            f = counts[t] * inv
             for k in range(n_cols):
                 wf = weights[i, k] * f
                 hist[k, j] += wf
@@ -362,7 +383,6 @@ def smear_fill(
     else:
         y = x
     n_copies = check_count("n_copies", n_copies, 1)
-    res = (resolution if resolution is not None else Resolution()).as_array()
     key = seed if isinstance(seed, np.uint64) else seed_key(seed)
     if out is None:
         hist = np.zeros((w.shape[1], binning.n_bins))
@@ -371,12 +391,55 @@ def smear_fill(
         hist, sumw2 = out
         if hist.shape != (w.shape[1], binning.n_bins) or sumw2.shape != hist.shape:
             raise ParameterError("out", hist.shape, f"must be two arrays of shape ({w.shape[1]}, {binning.n_bins})")
-    code = MODES.index(mode) + (0 if smear else 2)
-    _smear_fill(
-        x, y, code, float(e_bar), float(m_A), res, w, n_copies, key, int(first_index),
-        int(binning.kind), float(binning.p0), float(binning.p1), binning.edges, hist, sumw2,
-    )
+    record = smear_record(x, binning, mode=mode, y=y, e_bar=e_bar, m_A=m_A, resolution=resolution,
+                          n_copies=n_copies, seed=key, first_index=first_index, smear=smear)
+    replay_fill(record, w, (hist, sumw2))
     return hist, sumw2
+
+
+@dataclass(frozen=True)
+class SmearRecord:
+    """Where the smeared copies of a chunk of events landed (see :func:`smear_record`)."""
+
+    offsets: np.ndarray
+    bins: np.ndarray
+    counts: np.ndarray
+    n_copies: int
+
+    @property
+    def n_events(self) -> int:
+        return self.offsets.size - 1
+
+
+def smear_record(x, binning, *, mode="value", y=None, e_bar=0.0, m_A=0.0, resolution=None, n_copies=DEFAULT_COPIES,
+                 seed=0, first_index=0, smear=True) -> SmearRecord:
+    """Smear each event into ``n_copies`` Gaussian copies and record the bins they land in (no weights).
+
+    The expensive part of :func:`smear_fill` (drawing the normals, binning), done once per sample:
+    :func:`replay_fill` then fills histograms for any weights (e.g. every theta) from the record,
+    with the same sums in the same order as :func:`smear_fill`, bit for bit. Arguments as there.
+    """
+    x = np.ascontiguousarray(x, dtype=np.float64).ravel()
+    y = x if mode == "value" or y is None else np.ascontiguousarray(y, dtype=np.float64).ravel()
+    n_copies = check_count("n_copies", n_copies, 1)
+    res = (resolution if resolution is not None else Resolution()).as_array()
+    key = seed if isinstance(seed, np.uint64) else seed_key(seed)
+    code = MODES.index(mode) + (0 if smear else 2)
+    offsets, bins, counts = _smear_record(x, y, code, float(e_bar), float(m_A), res, n_copies, key, int(first_index),
+                                          int(binning.kind), float(binning.p0), float(binning.p1), binning.edges)
+    return SmearRecord(offsets, bins, counts, n_copies)
+
+
+def replay_fill(record: SmearRecord, weights: np.ndarray, out: tuple[np.ndarray, np.ndarray]) -> None:
+    """Add the weighted copies of a :class:`SmearRecord` into ``out = (hist, sumw2)``, arrays (K, n_bins).
+
+    ``weights``: (n_events, K). Each event adds weights[i, k] x (copies in the bin) / n_copies to every bin
+    its copies reached, and the square of that to sumw2.
+    """
+    w = np.ascontiguousarray(weights, dtype=np.float64)
+    if w.ndim != 2 or w.shape[0] != record.n_events:
+        raise ParameterError("weights", w.shape, f"must have shape ({record.n_events}, K)")
+    _replay_fill(record.offsets, record.bins, record.counts, record.n_copies, w, out[0], out[1])
 
 
 def smear_fill_reference(
