@@ -85,3 +85,50 @@ class SmearingMemory:
 
     def peakmem_numpy(self):
         _numpy_fill(self.x, self.w, self.b.edges, np.asarray(Resolution().sigma(self.x)))
+
+
+class AnalysisPoint:
+    """One point of mcdh reproduce (B1, m_A' = 6 GeV, phi; 100k signal and background events): how often its
+    samples are smeared, and its CPU time in units of one smearing pass of its signal (issue 16)."""
+
+    timeout = 600
+
+    def setup(self):
+        from mcdh.study import Study
+
+        self.study = Study(n_threads=1)
+        self.study.analysis("B1", 6.0, "phi", keep=False)  # load the kernels
+
+    def _point(self):
+        from mcdh.study import point_results
+
+        a = self.study.analysis("B1", 6.0, "phi", keep=False)
+        point_results(a)
+        return a
+
+    def track_smearing_passes_per_point(self):
+        """Smearing passes of one point (signal and background): 2 when each sample is smeared once."""
+        return self._point().smearing_passes
+
+    track_smearing_passes_per_point.unit = "passes"
+
+    def track_point_over_one_smearing_pass(self):
+        """CPU time of a whole point (generation, smearing, table, reach, theta band) over one smearing pass."""
+        import time
+
+        from mcdh.analysis.smearing import smear_record
+
+        a = self.study.analysis("B1", 6.0, "phi", keep=False)
+        t0 = time.process_time()
+        point = self._point()
+        t_point = time.process_time() - t0
+
+        def one_pass():
+            smear_record(point._sig_x, point.binning, n_copies=point.config.n_copies, seed=point._key_sig)
+
+        del a
+        t0 = time.process_time()
+        one_pass()
+        return t_point / (time.process_time() - t0)
+
+    track_point_over_one_smearing_pass.unit = "ratio"
