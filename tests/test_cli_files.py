@@ -206,3 +206,49 @@ def test_interrupted_generate_leaves_no_file(tmp_path, sig):
     assert proc.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []  # neither big.lhe nor its temporary parts
+
+
+@pytest.mark.slow
+def test_scan_that_loses_its_scheduler_says_so_and_resumes(tmp_path):
+    """Killing the scheduler mid-scan: exit 2, one line with the resume command; the rerun (on a new cluster)
+    ends with exactly the serial scan's results."""
+    import shutil
+    import socket
+
+    if shutil.which("dask") is None:
+        pytest.skip("no dask command line")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    grid = ["--benchmarks", "B1", "--mA-list", "2.4,3,3.6,4.2,4.8,5.4", "--channels", "phi", "--events", "20000",
+            "--background-events", "20000", "--quiet"]
+    sched = subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    worker = subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--nworkers", "1"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    out = tmp_path / "lost"
+    try:
+        time.sleep(3)
+        scan = subprocess.Popen([*mcdh_command(), "scan", "--out", str(out), "--scheduler", address, *grid],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        t0 = time.time()
+        while time.time() - t0 < 300 and scan.poll() is None:
+            if (out / "points").exists() and list((out / "points").glob("*.json")):
+                break
+            time.sleep(0.1)
+        sched.kill()
+        _, err = scan.communicate(timeout=300)
+    finally:
+        for p in (sched, worker):
+            p.kill()
+            p.wait()
+    lines = err.strip().splitlines()
+    assert scan.returncode == 2 and len(lines) == 1 and "run the same command again" in lines[0], err
+    assert "Traceback" not in err
+    rerun = subprocess.run([*mcdh_command(), "scan", "--out", str(out), "--workers", "2", *grid], capture_output=True,
+                           text=True, timeout=600)
+    assert rerun.returncode == 0, rerun.stderr
+    serial = tmp_path / "serial"
+    assert subprocess.run([*mcdh_command(), "scan", "--out", str(serial), "--serial", *grid]).returncode == 0
+    assert (out / "results.json").read_bytes() == (serial / "results.json").read_bytes()

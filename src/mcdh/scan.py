@@ -29,13 +29,14 @@ import hashlib
 import io
 import json
 import warnings
+from concurrent.futures import CancelledError
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ._atomic import write_text
 from ._progress import progress_bar
 from .channels import CHANNELS
-from .errors import FileAccessError, ParameterError, check_count, check_positive
+from .errors import FileAccessError, ParameterError, check_count, check_positive, one_line
 from .settings import LUMINOSITY_FB, MASSES
 
 ROW_FIELDS = (
@@ -99,6 +100,10 @@ class ScanGrid:
 
 
 LOCK_FILE = ".scan.lock"
+
+
+class ClusterLost(RuntimeError):
+    """The dask scheduler or the connection to it went away mid-scan (finished points are saved)."""
 
 
 def task_record(grid: dict, task) -> dict:
@@ -262,18 +267,45 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
             from dask.distributed import as_completed
 
             client, cluster = _connect(scheduler, n_workers)  # a bad scheduler address fails before anything is written
+            quiet = _quiet_distributed()
             try:
                 _create_out(out, grid)
                 futures = {client.submit(run_task, spec, t, key=f"mcdh-{names[t]}", pure=False): t for t in todo}
                 for fut in as_completed(futures):
-                    store(futures[fut], fut.result())
+                    task = futures.pop(fut)
+                    try:
+                        rows = fut.result()
+                    except (CancelledError, OSError, TimeoutError) as exc:  # the scheduler (or the connection) is gone
+                        raise ClusterLost(one_line(f"the dask cluster was lost ({type(exc).__name__}: {exc})", 120)) from None
+                    store(task, rows)
+                    fut.release()  # a stored point is never recomputed when a worker dies later
             finally:
-                client.close()
+                with contextlib.suppress(Exception):  # a lost scheduler cannot be closed politely
+                    client.close(timeout=5)
                 if cluster is not None:
-                    cluster.close()
+                    with contextlib.suppress(Exception):
+                        cluster.close()
+                quiet()
     rows = [r for t in tasks for r in done[t]]
     _write_results(out, rows)
     return rows
+
+
+def _quiet_distributed():
+    """Silence dask.distributed's own log lines (its reconnection errors): mcdh reports a lost cluster in one
+    line. Returns the function that restores the previous level."""
+    import logging
+
+    names = ["distributed"] + [n for n in logging.root.manager.loggerDict if n.startswith("distributed.")]
+    saved = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.CRITICAL + 1)
+
+    def restore():
+        for n, level in saved.items():
+            logging.getLogger(n).setLevel(level)
+
+    return restore
 
 
 def _connect(scheduler, n_workers):

@@ -40,7 +40,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..scan import ScanGrid, run_scan, saved_points
+    from ..scan import ClusterLost, ScanGrid, run_scan, saved_points
 
     kw = {}
     if args.mA_list is not None:
@@ -54,6 +54,10 @@ def run(args) -> int:
     try:
         rows = run_scan(grid, out, scheduler=args.scheduler, n_workers=args.workers, serial=args.serial,
                         progress=not args.quiet)
+    except ClusterLost as exc:
+        print(f"mcdh scan: error: {exc}; {saved_points(grid, out)} of {len(grid.tasks())} points are saved in "
+              f"{out / 'points'}: run the same command again to resume", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         done = saved_points(grid, out)
         print(f"mcdh scan: interrupted; {done} of {len(grid.tasks())} points are saved in {out / 'points'}: "
