@@ -98,9 +98,9 @@ def test_figure11_bounds_band_and_notes(drawn):
     assert "1.27\\times10^{-4}" in ax_e.get_title() and "0.000127" not in ax_e.get_title()
 
 
-def test_figure11_csv_equals_the_reach_it_draws(drawn, tmp_path):
+def test_figure11_csv_equals_the_reach_it_draws(drawn):
     """The CSV behind figure 11 holds the eps reach of every point exactly as the summary records it."""
-    out, figs, _ = drawn
+    out, _, _ = drawn
     study = mcdh.Study(n_signal=4000, n_background=4000, seed=3, n_threads=2)
     rows = _csv(out / "figure11.csv")
     line = [r for r in rows if r["panel"] == "0" and r["series"] == r"$\phi$, $N_b = 1$" and r["kind"] == "line"]

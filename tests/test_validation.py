@@ -197,15 +197,11 @@ def test_jagged_root_branch(tmp_path, sample):
 
 def test_pdg_that_collides_is_refused_on_writing(tmp_path, sample, mcdh):
     with pytest.raises(ParameterError, match="pdg"):
-        mcdh_api_write(tmp_path / "x.lhe", sample, pdg={"phi": 22})
+        mcdh.write_events(tmp_path / "x.lhe", sample, pdg={"phi": 22})
     r = mcdh("generate", "signal", "--process", "gammaphi", "--benchmark", "B1", "--mA", "6", "--events", "200",
              "--output", tmp_path / "y.lhe", "--pdg", "phi=22")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--pdg" in r.stderr
     assert not (tmp_path / "y.lhe").exists()
-
-
-def mcdh_api_write(path, sample, **kw):
-    return mcdh.write_events(path, sample, **kw)
 
 
 def test_numbers_are_not_bools():

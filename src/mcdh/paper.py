@@ -1,15 +1,18 @@
 """``mcdh reproduce``: every figure and table of the paper from the project's own computation.
 
-Outputs in the folder (PNG and PDF for figures):
+Outputs in the folder (PNG, PDF and the CSV of the plotted numbers for every figure):
 
-* figure 3 (relic g_chi), 4 (+ figure4.csv, cross sections), 5 (reweighting),
+* figure 3 (relic g_chi), 4 (figure4.csv: the cross sections), 5 (reweighting),
   6 (mock backgrounds), 7 (gamma-phi Dalitz plots), 8 (regimes),
-  9 (E_gamma and v), 10 (windows), 11 (reach in eps and theta), 12 (reach
-  ratios against cut-and-count);
-* table3.csv - table6.csv (Appendix B: B1, phi and gamma-phi, N_b = 1, 1e4,
-  eps = theta = 1e-4);
+  9 (E_gamma and v), 10 (windows), 11 (reach in eps and theta, with the
+  external bounds and the hipsofcobra width band; figure11.txt: the caption),
+  12 (reach ratios against cut-and-count);
+* table3 - table6 as .csv (units, settings, 4 significant digits) and .tex
+  (Appendix B: B1, phi and gamma-phi, N_b = 1, 1e4, eps = theta = 1e-4);
 * summary.json: settings, time per stage, peak memory, cross sections,
-  reach curves for every benchmark, channel and N_b, and the tables.
+  reach curves for every benchmark, channel and N_b, and the tables in full precision.
+
+:func:`figure` draws any one of them on its own, with the same numbers.
 
 Settings follow section 5 (:mod:`mcdh.settings`): the eps scan at the paper's
 theta, the theta scan at eps = 1e-4, N_b in {1, 1e4}, L = 10 ab^-1, the

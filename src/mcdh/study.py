@@ -431,13 +431,6 @@ class Study:
         """The worker threads in use: :attr:`n_threads`, or all cores."""
         return default_threads() if self.n_threads is None else self.n_threads
 
-    def settings(self) -> dict[str, Any]:
-        """The study's settings as a JSON-ready dict (what summaries and files record)."""
-        return {"luminosity_fb": self.luminosity_fb, "n_b": self.n_b, "region": asdict(self.config.region),
-                "n_signal": self.n_signal, "n_background": self.n_background, "seed": self.seed,
-                "width_model": self.width_model, "eps_ref": self.eps_ref, "n_copies": self.config.n_copies,
-                "theta_range": list(self.config.theta_range)}
-
     def replace(self, **changes) -> Study:
         """A study with some settings changed (a fresh one: no analyses are shared)."""
         return dataclasses.replace(self, **changes)

@@ -32,7 +32,6 @@ free id, e.g. ``mcdh generate signal ... --pdg phi=9000005``.
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -120,11 +119,3 @@ def pythia_settings_for(path: str | os.PathLike) -> str:
         warnings.simplefilter("ignore")
         model = DarkSector(**model_dict)
     return pythia_settings(model, lhe=Path(path).resolve(), frame=meta["frame"], pdg=meta["pdg"])
-
-
-def mean_decay_length_mm(model: DarkSector, momenta) -> float:
-    """<c tau beta gamma> = c tau <|p|> / m_phi (mm) for phi four-momenta (n, 4) GeV: what the vertices must average."""
-    import numpy as np
-
-    p = np.asarray(momenta, dtype=np.float64)
-    return displaced_ctau_mm(model) * float(np.mean(np.linalg.norm(p[:, 1:], axis=1))) / model.m_phi if len(p) else math.nan
