@@ -9,6 +9,7 @@ import pytest
 
 import mcdh
 from conftest import mcdh_command
+from mcdh import write_events
 from mcdh.errors import FileFormatError, ParameterError
 
 MODEL = mcdh.DarkSector.from_benchmark("B1", 6.0)
@@ -197,7 +198,7 @@ def test_jagged_root_branch(tmp_path, sample):
 
 def test_pdg_that_collides_is_refused_on_writing(tmp_path, sample, mcdh):
     with pytest.raises(ParameterError, match="pdg"):
-        mcdh.write_events(tmp_path / "x.lhe", sample, pdg={"phi": 22})
+        write_events(tmp_path / "x.lhe", sample, pdg={"phi": 22})  # (the fixture ``mcdh`` shadows the module here)
     r = mcdh("generate", "signal", "--process", "gammaphi", "--benchmark", "B1", "--mA", "6", "--events", "200",
              "--output", tmp_path / "y.lhe", "--pdg", "phi=22")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--pdg" in r.stderr
