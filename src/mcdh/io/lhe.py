@@ -198,9 +198,8 @@ def write_lhe(path, events: Events, *, pdg: dict | None = None, seed: int = 0) -
 
 def _locate_xml_error(path: Path) -> str:
     """Where ``path`` stops being well-formed XML ("line L, column C: ..."), or "" if it is well-formed."""
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as f:
+        with _open_binary(path) as f:
             for _ in ET.iterparse(f, events=("end",)):
                 pass
     except ET.ParseError as exc:
@@ -229,6 +228,11 @@ def _bad_file(path: Path, what: str, exc: Exception | None = None) -> FileFormat
     return FileFormatError(path, f"{what}" + (f" at {where}" if where else "") + "; nothing was read")
 
 
+def _open_binary(path: Path):
+    """``path`` opened for reading bytes, decompressed if it is ``.gz``."""
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+
+
 class _LargeReads:
     """A binary file (plain or gzipped) whose reads return 64 MiB whatever is asked.
 
@@ -241,7 +245,7 @@ class _LargeReads:
     CHUNK = 1 << 26
 
     def __init__(self, path: Path):
-        self._f = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
+        self._f = _open_binary(path)
 
     def read(self, n: int = -1) -> bytes:
         return self._f.read(n if n is None or n < 0 else max(n, self.CHUNK))
@@ -261,8 +265,7 @@ def read_lhe_header(path: str | os.PathLike, *, max_bytes: int = 1 << 26) -> dic
     path = Path(path)
     if not path.is_file():
         raise FileFormatError(path, "no such file")
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with reading(path), opener(path, "rb") as f:
+    with reading(path), _open_binary(path) as f:
         head = bytearray()
         while b"</header>" not in head and b"<event" not in head and len(head) < max_bytes:
             block = f.read(1 << 20)

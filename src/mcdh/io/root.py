@@ -68,9 +68,6 @@ def _derived(events: Events, start: int, stop: int) -> dict[str, np.ndarray]:
     return out
 
 
-TRUTH_BRANCHES = ("phi_L", "phi_vx", "phi_vy", "phi_vz", "phi_vr")
-
-
 def _truth(events: Events, decayer) -> dict[str, np.ndarray]:
     """The phi decay's proper length and lab-frame vertex (mm) of a chunk, drawn by ``decayer``."""
     p_phi = events.momentum("phi")
