@@ -103,8 +103,8 @@ class LheHeader:
 class GenerateMemory:
     """Peak memory of `mcdh generate` into a ROOT file at two sizes (issue 16's target: the same within 10 %).
 
-    Today the signal streams but keeps every weight (8 B/event) and the background is built whole
-    (~100 B/event), so the larger run shows the growth that remains to be removed.
+    The signal streams in bounded memory (no per-event array); the background is still built whole
+    (~100 B/event), so its larger run shows the growth that remains to be removed.
     """
 
     timeout = 900

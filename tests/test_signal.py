@@ -235,3 +235,21 @@ def test_cross_section_grid_point_does_not_depend_on_the_grid():
     alone = cross_section_table(benchmarks=["B2"], masses=[4.5], processes=["phi"], n_events=3000, seed=4)
     assert alone[0] == both[1]
     assert both[0]["sigma_fb"] != both[1]["sigma_fb"]
+
+
+def test_weight_summary_equals_the_in_memory_statistics():
+    """The streamed sigma, error and unweighting efficiency (bounded memory) equal those of all the weights."""
+    from mcdh.events import sigma_and_error
+    from mcdh.generate.signal import WeightSummary, unweighting_efficiency
+
+    rng = np.random.default_rng(4)
+    w = rng.pareto(3.0, 500_000) + 1e-3  # a heavy tail, as weighted samples have
+    summary = WeightSummary(keep=20_000)
+    for lo in range(0, w.size, 65_536):
+        summary.add(w[lo:lo + 65_536])
+    sigma, err = sigma_and_error(w)
+    assert summary.sigma == pytest.approx(sigma, rel=1e-14) and summary.sigma_err == pytest.approx(err, rel=1e-10)
+    assert summary.unweighting_efficiency() == pytest.approx(unweighting_efficiency(w), rel=1e-12)
+    tiny = WeightSummary(keep=10)  # the threshold needs more of the tail than kept: said, not guessed
+    tiny.add(w)
+    assert tiny.unweighting_efficiency() is None

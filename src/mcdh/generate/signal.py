@@ -346,16 +346,17 @@ class _Setup:
                 self.q2min, self.q2max, self.ylo, self.yhi, mom, w, g,
             )
 
-    def run_chunk(self, seeds, k: int, n_total: int, mom: np.ndarray | None, w: np.ndarray) -> np.ndarray:
+    def run_chunk(self, seeds, k: int, n_total: int, mom: np.ndarray | None, w: np.ndarray,
+                  w_offset: int = 0) -> np.ndarray:
         """Generate chunk k of :data:`CHUNK_EVENTS` events from its own stream ``seeds[k]``.
 
-        Weights go to ``w[lo:hi]``, momenta to ``mom[lo:hi]`` (or a new array
-        if ``mom`` is None); returns the chunk's momenta.
+        Weights go to ``w[lo - w_offset:hi - w_offset]`` (``w`` may hold a batch that starts at event
+        ``w_offset``), momenta to ``mom[lo:hi]`` (or a new array if ``mom`` is None); returns the chunk's momenta.
         """
         lo, hi = k * CHUNK_EVENTS, min(n_total, (k + 1) * CHUNK_EVENTS)
         u = np.random.Generator(seeds[k]).random((hi - lo, N_UNIFORMS[self.process]))
         m = mom[lo:hi] if mom is not None else np.empty((hi - lo, len(PARTICLES[self.process]), 4))
-        self.run(u, m, w[lo:hi], n_total)
+        self.run(u, m, w[lo - w_offset:hi - w_offset], n_total)
         return m
 
     def warm_up(self) -> None:
@@ -480,7 +481,8 @@ def generate_signal(
 
 
 def _parameters(model, process, setup, history, w, n_events, unweight) -> dict:
-    sigma, sigma_err = sigma_and_error(w)
+    """The run record; ``w``: the weights, or (sigma, its error) already summed (a stream)."""
+    sigma, sigma_err = w if isinstance(w, tuple) else sigma_and_error(w)
     params = {
         "process": process,
         "model": model.as_dict(),
@@ -507,7 +509,8 @@ class SignalStream:
     order; concatenated they equal ``generate_signal(...)`` with the same
     arguments exactly. After the last batch, :attr:`parameters` holds the run's
     parameters (sigma and its error included), as ``generate_signal`` records
-    them. Only the weights (8 bytes per event) are kept for that.
+    them up to the rounding of the summation order: no per-event array is kept
+    (:class:`WeightSummary`), so the memory does not grow with ``n_events``.
     """
 
     def __init__(self, model, process, n_events, rng=None, *, acceptance=None, frame="cms", beams=None,
@@ -524,29 +527,34 @@ class SignalStream:
     def __iter__(self):
         n = self.n_events
         setup, seeds, history = _prepare(self.model, self.process, self._gen, self._acceptance, n)
-        w_all = np.empty(n)
+        summary = WeightSummary()  # no per-event array lives for the whole run: memory flat in n
         n_chunks = -(-n // CHUNK_EVENTS)
         base = {"process": self.process, "model": self.model.as_dict(), "sqrt_s": self.model.sqrt_s,
                 **seed_record(self._seed)}
+        w_batch = np.empty(min(n, self.n_threads * CHUNK_EVENTS))
+        batch_lo = 0
 
         def run(k):
-            return setup.run_chunk(seeds, k, n, None, w_all)
+            return setup.run_chunk(seeds, k, n, None, w_batch, w_offset=batch_lo)
 
         with progress_bar(n, f"signal {self.process}", "ev", self._progress) as advance, \
                 ThreadPoolExecutor(max_workers=self.n_threads) as pool:
             for first in range(0, n_chunks, self.n_threads):
                 ks = range(first, min(n_chunks, first + self.n_threads))
-                moms = list(pool.map(run, ks))
                 lo, hi = ks[0] * CHUNK_EVENTS, min(n, (ks[-1] + 1) * CHUNK_EVENTS)
-                w = w_all[lo:hi]
+                batch_lo = lo
+                moms = list(pool.map(run, ks))
+                w = w_batch[:hi - lo]
                 if not np.all(np.isfinite(w)) or np.any(w < 0):
                     raise GenerationError(f"signal {self.process}: non-finite or negative weights for {self.model}")
+                summary.add(w)
                 ev = Events(np.concatenate(moms), w.copy(), self.particles, f"signal-{self.process}", "cms",
                             base | {"batch": {"first": lo, "events": hi - lo, "of": n}})
                 advance(hi - lo)
                 yield to_lab(ev, self.beams) if self.frame == "lab" else ev
-        params = _parameters(self.model, self.process, setup, history, w_all, n, False) | seed_record(self._seed)
-        params["unweighting_efficiency"] = unweighting_efficiency(w_all)
+        params = _parameters(self.model, self.process, setup, history, (summary.sigma, summary.sigma_err), n, False)
+        params |= seed_record(self._seed)
+        params["unweighting_efficiency"] = summary.unweighting_efficiency()
         if self.frame == "lab":
             params["beams"] = (self.beams if self.beams is not None else Beams()).describe()
         self.parameters = params
@@ -617,13 +625,22 @@ def cross_section(
 def overweight_threshold(w: np.ndarray, max_overweight: float = 1e-3) -> float:
     """Smallest w_max with sum(max(w - w_max, 0)) <= max_overweight * sum(w).
 
-    Uses two arrays of the size of ``w`` (the sorted weights and their excess),
-    so that streamed runs of 10^7 events stay within a few hundred MB.
+    Uses two arrays of the size of ``w`` (the sorted weights and their excess);
+    :class:`WeightSummary` finds the same threshold from the largest weights only.
     """
     w = np.sort(np.asarray(w, dtype=float))[::-1]
     if w.size == 0:
         return 0.0
-    budget = max_overweight * w.sum()
+    return _threshold_from_largest(w, max_overweight * w.sum(), w.size)[0]
+
+
+def _threshold_from_largest(w_desc: np.ndarray, budget: float, n_total: int) -> tuple[float, bool]:
+    """The overweight threshold from the largest weights of a sample, sorted in decreasing order.
+
+    Returns (w_max, exact): exact is False when the threshold lies below the smallest weight given
+    (more of the sample would be needed); with all ``n_total`` weights it is always exact.
+    """
+    w = w_desc
     # excess(w_j) = sum_{i<=j} (w_i - w_j) = csum_j - (j + 1) w_j grows with j: the last j within budget
     excess = np.cumsum(w)
     step = 1 << 20
@@ -631,11 +648,64 @@ def overweight_threshold(w: np.ndarray, max_overweight: float = 1e-3) -> float:
         hi = min(w.size, lo + step)
         excess[lo:hi] -= np.arange(lo + 1, hi + 1) * w[lo:hi]
     j = int(np.searchsorted(excess, budget, side="right")) - 1  # >= 0 since excess[0] = 0
+    if j + 1 >= w.size and w.size < n_total:
+        return 0.0, False
     csum_j = excess[j] + (j + 1) * w[j]
     # on [w_{j+1}, w_j] the excess is linear: sum_{i<=j}(w_i - x) = budget
     x = (csum_j - budget) / (j + 1)
     lower = w[j + 1] if j + 1 < w.size else 0.0
-    return float(max(x, lower))
+    return float(max(x, lower)), True
+
+
+class WeightSummary:
+    """sigma, its error and the unweighting efficiency of weights added batch by batch, in bounded memory.
+
+    Keeps counts, a mean and a sum of squared deviations (merged batch by batch), the exactly
+    rounded sum of each batch, and only the ``keep`` largest weights (for the overweight
+    threshold, which depends on the tail alone). The numbers are those of
+    :func:`~mcdh.events.sigma_and_error` and :func:`unweighting_efficiency` on all weights, up to
+    the rounding of a different summation order.
+    """
+
+    def __init__(self, keep: int = 1 << 20, max_overweight: float = 1e-3):
+        self.keep, self.max_overweight = keep, max_overweight
+        self.n, self.mean, self.m2 = 0, 0.0, 0.0
+        self._sums: list[float] = []
+        self._top = np.empty(0)
+
+    def add(self, w: np.ndarray) -> None:
+        w = np.asarray(w, dtype=float)
+        if w.size == 0:
+            return
+        mb = float(w.mean())
+        m2b = float(np.square(w - mb).sum())
+        n = self.n + w.size
+        delta = mb - self.mean
+        self.mean += delta * w.size / n
+        self.m2 += m2b + delta * delta * self.n * w.size / n
+        self.n = n
+        self._sums.append(math.fsum(w))
+        top = np.concatenate([self._top, w])
+        if top.size > self.keep:
+            top = np.partition(top, top.size - self.keep)[top.size - self.keep:]
+        self._top = top
+
+    @property
+    def sigma(self) -> float:
+        return math.fsum(self._sums)
+
+    @property
+    def sigma_err(self) -> float:
+        return math.sqrt(self.n * self.m2 / (self.n - 1)) if self.n > 1 else math.inf
+
+    def unweighting_efficiency(self) -> float | None:
+        """<w> / w_max, or None if the threshold lies below the kept tail (then more weights would be needed)."""
+        if self.n == 0:
+            return 0.0
+        w_max, exact = _threshold_from_largest(np.sort(self._top)[::-1], self.max_overweight * self.sigma, self.n)
+        if not exact:
+            return None
+        return float(self.mean / w_max) if w_max > 0 else 0.0
 
 
 def unweighting_efficiency(w: np.ndarray, max_overweight: float = 1e-3) -> float:
