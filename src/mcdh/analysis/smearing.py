@@ -286,7 +286,7 @@ def _smear_record(x, y, mode, e_bar, m_A, res, n_copies, key, first_index, kind,
             tally[j] = 0
             pos += 1
     offsets[n] = pos
-    return offsets, bins[:pos].copy(), counts[:pos].copy()
+    return offsets, bins, counts  # bins/counts hold offsets[n] entries (the caller trims what it keeps)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -391,10 +391,17 @@ def smear_fill(
         hist, sumw2 = out
         if hist.shape != (w.shape[1], binning.n_bins) or sumw2.shape != hist.shape:
             raise ParameterError("out", hist.shape, f"must be two arrays of shape ({w.shape[1]}, {binning.n_bins})")
-    record = smear_record(x, binning, mode=mode, y=y, e_bar=e_bar, m_A=m_A, resolution=resolution,
-                          n_copies=n_copies, seed=key, first_index=first_index, smear=smear)
-    replay_fill(record, w, (hist, sumw2))
+    # record and replay block by block: the recorded bins never exceed BLOCK x n_copies entries
+    for lo in range(0, x.size, BLOCK):
+        hi = min(x.size, lo + BLOCK)
+        record = smear_record(x[lo:hi], binning, mode=mode, y=y[lo:hi], e_bar=e_bar, m_A=m_A, resolution=resolution,
+                              n_copies=n_copies, seed=key, first_index=first_index + lo, smear=smear, compact=False)
+        replay_fill(record, w[lo:hi], (hist, sumw2))
     return hist, sumw2
+
+
+BLOCK = 8192
+"""Events recorded at a time by :func:`smear_fill` (bounds its temporary memory)."""
 
 
 @dataclass(frozen=True)
@@ -412,12 +419,13 @@ class SmearRecord:
 
 
 def smear_record(x, binning, *, mode="value", y=None, e_bar=0.0, m_A=0.0, resolution=None, n_copies=DEFAULT_COPIES,
-                 seed=0, first_index=0, smear=True) -> SmearRecord:
+                 seed=0, first_index=0, smear=True, compact=True) -> SmearRecord:
     """Smear each event into ``n_copies`` Gaussian copies and record the bins they land in (no weights).
 
     The expensive part of :func:`smear_fill` (drawing the normals, binning), done once per sample:
     :func:`replay_fill` then fills histograms for any weights (e.g. every theta) from the record,
-    with the same sums in the same order as :func:`smear_fill`, bit for bit. Arguments as there.
+    with the same sums in the same order as :func:`smear_fill`, bit for bit. Arguments as there;
+    ``compact=False`` skips trimming the arrays to the entries used (a record replayed once).
     """
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
     y = x if mode == "value" or y is None else np.ascontiguousarray(y, dtype=np.float64).ravel()
@@ -427,6 +435,8 @@ def smear_record(x, binning, *, mode="value", y=None, e_bar=0.0, m_A=0.0, resolu
     code = MODES.index(mode) + (0 if smear else 2)
     offsets, bins, counts = _smear_record(x, y, code, float(e_bar), float(m_A), res, n_copies, key, int(first_index),
                                           int(binning.kind), float(binning.p0), float(binning.p1), binning.edges)
+    if compact:
+        bins, counts = bins[:offsets[-1]].copy(), counts[:offsets[-1]].copy()
     return SmearRecord(offsets, bins, counts, n_copies)
 
 
