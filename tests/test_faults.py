@@ -173,11 +173,9 @@ def test_ntuple_decay_radius_follows_eq_3_1_and_matches_hepmc(tmp_path):
                                   ["background", "--channel", "phi", "--m-phi", "1", "--m-chi", "2", "--nb", "1",
                                    "--events", "100000000"]])
 def test_memory_preflight_refuses_before_working(args):
-    """Under a 3 GB address-space limit, 1e8 events are refused at once in one line (not a MemoryError later)."""
+    """Under a 3 GB address-space limit, 1e8 events are refused by the preflight in one line (not a MemoryError later)."""
     def limit():
         resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
 
-    t0 = time.time()
     r = subprocess.run([*mcdh_command(), *args, "--quiet"], capture_output=True, text=True, preexec_fn=limit, timeout=300)
-    _one_line_exit_2(r, "--events", "GB of memory")
-    assert time.time() - t0 < 30
+    _one_line_exit_2(r, "--events", "GB of memory", "are available")  # the preflight's words, not a MemoryError's

@@ -7,6 +7,8 @@ command line turns it into one line on stderr and exit status 2.
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -84,19 +86,12 @@ def check_count(name: str, value: Any, minimum: int = 0) -> int:
 
 def check_roles(roles: Any, name: str = "roles") -> dict[str, int]:
     """{particle slot: PDG id}: at least one slot, non-zero integer ids (not bools), distinct."""
-    from collections.abc import Mapping
-
     if not isinstance(roles, Mapping) or not roles:
         raise ParameterError(name, roles, "must map particle slots to PDG ids, e.g. {'phi': 54}")
     out = {}
     for k, v in roles.items():
-        if isinstance(v, bool) or not isinstance(v, int) or v == 0:
-            try:
-                ok = not isinstance(v, bool) and int(v) == v and int(v) != 0
-            except (TypeError, ValueError, OverflowError):
-                ok = False
-            if not ok:
-                raise ParameterError(name, roles, f"the PDG id of {k!r} must be a non-zero integer")
+        if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v == 0:
+            raise ParameterError(name, roles, f"the PDG id of {k!r} must be a non-zero integer")
         out[str(k)] = int(v)
     if len(set(out.values())) != len(out):
         raise ParameterError(name, roles, "PDG ids must differ between particle slots")

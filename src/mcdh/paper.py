@@ -237,15 +237,12 @@ def reproduce(
             files["8"] = [p.name for p in plots.figure8(out / "figure8")]
 
         with stage("cross sections (figure 4)"):
-            rows = cross_section_table(benchmarks=benchmarks, masses=masses, n_events=xsec_events, seed=seed,
-                                       n_threads=n_threads, progress=progress)
-            write_rows(out / "figure4.csv", rows)
-            files["4"] = [p.name for p in plots.figure4(rows, out / "figure4")] + ["figure4.csv"]
+            paths, rows = _figure4(out, benchmarks, masses, xsec_events, seed, n_threads, progress)
+            files["4"] = [p.name for p in paths]
             summary["cross_sections"] = rows
 
         with stage("mock backgrounds (figure 6)"):
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
-            bkgs = {ch: generate_background(ch, 1.0, 2.0, figure_events, rng, n_b=1.0, n_threads=n_threads) for ch in CHANNELS}
+            bkgs = _figure6_samples(figure_events, seed, n_threads)
             files["6"] = [p.name for p in plots.figure6(bkgs["phi"], bkgs["gammaphi"], out / "figure6")]
             summary["backgrounds"] = {ch: background_summary(ev) for ch, ev in bkgs.items()}
             del bkgs
@@ -258,8 +255,7 @@ def reproduce(
 
         keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
         with stage(f"analysis: {len(keys)} points (signal, background, smearing, windows, reach)"):
-            outputs = run_points(lambda k: _point_task(k, point_study, True), keys, n_threads, progress,
-                                 desc="analysis points")
+            outputs = _analyse(keys, point_study, n_threads, progress, width_band=True)
             results = [o[0] for o in outputs]
             extras: dict = {}
             for (_, _, ch), (_, ex) in zip(keys, outputs):
@@ -351,13 +347,9 @@ def figure(
         if number == 8:
             return plots.figure8(stem)
         if number == 4:
-            rows = cross_section_table(benchmarks=benchmarks, masses=masses, n_events=xsec_events, seed=seed,
-                                       n_threads=n_threads, progress=progress)
-            write_rows(out / "figure4.csv", rows)
-            return plots.figure4(rows, stem) + [out / "figure4.csv"]
+            return _figure4(out, benchmarks, masses, xsec_events, seed, n_threads, progress)[0]
         if number == 6:
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
-            bkgs = {ch: generate_background(ch, 1.0, 2.0, figure_events, rng, n_b=1.0, n_threads=n_threads) for ch in CHANNELS}
+            bkgs = _figure6_samples(figure_events, seed, n_threads)
             return plots.figure6(bkgs["phi"], bkgs["gammaphi"], stem)
         if number == 7:
             return plots.figure7(_figure7_panels(figure_events, seed), stem)
@@ -378,12 +370,31 @@ def figure(
                 raise ParameterError("nb_list", n_b, "give one to four background levels")
             scan = {"n_b_values": tuple(n_b), "theta_eps_scan": check_theta(theta_eps_scan),
                     "eps_theta_scan": check_eps(eps_theta_scan)}
-        outputs = run_points(lambda k: _point_task(k, point_study, band, scan), keys, n_threads, progress,
-                             desc="analysis points")
+        outputs = _analyse(keys, point_study, n_threads, progress, width_band=band, scan=scan)
         reach = _reach_summary([o[0] for o in outputs], keys, theta_eps_scan, eps_theta_scan)
         if number == 11:
             return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3)
         return plots.figure12(reach, stem)
+
+
+def _figure4(out: Path, benchmarks, masses, xsec_events, seed, n_threads, progress) -> tuple[list[Path], list[dict]]:
+    """The cross sections of figure 4 (also its CSV) and the figure; returns (paths, rows)."""
+    rows = cross_section_table(benchmarks=benchmarks, masses=masses, n_events=xsec_events, seed=seed,
+                               n_threads=n_threads, progress=progress)
+    write_rows(out / "figure4.csv", rows)
+    return plots.figure4(rows, out / "figure4") + [out / "figure4.csv"], rows
+
+
+def _figure6_samples(figure_events: int, seed: int, n_threads: int) -> dict:
+    """The two mock backgrounds drawn in figure 6 (m_phi = 1, m_chi = 2 GeV, N_b = 1)."""
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
+    return {ch: generate_background(ch, 1.0, 2.0, figure_events, rng, n_b=1.0, n_threads=n_threads) for ch in CHANNELS}
+
+
+def _analyse(keys, point_study: Study, n_threads: int, progress: bool, *, width_band: bool, scan: dict | None = None):
+    """The results (and figure extras) of every (benchmark, m_A, channel) point, points in parallel."""
+    return run_points(lambda k: _point_task(k, point_study, width_band, scan), keys, n_threads, progress,
+                      desc="analysis points")
 
 
 def _checked_study(study) -> Study:

@@ -34,7 +34,7 @@ def _pyplot():
 
 
 def save(fig, stem: str | os.PathLike, formats=("png", "pdf"), csv: bool = True, caption: str | None = None) -> list[Path]:
-    """Save ``fig`` as ``stem.png``, ``stem.pdf`` and ``stem.csv`` (the numbers drawn) atomically; return the paths.
+    """Save ``fig`` as ``stem.png``, ``stem.pdf`` and ``stem.csv`` (the numbers drawn) atomically, close it; return the paths.
 
     ``csv=False`` where the caller writes the figure's data itself (figure 4: the cross-section table);
     ``caption``: also ``stem.txt``, the caption text.
@@ -46,21 +46,25 @@ def save(fig, stem: str | os.PathLike, formats=("png", "pdf"), csv: bool = True,
             fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
         out.append(path)
     if csv:
-        out.append(write_rows(Path(f"{stem}.csv"), drawn_rows(fig)))
+        panels, rows = drawn_rows(fig)
+        out.append(write_rows(Path(f"{stem}.csv"), rows, comments=panels))
     if caption:
         path = Path(f"{stem}.txt")
         with atomic_path(path) as tmp:
             tmp.write_text(caption.strip() + "\n")
         out.append(path)
+    _pyplot().close(fig)
     return out
 
 
-def write_rows(path: Path, rows: list[dict]) -> Path:
-    """Rows (dicts with the same keys) as CSV with a header, atomically."""
+def write_rows(path: Path, rows: list[dict], comments=()) -> Path:
+    """Rows (dicts with the same keys) as CSV with a header, atomically; ``comments`` first, as ``#`` lines."""
     import csv
     import io
 
     buf = io.StringIO()
+    for line in comments:
+        buf.write(f"# {line}\n")
     if rows:
         w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
         w.writeheader()
@@ -75,8 +79,9 @@ def _label(artist) -> str:
     return "" if lab.startswith("_") else lab
 
 
-def drawn_rows(fig) -> list[dict]:
-    """The numbers behind everything drawn in ``fig``, one tidy table: panel, series, kind, x, y (and z).
+def drawn_rows(fig) -> tuple[list[str], list[dict]]:
+    """The numbers behind everything drawn in ``fig``: a line per panel (its title and axis labels) and one
+    tidy table of panel, series, kind, x, y (and z).
 
     Lines give their points, filled areas their outline, step histograms
     their bin edges and values, colour meshes their cell centres and values,
@@ -87,14 +92,15 @@ def drawn_rows(fig) -> list[dict]:
     from matplotlib.patches import Polygon, StepPatch
 
     rows: list[dict] = []
+    panels: list[str] = []
 
     def add(k, ax, series, kind, x, y, z=""):
-        rows.append({"panel": k, "title": " ".join(ax.get_title().split()), "xlabel": ax.get_xlabel(),
-                     "ylabel": ax.get_ylabel(), "series": series, "kind": kind, "x": x, "y": y, "z": z})
+        rows.append({"panel": k, "series": series, "kind": kind, "x": x, "y": y, "z": z})
 
     for k, ax in enumerate(fig.axes):
         if ax.get_label() == "<colorbar>":
             continue
+        panels.append(f"panel {k}: {' '.join(ax.get_title().split())} | x: {ax.get_xlabel()} | y: {ax.get_ylabel()}")
         for a in ax.get_children():
             if isinstance(a, Line2D) and a.get_visible():
                 for x, y in zip(np.asarray(a.get_xdata(), float).ravel(), np.asarray(a.get_ydata(), float).ravel()):
@@ -118,7 +124,7 @@ def drawn_rows(fig) -> list[dict]:
                     add(k, ax, _label(a), "area", x, y)
         for t in ax.texts:
             add(k, ax, "note", "text", "", "", " ".join(t.get_text().split()))
-    return rows
+    return panels, rows
 
 
 def figure6(phi: Events, gammaphi: Events, stem: str | os.PathLike) -> list[Path]:
@@ -146,9 +152,7 @@ def figure6(phi: Events, gammaphi: Events, stem: str | os.PathLike) -> list[Path
             f"{title}\n" + rf"$\sqrt{{s}}={p['sqrt_s']}$ GeV, $m_\phi={p['m_phi']}$ GeV, $m_\chi={p['m_chi']}$ GeV, $N_b={pow10(p['n_b'])}$",
             fontsize=9,
         )
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+    return save(fig, stem)
 
 
 BENCHMARK_COLORS = {"B1": "tab:blue", "B2": "tab:orange", "B3": "tab:green"}
@@ -172,9 +176,7 @@ def figure3(stem: str | os.PathLike, m_A=None) -> list[Path]:
     ax.set_xlabel(r"$m_{A'}$ [GeV]")
     ax.set_ylabel(r"$g_\chi^{\rm relic} = (m_\chi / C_B)^{1/4}$")
     ax.legend(fontsize=8)
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+    return save(fig, stem)
 
 
 def figure4(rows: list[dict], stem: str | os.PathLike) -> list[Path]:
@@ -198,9 +200,7 @@ def figure4(rows: list[dict], stem: str | os.PathLike) -> list[Path]:
     ax.set_ylabel(r"$\sigma$ [fb]")
     ax.set_title(rf"$\sqrt{{s}} = 10.58$ GeV, $\epsilon = {pow10(eps)}$, $g_\chi = 1$" if eps else "", fontsize=9)
     ax.legend(fontsize=8, ncol=2)
-    paths = save(fig, stem, csv=False)  # its data: the cross-section table (figure4.csv, written by the caller)
-    plt.close(fig)
-    return paths
+    return save(fig, stem, csv=False)  # its data: the cross-section table (figure4.csv, written by the caller)
 
 
 def figure8(stem: str | os.PathLike, sqrt_s: float = 10.58, e0: float = 0.25) -> list[Path]:
@@ -211,8 +211,8 @@ def figure8(stem: str | os.PathLike, sqrt_s: float = 10.58, e0: float = 0.25) ->
     from .physics.regimes import m_phi_for_ratio, regime_map
 
     plt = _pyplot()
-    mA = np.linspace(0.02, sqrt_s - e0, 600)
-    mphi = np.linspace(0.0, sqrt_s / 2, 600)
+    mA = np.linspace(0.02, sqrt_s - e0, 300)  # (a 300 x 300 map: its CSV lists every cell)
+    mphi = np.linspace(0.0, sqrt_s / 2, 300)
     reg = regime_map(mA, mphi, sqrt_s, e0).astype(float)
     reg[reg < 0] = np.nan
     fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
@@ -238,9 +238,7 @@ def figure8(stem: str | os.PathLike, sqrt_s: float = 10.58, e0: float = 0.25) ->
     ax.set_ylabel(r"$m_\phi$ [GeV]")
     ax.set_title(rf"$\gamma\phi$ photon-energy regimes ($E_0 = {e0}$ GeV; $r<1$ soft, $1\leq r\leq4$ bimodal, $r>4$ hard)", fontsize=8)
     ax.legend(fontsize=7, loc="upper right")
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+    return save(fig, stem)
 
 
 CHANNEL_COLORS = {"phi": "tab:red", "gammaphi": "tab:green"}
@@ -281,9 +279,7 @@ def figure5(data: dict, stem: str | os.PathLike) -> list[Path]:
         ax.set_title(d.get("title", ""), fontsize=9)
         ax.legend(fontsize=7)
     fig.suptitle(data.get("title", ""), fontsize=10)
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+    return save(fig, stem)
 
 
 def figure7(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
@@ -328,9 +324,7 @@ def figure7(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
         top.set_ylabel("events / bin")
         top.set_title(p["title"], fontsize=9)
         top.tick_params(labelbottom=False)
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+    return save(fig, stem)
 
 
 def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
@@ -357,9 +351,7 @@ def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
     a1.set_ylabel("fraction of events / bin")
     a1.legend(fontsize=7)
     fig.suptitle(data.get("title", ""), fontsize=10)
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+    return save(fig, stem)
 
 
 def figure10(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
@@ -386,9 +378,7 @@ def figure10(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
         ax.set_ylabel("expected events / bin")
         ax.set_title(p["title"], fontsize=9)
         ax.legend(fontsize=8)
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+    return save(fig, stem)
 
 
 def _reach_series(reach: dict, benchmark: str, channel: str, key: str, n_b: str, field: str | None = None):
@@ -406,6 +396,13 @@ def pow10(x: float, digits: int = 3) -> str:
     mant, exp = f"{x:.{digits - 1}e}".split("e")
     mant = mant.rstrip("0").rstrip(".")
     return (f"10^{{{int(exp)}}}" if mant == "1" else f"{mant}\\times10^{{{int(exp)}}}")
+
+
+def _note(ax, lines: list[str], top: bool) -> None:
+    """Curves that are not drawn (no sensitivity), named on the panel instead of in the legend."""
+    if lines:
+        ax.text(0.02, 0.97 if top else 0.03, "\n".join(lines), transform=ax.transAxes, fontsize=7,
+                va="top" if top else "bottom", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
 
 
 def _band_series(reach, bm, ch, n_b, which):
@@ -486,13 +483,9 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> lis
             ax.set_xlim(*xlim)
             ax.set_xlabel(r"$m_{A'}$ [GeV]")
             ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
-            if notes[ax]:
-                ax.text(0.02, 0.03, "\n".join(notes[ax]), transform=ax.transAxes, fontsize=7, va="bottom",
-                        bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
-    paths = save(fig, stem, caption=FIGURE11_CAPTION + "\n\nSources of the external bounds:\n"
-                 + "\n".join(f"- {b.label}: {b.source}" for b in (babar, *theta_exclusions())))
-    plt.close(fig)
-    return paths
+            _note(ax, notes[ax], top=False)
+    return save(fig, stem, caption=FIGURE11_CAPTION + "\n\nSources of the external bounds:\n"
+                + "\n".join(f"- {b.label}: {b.source}" for b in (babar, *theta_exclusions())))
 
 
 FIGURE11_CAPTION = """\
@@ -546,9 +539,5 @@ def figure12(reach: dict, stem: str | os.PathLike) -> list[Path]:
             ax.set_title(bm, fontsize=9)
             ax.set_ylim(bottom=1.0)
             ax.legend(fontsize=7)
-            if notes[ax]:
-                ax.text(0.02, 0.97, "\n".join(notes[ax]), transform=ax.transAxes, fontsize=7, va="top",
-                        bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
-    paths = save(fig, stem)
-    plt.close(fig)
-    return paths
+            _note(ax, notes[ax], top=True)
+    return save(fig, stem)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._version import __version__
 from .analysis.pipeline import TableRow
+from .plots import pow10
 
 SIGNIFICANT = 4
 """Significant digits of the CSV and LaTeX tables."""
@@ -65,13 +66,9 @@ def table_latex(rows: list[TableRow], settings: dict) -> str:
 
 
 def _tex(x) -> str:
-    """A number for LaTeX: 4 significant digits, powers of ten as 1.23\\times10^{-4}."""
+    """A value for LaTeX: text escaped, numbers with 4 significant digits and powers of ten (:func:`~mcdh.plots.pow10`)."""
     if x is None:
         return ""
     if isinstance(x, str):
         return x.replace("_", r"\_")
-    text = number(float(x))
-    if "e" in text:
-        mant, exp = text.split("e")
-        return (f"10^{{{int(exp)}}}" if mant == "1" else f"{mant}\\times10^{{{int(exp)}}}")
-    return text
+    return pow10(float(x), SIGNIFICANT)

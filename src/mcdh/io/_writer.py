@@ -128,6 +128,15 @@ class EventWriter:
             record["sigma_err_fb"] = math.sqrt(max(s2 - s1 * s1 / n, 0.0) * n / (n - 1)) if n > 1 else math.inf
         return record
 
+    def _record_before_writing(self, first: Events) -> dict:
+        """The record for a header written before the events (HepMC3's run info): the first chunk's, without
+        the partial sigma of a stream's first batch (the run's sigma is known only at the end)."""
+        record = first.parameters
+        if record.pop("batch", None) is not None:
+            record.pop("sigma_fb", None)
+            record.pop("sigma_err_fb", None)
+        return record
+
     def set_parameters(self, parameters: dict) -> None:
         """Run parameters to store when the file is closed (default: those of the first chunk)."""
         self.parameters = dict(parameters)

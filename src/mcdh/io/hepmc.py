@@ -45,14 +45,6 @@ WEIGHT_UNITS = {"Default": "pb", WEIGHT_ID: "fb"}
 """The event weights mcdh writes and their units (the cross section is in pb)."""
 
 
-def _run_record(events: Events) -> dict:
-    """The run record for the header, written before the sample's sigma is known (that is in each event's GenCrossSection)."""
-    record = events.parameters
-    if "batch" in record:  # the first batch of a stream: its own sigma is not the run's
-        for key in ("batch", "sigma_fb", "sigma_err_fb"):
-            record.pop(key, None)
-    return record
-
 class HepMCWriter(EventWriter):
     """Stream events into a new HepMC3 ASCII file, the dark Higgs decayed at its displaced vertex.
 
@@ -96,7 +88,7 @@ class HepMCWriter(EventWriter):
         self._decayer = PhiDecayer.for_events(events, self._seed) if self.decay_phi else None
         meta = {"mcdh_version": __version__, "particles": list(events.particles), "process": events.process,
                 "frame": events.frame, "pdg": self._ids, "weight_units": WEIGHT_UNITS, "cross_section_unit": "pb",
-                "parameters": json.loads(json.dumps(_run_record(events), default=json_default))}
+                "parameters": json.loads(json.dumps(self._record_before_writing(events), default=json_default))}
         self._run.tools = [self._hep.GenRunInfo.ToolInfo("mcdh", __version__, events.process)]
         self._run.attributes = {"mcdh_parameters": json.dumps(meta)}
         self._writer = self._WriterAscii(str(self.tmp), self._run)
