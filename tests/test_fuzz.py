@@ -10,7 +10,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import mcdh
@@ -89,7 +89,9 @@ def test_mutation_fuzz(tmp_path, originals, suffix):
 
 # ---------------------------------------------------------------- properties of the public functions
 
-FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# derandomize: CI explores the same examples every run (a property test must not fail sometimes);
+# the examples that found bugs are pinned below with @example
+FAST = settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
 anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=5),
                      st.lists(st.floats(), max_size=3))
@@ -98,6 +100,7 @@ anything = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.te
 @FAST
 @given(sqrt_s=st.one_of(finite, anything), masses=st.lists(st.one_of(finite, st.booleans()), max_size=6),
        n=st.integers(-2, 50))
+@example(sqrt_s=1.0, masses=[8.988465674311579e307, 8.98846567431158e307], n=0)  # their sum overflowed to inf
 def test_rambo_valid_or_parameter_error(sqrt_s, masses, n):
     try:
         p, w = mcdh.rambo(sqrt_s, masses, n, 1, n_threads=1)
@@ -129,6 +132,7 @@ def test_model_valid_or_parameter_error(m_A, m_chi, m_phi, g_chi, eps, theta):
 @FAST
 @given(channel=st.sampled_from(["phi", "gammaphi", "x"]), m_phi=st.one_of(finite, anything),
        m_chi=st.one_of(finite, anything), n=st.integers(-1, 300), n_b=st.one_of(finite, anything))
+@example(channel="phi", m_phi=1.0, m_chi=1.0, n=6, n_b=3.4e158)  # squared weights overflowed in the error
 def test_background_valid_or_parameter_error(channel, m_phi, m_chi, n, n_b):
     try:
         ev = mcdh.generate_background(channel, m_phi, m_chi, n, 1, n_b=n_b, n_threads=1)
@@ -144,6 +148,7 @@ def test_background_valid_or_parameter_error(channel, m_phi, m_chi, n, n_b):
     "luminosity_fb": st.one_of(finite, anything), "n_b": st.one_of(finite, anything),
     "region": st.one_of(st.sampled_from(["prompt", "uninstrumented", "nowhere"]), st.tuples(finite, finite)),
     "n_signal": st.one_of(st.integers(-5, 10**6), anything), "seed": st.one_of(st.integers(-3, 10), anything)}))
+@example(kw={"luminosity_fb": "1"})  # was kept as text, then compared with numbers
 def test_study_settings_valid_or_parameter_error(kw):
     try:
         study = mcdh.Study(**kw)

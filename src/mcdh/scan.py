@@ -71,6 +71,7 @@ class ScanGrid:
 
     def __post_init__(self):
         from .analysis.displacement import get_region
+        from .generate.background import check_n_b
         from .physics.model import BENCHMARKS, check_eps, check_theta
 
         bad = [b for b in self.benchmarks if b not in BENCHMARKS]
@@ -82,7 +83,7 @@ class ScanGrid:
         object.__setattr__(self, "masses", _tuple("mA", self.masses, check_positive))
         object.__setattr__(self, "thetas", _tuple("theta", self.thetas, lambda name, t: check_theta(t, name)))
         object.__setattr__(self, "eps", _tuple("eps", self.eps, lambda name, e: check_eps(e, name)))
-        object.__setattr__(self, "n_b", _tuple("nb", self.n_b, check_positive))
+        object.__setattr__(self, "n_b", _tuple("nb", self.n_b, lambda name, v: check_n_b(check_positive(name, v), name)))
         object.__setattr__(self, "benchmarks", tuple(self.benchmarks))
         object.__setattr__(self, "channels", tuple(self.channels))
         check_count("events", self.n_signal, 100)

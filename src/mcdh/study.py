@@ -28,9 +28,9 @@ from .analysis import limits
 from .analysis.displacement import get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
 from .channels import CHANNELS, check_channel
-from .errors import ParameterError, check_count, check_nonnegative, check_positive
+from .errors import ParameterError, check_count, check_positive
 from .events import Events
-from .generate.background import generate_background
+from .generate.background import check_n_b, generate_background
 from .generate.phasespace import default_threads
 from .generate.signal import generate_signal
 from .kinematics.variables import mass
@@ -412,7 +412,8 @@ class Study:
     _analyses: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
-        object.__setattr__(self, "n_b", check_nonnegative("n_b", self.n_b))
+        object.__setattr__(self, "n_b", check_n_b(self.n_b))
+        object.__setattr__(self, "luminosity_fb", check_positive("luminosity_fb", self.luminosity_fb))
         check_count("n_signal", self.n_signal, 100)
         check_count("n_background", self.n_background, 100)
         if self.n_threads is not None:

@@ -83,9 +83,10 @@ class AnalysisConfig:
 
     def __post_init__(self):
         object.__setattr__(self, "region", get_region(self.region))
-        check_positive("luminosity_fb", self.luminosity_fb)
+        # the checked values are kept (a number given as text becomes the float it names)
+        object.__setattr__(self, "luminosity_fb", check_positive("luminosity_fb", self.luminosity_fb))
         check_count("n_copies", self.n_copies, 1)
-        check_positive("mchichi_width_sigma", self.mchichi_width_sigma)
+        object.__setattr__(self, "mchichi_width_sigma", check_positive("mchichi_width_sigma", self.mchichi_width_sigma))
         lo, hi = (float(t) for t in self.theta_range)
         if not 0.0 < lo < hi <= math.pi / 2:
             raise ParameterError("theta_range", self.theta_range, "need 0 < theta_min < theta_max <= pi/2")

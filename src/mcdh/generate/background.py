@@ -38,6 +38,19 @@ def background_masses(channel: str, m_phi: float, m_chi: float) -> tuple[float, 
     return (0.0, m_phi, m_chi, m_chi)
 
 
+N_B_MAX = 1e15
+"""Largest background level accepted: all e+e- collisions in 10 ab^-1 at Belle II are about 1e12 events
+(beyond, weights squared in the Monte Carlo error overflow double precision)."""
+
+
+def check_n_b(n_b, name: str = "n_b") -> float:
+    """A background level N_b (phi-channel events at 10 ab^-1): finite, >= 0 and at most :data:`N_B_MAX`."""
+    n_b = check_nonnegative(name, n_b)
+    if not n_b <= N_B_MAX:
+        raise ParameterError(name, n_b, f"must be at most {N_B_MAX:g} (more than every e+e- collision in 10 ab^-1)")
+    return n_b
+
+
 def generate_background(
     channel: str,
     m_phi: float,
@@ -91,7 +104,7 @@ def generate_background(
     m_phi = check_positive("m_phi", m_phi)
     m_chi = check_positive("m_chi", m_chi)
     n_events = check_count("n_events", n_events, 1)
-    n_b = check_nonnegative("n_b", n_b)
+    n_b = check_n_b(n_b)
     sqrt_s = check_positive("sqrt_s", sqrt_s)
     if not m_phi + 2.0 * m_chi < sqrt_s:
         raise ParameterError(

@@ -84,9 +84,11 @@ def validate_kinematics(sqrt_s, masses) -> tuple[float, np.ndarray]:
         raise ParameterError("masses", [float(x) for x in m], "every mass must be finite")
     if np.any(m < 0.0):
         raise ParameterError("masses", [float(x) for x in m], "every mass must be >= 0 (GeV)")
-    if not m.sum() < sqrt_s:
+    with np.errstate(over="ignore"):  # masses near the double limit sum to inf, which is refused here
+        total = float(m.sum())
+    if not total < sqrt_s:
         raise ParameterError(
-            "masses", [float(x) for x in m], f"their sum {m.sum():.6g} GeV must be below sqrt_s = {sqrt_s:.6g} GeV"
+            "masses", [float(x) for x in m], f"their sum {total:.6g} GeV must be below sqrt_s = {sqrt_s:.6g} GeV"
         )
     return sqrt_s, np.ascontiguousarray(m)
 
