@@ -1,6 +1,7 @@
 """Displacement, smearing, binning: numba kernels against plain numpy references and analytic facts."""
 import math
 
+import numba
 import numpy as np
 import pytest
 from scipy import stats
@@ -229,3 +230,30 @@ def test_binning_errors():
         v_binning(5.0, step=2.5)
     with pytest.raises(ParameterError, match="width"):
         uniform_binning(0, 1, 0)
+
+
+@numba.njit
+def _full_expression(d, r_in, r_out):
+    # the same libm as the kernel (numpy's own SIMD exp may round differently)
+    out = np.empty(d.size)
+    for i in range(d.size):
+        head = math.exp(-r_in / d[i])
+        out[i] = head if r_out == math.inf else head * -math.expm1(-(r_out - r_in) / d[i])
+    return out
+
+
+@pytest.mark.parametrize("region", ["uninstrumented", "prompt", "instrumented", "invisible", (170.0, 600.0)])
+def test_decay_probability_shortcuts_are_exact(region):
+    """The kernel skips exp when it underflows to 0 and expm1 when it is exactly -1: the same bits as the
+    full expression exp(-r_in/d) * -expm1(-(r_out - r_in)/d), also right at both thresholds."""
+    reg = get_region(region)
+    span = reg.r_out - reg.r_in
+    d = np.concatenate([
+        np.geomspace(1e-6, 1e6, 20001),
+        reg.r_in / np.linspace(744.0, 747.0, 3001) if reg.r_in > 0 else np.empty(0),
+        span / np.linspace(37.0, 41.0, 4001) if math.isfinite(span) else np.empty(0),
+    ])
+    full = _full_expression(d, reg.r_in, reg.r_out)
+    p = decay_probability(d, region)
+    assert np.array_equal(p, full)
+    assert np.array_equal(np.signbit(p), np.signbit(full))

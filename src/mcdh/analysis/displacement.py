@@ -88,10 +88,16 @@ def _probability(d, r_in, r_out):
     if d <= 0.0:
         # at rest (or zero lifetime) the phi decays at r = 0
         return 1.0 if r_in == 0.0 else 0.0
-    head = math.exp(-r_in / d)
+    a = r_in / d
+    if a > 746.0:
+        return 0.0  # exp(-a) underflows to exactly 0 beyond a = 745.13: skip both exponentials
+    head = math.exp(-a)
     if r_out == math.inf:
         return head
-    return head * -math.expm1(-(r_out - r_in) / d)
+    b = (r_out - r_in) / d
+    if b > 40.0:
+        return head  # expm1(-b) is exactly -1.0 beyond b = 38.9 (e^-b below half an ulp of 1)
+    return head * -math.expm1(-b)
 
 
 @nb.njit(cache=True, nogil=True)
