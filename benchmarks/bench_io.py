@@ -103,8 +103,8 @@ class LheHeader:
 class GenerateMemory:
     """Peak memory of `mcdh generate` into a ROOT file at two sizes (issue 16's target: the same within 10 %).
 
-    The signal streams in bounded memory (no per-event array); the background is still built whole
-    (~100 B/event), so its larger run shows the growth that remains to be removed.
+    Both stream in bounded memory: the signal keeps no per-event array (`WeightSummary`), the background
+    (`BackgroundStream`) makes its events twice from the same streams, first to sum the weights.
     """
 
     timeout = 900

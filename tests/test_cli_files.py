@@ -1,5 +1,6 @@
 """mcdh generate / analyze / scan: file contracts, exit status 2 on bad input, resumable scans."""
 import json
+import os
 import signal
 import subprocess
 import time
@@ -249,6 +250,63 @@ def test_scan_that_loses_its_scheduler_says_so_and_resumes(tmp_path):
     rerun = subprocess.run([*mcdh_command(), "scan", "--out", str(out), "--workers", "2", *grid], capture_output=True,
                            text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
+    serial = tmp_path / "serial"
+    assert subprocess.run([*mcdh_command(), "scan", "--out", str(serial), "--serial", *grid]).returncode == 0
+    assert (out / "results.json").read_bytes() == (serial / "results.json").read_bytes()
+
+
+@pytest.mark.slow
+def test_scan_that_loses_a_worker_recomputes_no_stored_point(tmp_path):
+    """Killing one of two workers mid-scan: the scan ends on the other, equal to the serial scan, and the
+    scheduler's task stream shows every point computed once (a stored point's future is released, so the
+    dead worker's finished results are not recomputed; only its running task is retried)."""
+    import shutil
+    import socket
+
+    from dask.distributed import Client
+
+    if shutil.which("dask") is None:
+        pytest.skip("no dask command line")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    grid = ["--benchmarks", "B1", "--mA-list", "2.4,3,3.6,4.2,4.8,5.4,6,6.6", "--channels", "phi", "--events", "20000",
+            "--background-events", "20000", "--quiet"]
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    sched = subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
+                             **quiet)
+    # --no-nanny: the worker is this process, so killing it kills the worker (a nanny would restart it)
+    workers = [subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--no-nanny"], **quiet) for _ in range(2)]
+    out = tmp_path / "scan"
+    try:
+        with Client(address, timeout="30s") as watcher:
+            watcher.wait_for_workers(2, timeout=60)
+            watcher.get_task_stream()  # the first call installs the scheduler's task-stream recorder
+            t_start = time.time()
+            scan = subprocess.Popen([*mcdh_command(), "scan", "--out", str(out), "--scheduler", address, *grid],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            victim = None
+            while time.time() - t_start < 300 and scan.poll() is None and victim is None:
+                time.sleep(0.05)
+                if len(list((out / "points").glob("*.json"))) >= 3:
+                    # kill a worker that holds finished points (the case a kept future would recompute)
+                    finished = {t["worker"] for t in watcher.get_task_stream(start=t_start)}
+                    pids = watcher.run(os.getpid)
+                    victim = next((w for w in workers if any(pids.get(a) == w.pid for a in finished)), None)
+            assert victim is not None, "no worker had finished a point"
+            victim.kill()
+            n_at_kill = len(list((out / "points").glob("*.json")))
+            _, err = scan.communicate(timeout=300)
+            assert scan.returncode == 0, err
+            stream = watcher.get_task_stream(start=t_start)
+    finally:
+        for p in (sched, *workers):
+            p.kill()
+            p.wait()
+    assert 3 <= n_at_kill < 8, "the worker should have been killed midway"
+    done = [t["key"] for t in stream if str(t["key"]).startswith("mcdh-") and t.get("status", "OK") == "OK"]
+    assert len(done) == 8 and len(set(done)) == 8, sorted(done)
     serial = tmp_path / "serial"
     assert subprocess.run([*mcdh_command(), "scan", "--out", str(serial), "--serial", *grid]).returncode == 0
     assert (out / "results.json").read_bytes() == (serial / "results.json").read_bytes()

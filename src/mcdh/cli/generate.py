@@ -78,8 +78,8 @@ def run_signal(args) -> int:
 
 
 def run_background(args) -> int:
-    from ..generate.background import generate_background
-    from ..io import file_format, write_events
+    from ..generate.background import BackgroundStream
+    from ..io import file_format, open_writer
     from ..physics.model import DarkSector
 
     file_format(args.output, "output")
@@ -92,16 +92,20 @@ def run_background(args) -> int:
     else:
         m_phi, m_chi = args.m_phi, args.m_chi
     t0 = time.perf_counter()
-    ev = generate_background(args.channel, m_phi, m_chi, args.events, args.seed, n_b=args.nb,
-                             sqrt_s=args.sqrt_s, n_threads=args.threads, progress=not args.quiet)
-    write_events(args.output, ev, tree=f"background_{args.channel}", pdg=args.pdg, seed=args.seed)
+    stream = BackgroundStream(args.channel, m_phi, m_chi, args.events, args.seed, n_b=args.nb, sqrt_s=args.sqrt_s,
+                              n_threads=args.threads, progress=not args.quiet)
+    with open_writer(args.output, args.events, tree=f"background_{args.channel}", pdg=args.pdg, seed=args.seed) as out:
+        for chunk in stream:
+            out.write(chunk)
+        out.set_parameters(stream.parameters)
     dt = time.perf_counter() - t0
+    sigma = stream.sigma_fb
+    expected = sigma * LUMINOSITY_FB
     if args.json:
-        print(opt.dumps({"output": str(args.output), "channel": args.channel, "events": len(ev), "m_phi": m_phi,
-                         "m_chi": m_chi, "n_b": args.nb, "sigma_fb": ev.sigma_fb,
-                         "expected_events_10iab": ev.expected_events(LUMINOSITY_FB), "seconds": dt}))
+        print(opt.dumps({"output": str(args.output), "channel": args.channel, "events": args.events, "m_phi": m_phi,
+                         "m_chi": m_chi, "n_b": args.nb, "sigma_fb": sigma, "expected_events_10iab": expected,
+                         "seconds": dt}))
     else:
-        print(f"{len(ev)} background-{args.channel} events (m_phi = {m_phi:g}, m_chi = {m_chi:g} GeV) -> {args.output}")
-        print(f"  sigma = {ev.sigma_fb:.6g} fb: {ev.expected_events(LUMINOSITY_FB):.6g} events in 10 ab^-1 "
-              f"(N_b = {args.nb:g}), {dt:.1f} s")
+        print(f"{args.events} background-{args.channel} events (m_phi = {m_phi:g}, m_chi = {m_chi:g} GeV) -> {args.output}")
+        print(f"  sigma = {sigma:.6g} fb: {expected:.6g} events in 10 ab^-1 (N_b = {args.nb:g}), {dt:.1f} s")
     return 0

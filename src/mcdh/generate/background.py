@@ -18,8 +18,12 @@ for the signal), so the normalisation holds for events inside the acceptance.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .._memory import preflight
+from .._progress import progress_bar
 from ..channels import PARTICLES, check_channel
 from ..errors import ParameterError, check_count, check_nonnegative, check_positive
 from ..events import Events
@@ -27,7 +31,7 @@ from ..kinematics.acceptance import PhotonAcceptance
 from ..kinematics.variables import pair_mass
 from ..physics.constants import SQRT_S
 from ..settings import GAMMAPHI_BACKGROUND_RATIO, LUMINOSITY_FB
-from .phasespace import as_generator, rambo, seed_record
+from .phasespace import as_generator, rambo_batches, seed_record
 
 
 def background_masses(channel: str, m_phi: float, m_chi: float) -> tuple[float, ...]:
@@ -100,75 +104,160 @@ def generate_background(
         fb. ``parameters`` records the inputs, the raw phase-space integral,
         the acceptance efficiency and (if unweighted) the unweighting efficiency.
     """
-    check_channel(channel)
-    m_phi = check_positive("m_phi", m_phi)
-    m_chi = check_positive("m_chi", m_chi)
-    n_events = check_count("n_events", n_events, 1)
-    n_b = check_n_b(n_b)
-    sqrt_s = check_positive("sqrt_s", sqrt_s)
-    if not m_phi + 2.0 * m_chi < sqrt_s:
-        raise ParameterError(
-            "m_phi, m_chi", (m_phi, m_chi), f"need m_phi + 2 m_chi < sqrt_s = {sqrt_s} GeV"
-        )
+    run = _Run(channel, m_phi, m_chi, n_events, n_b, sqrt_s, acceptance, n_threads)
     gen = as_generator(rng)
-    masses = background_masses(channel, m_phi, m_chi)
-    target_sigma = n_b / LUMINOSITY_FB
-    if channel == "gammaphi":
-        target_sigma *= GAMMAPHI_BACKGROUND_RATIO
-        acc = acceptance if acceptance is not None else PhotonAcceptance()
-        if acc.e_min >= (sqrt_s**2 - (m_phi + 2 * m_chi) ** 2) / (2 * sqrt_s):
-            raise ParameterError("acceptance.e_min", acc.e_min, "is above the largest photon energy allowed")
-        moms, wts = [], []
-        kept = tried = 0
-        raw_sum = 0.0
-        # Draw rounds until n_events photons are accepted; events are i.i.d.,
-        # so truncating the last round does not bias the sample.
-        while kept < n_events:
-            eff = kept / tried if kept > 0 else 0.5
-            batch = int(1.1 * (n_events - kept) / max(eff, 1e-3)) + 1000
-            p, w = rambo(sqrt_s, masses, batch, gen, n_threads=n_threads, progress=progress)
-            ok = acc.accepts(p[:, 0, :])
-            tried += batch
-            raw_sum += float(w[ok].sum())
-            kept += int(ok.sum())
-            moms.append(p[ok])
-            wts.append(w[ok])
-        p = np.concatenate(moms)
-        w = np.concatenate(wts)
-        acceptance_eff = kept / tried
-        # the phase-space integral inside the acceptance, from all rounds
-        phase_space = raw_sum / tried
-        p, w = p[:n_events], w[:n_events]
-        acc_info = {"e_min": acc.e_min, "theta_min_deg": acc.theta_min_deg, "theta_max_deg": acc.theta_max_deg}
-    else:
-        p, w = rambo(sqrt_s, masses, n_events, gen, n_threads=n_threads, progress=progress)
-        acceptance_eff = 1.0
-        phase_space = float(w.mean())
-        acc_info = None
-
-    parameters = {
-        "channel": channel,
-        "m_phi": m_phi,
-        "m_chi": m_chi,
-        "n_b": n_b,
-        "n_b_luminosity_fb": LUMINOSITY_FB,
-        "sqrt_s": sqrt_s,
-        "masses": list(masses),
-        "phase_space_volume": phase_space,
-        "acceptance_efficiency": acceptance_eff,
-        "photon_acceptance": acc_info,
-        "weighted": not unweight,
-        **seed_record(rng),
-    }
+    preflight(8.0 * run.n_events * (4 * len(run.masses) + 1), f"{run.n_events} background events", "n_events", run.n_events)
+    moms: list[np.ndarray] = []
+    wts: list[np.ndarray] = []
+    round_w: list[np.ndarray] = []
+    raw_sum = 0.0
+    with progress_bar(run.n_events, f"background {channel}", "ev", progress) as advance:
+        for batch in run.batches(gen, advance):
+            if batch is None:  # a round of the photon acceptance ends: its integral, summed as one array
+                raw_sum += float(np.concatenate(round_w).sum())
+                round_w = []
+                continue
+            p, w = batch
+            moms.append(p)
+            wts.append(w)
+            round_w.append(w)
+    p = np.concatenate(moms)[:run.n_events]
+    w = np.concatenate(wts)[:run.n_events]
+    parameters = run.parameters(raw_sum if run.acc is not None else float(w.mean()), not unweight) | seed_record(rng)
     if unweight:
         u = gen.random(w.size)
         keep = u * w.max() < w
         parameters["unweighting_efficiency"] = float(w.mean() / w.max())
         p = p[keep]
-        w = np.full(p.shape[0], target_sigma / max(p.shape[0], 1))
+        w = np.full(p.shape[0], run.target_sigma / max(p.shape[0], 1))
     else:
-        w = w * (target_sigma / w.sum())
+        w = w * (run.target_sigma / w.sum())
     return Events(p, w, PARTICLES[channel], f"background-{channel}", "cms", parameters)
+
+
+class _Run:
+    """A background request, checked; :meth:`batches` makes its raw events."""
+
+    def __init__(self, channel, m_phi, m_chi, n_events, n_b, sqrt_s, acceptance, n_threads):
+        check_channel(channel)
+        self.channel = channel
+        self.m_phi = check_positive("m_phi", m_phi)
+        self.m_chi = check_positive("m_chi", m_chi)
+        self.n_events = check_count("n_events", n_events, 1)
+        self.n_b = check_n_b(n_b)
+        self.sqrt_s = check_positive("sqrt_s", sqrt_s)
+        self.n_threads = n_threads
+        if not self.m_phi + 2.0 * self.m_chi < self.sqrt_s:
+            raise ParameterError("m_phi, m_chi", (m_phi, m_chi), f"need m_phi + 2 m_chi < sqrt_s = {sqrt_s} GeV")
+        self.masses = background_masses(channel, self.m_phi, self.m_chi)
+        self.target_sigma = self.n_b / LUMINOSITY_FB
+        self.acc: PhotonAcceptance | None = None
+        if channel == "gammaphi":
+            self.target_sigma *= GAMMAPHI_BACKGROUND_RATIO
+            self.acc = acceptance if acceptance is not None else PhotonAcceptance()
+            if self.acc.e_min >= (self.sqrt_s**2 - (self.m_phi + 2 * self.m_chi) ** 2) / (2 * self.sqrt_s):
+                raise ParameterError("acceptance.e_min", self.acc.e_min, "is above the largest photon energy allowed")
+        self.kept = self.tried = 0
+
+    def batches(self, gen: np.random.Generator, advance):
+        """Raw (unnormalised) events in order, as ``(momenta, weights)`` batches of bounded size, then, for
+        gamma-phi, ``None`` after each round of the acceptance; past ``n_events`` only the last round's rest.
+
+        Gamma-phi draws rounds until ``n_events`` photons are accepted; events are i.i.d., so truncating
+        the last round does not bias the sample, and its whole round counts in the acceptance efficiency.
+        """
+        self.kept = self.tried = 0
+        if self.acc is None:
+            for p, w in rambo_batches(self.sqrt_s, self.masses, self.n_events, gen, n_threads=self.n_threads):
+                self.kept += w.size
+                self.tried += w.size
+                advance(w.size)
+                yield p, w
+            return
+        while self.kept < self.n_events:
+            eff = self.kept / self.tried if self.kept > 0 else 0.5
+            size = int(1.1 * (self.n_events - self.kept) / max(eff, 1e-3)) + 1000
+            for p, w in rambo_batches(self.sqrt_s, self.masses, size, gen, n_threads=self.n_threads):
+                ok = self.acc.accepts(p[:, 0, :])
+                before = min(self.kept, self.n_events)
+                self.kept += int(ok.sum())
+                self.tried += w.size
+                advance(min(self.kept, self.n_events) - before)
+                yield p[ok], w[ok]
+            yield None
+
+    def parameters(self, phase_space: float, weighted: bool) -> dict:
+        """The sample's record; ``phase_space``: the raw phase-space integral (inside the acceptance)."""
+        acc = self.acc
+        return {
+            "channel": self.channel,
+            "m_phi": self.m_phi,
+            "m_chi": self.m_chi,
+            "n_b": self.n_b,
+            "n_b_luminosity_fb": LUMINOSITY_FB,
+            "sqrt_s": self.sqrt_s,
+            "masses": list(self.masses),
+            "phase_space_volume": phase_space / self.tried if acc is not None else phase_space,
+            "acceptance_efficiency": self.kept / self.tried,
+            "photon_acceptance": None if acc is None else
+            {"e_min": acc.e_min, "theta_min_deg": acc.theta_min_deg, "theta_max_deg": acc.theta_max_deg},
+            "weighted": weighted,
+        }
+
+
+class BackgroundStream:
+    """The weighted events of :func:`generate_background`, batch by batch, in memory that does not grow with
+    ``n_events`` (for writing large samples: ``mcdh generate background``).
+
+    Iterating yields :class:`Events` batches in order. The weights must sum to the background's fixed cross
+    section before the first is written, so the events are made twice from the same random streams: a first
+    pass sums the weights, the second yields them normalised. The events and their order equal
+    :func:`generate_background`'s; the sums are exact (``math.fsum`` per batch) where the in-memory sample
+    uses numpy's pairwise sums, so weights and :attr:`parameters` agree with it to ~1e-15 relative.
+    """
+
+    def __init__(self, channel, m_phi, m_chi, n_events, rng=None, *, n_b=1.0, sqrt_s=SQRT_S, acceptance=None,
+                 n_threads=None, progress=False):
+        self._run = _Run(channel, m_phi, m_chi, n_events, n_b, sqrt_s, acceptance, n_threads)
+        self.n_events = self._run.n_events
+        gen = as_generator(rng)
+        self._bit_generator, self._state = type(gen.bit_generator), gen.bit_generator.state
+        self._seed = rng
+        self._progress = progress
+        self.parameters: dict | None = None
+
+    @property
+    def sigma_fb(self) -> float:
+        """The background's cross section (fb): what the weights sum to."""
+        return self._run.target_sigma
+
+    def _batches(self, passing: str):
+        """Every raw batch of the run, as ``(momenta, weights, kept)`` (its first ``kept`` events belong to
+        the sample), from the caller's generator in its state at construction."""
+        bg = self._bit_generator()
+        bg.state = self._state
+        left = self.n_events
+        with progress_bar(self.n_events, f"background {self._run.channel} ({passing})", "ev", self._progress) as advance:
+            for batch in self._run.batches(np.random.Generator(bg), advance):
+                if batch is not None:
+                    take = min(left, len(batch[1]))
+                    left -= take
+                    yield batch[0], batch[1], take
+
+    def __iter__(self):
+        run = self._run
+        kept, raw = [], []
+        for _, w, take in self._batches("pass 1 of 2, normalisation"):
+            raw.append(math.fsum(w))
+            kept.append(math.fsum(w[:take]))
+        total = math.fsum(kept)
+        phase_space = math.fsum(raw) if run.acc is not None else total / self.n_events
+        self.parameters = run.parameters(phase_space, True) | seed_record(self._seed)
+        scale = run.target_sigma / total
+        for p, w, take in self._batches("pass 2 of 2"):
+            if take:
+                yield Events(p[:take], w[:take] * scale, PARTICLES[run.channel], f"background-{run.channel}", "cms",
+                             self.parameters)
 
 
 def background_summary(events: Events, luminosity_fb: float = LUMINOSITY_FB) -> dict:

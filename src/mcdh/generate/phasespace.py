@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -195,12 +196,55 @@ def rambo(
         hi = min(n_events, lo + CHUNK_EVENTS)
         return _rambo.generate(streams[k], sqrt_s, m, p[lo:hi], w[lo:hi])
 
-    codes = run_chunks(n_events, run, n_threads, progress, f"RAMBO 2->{n}")
+    _check_status(run_chunks(n_events, run, n_threads, progress, f"RAMBO 2->{n}"))
+    _check_weights(w, m)
+    return p, w
+
+
+def rambo_batches(
+    sqrt_s: float,
+    masses: Sequence[float],
+    n_events: int,
+    rng: np.random.Generator | int | None = None,
+    *,
+    n_threads: int | None = None,
+):
+    """The events of :func:`rambo` with the same arguments, batch by batch, in bounded memory.
+
+    Returns an iterator of ``(momenta, weights)`` batches of at most
+    ``n_threads`` x :data:`CHUNK_EVENTS` events, in order; concatenated they
+    equal ``rambo(sqrt_s, masses, n_events, rng)`` bit for bit. The inputs are
+    checked and the key drawn from ``rng`` now, at the call, as :func:`rambo` does.
+    """
+    sqrt_s, m = validate_kinematics(sqrt_s, masses)
+    n_events = check_count("n_events", n_events, 0)
+    _check_volume(m.size, sqrt_s)
+    n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
+    streams = chunk_bit_generators(as_generator(rng), n_events)
+    return _batches(streams, sqrt_s, m, n_events, n_threads)
+
+
+def _batches(streams, sqrt_s: float, m: np.ndarray, n_events: int, n_threads: int):
+    n_chunks = -(-n_events // CHUNK_EVENTS)
+    with ThreadPoolExecutor(max_workers=n_threads) as pool:
+        for first in range(0, n_chunks, n_threads):
+            ks = range(first, min(n_chunks, first + n_threads))
+            lo, hi = first * CHUNK_EVENTS, min(n_events, ks[-1] * CHUNK_EVENTS + CHUNK_EVENTS)
+            p, w = np.empty((hi - lo, m.size, 4)), np.empty(hi - lo)
+
+            def run(k: int, lo=lo, p=p, w=w) -> int:
+                a, b = k * CHUNK_EVENTS - lo, min(n_events, k * CHUNK_EVENTS + CHUNK_EVENTS) - lo
+                return _rambo.generate(streams[k], sqrt_s, m, p[a:b], w[a:b])
+
+            _check_status(list(pool.map(run, ks)))
+            _check_weights(w, m)
+            yield p, w
+
+
+def _check_status(codes: list[int]) -> None:
     bad = [rc for rc in codes if rc != 0]
     if bad:
         raise GenerationError(f"RAMBO failed: {_rambo.STATUS.get(bad[0], bad[0])}")
-    _check_weights(w, m)
-    return p, w
 
 
 def _check_volume(n: int, sqrt_s: float) -> None:
