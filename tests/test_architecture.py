@@ -21,6 +21,7 @@ LAYERS = [
     {"generate": ["mcdh.generate"]},
     {"analysis": ["mcdh.analysis"], "io": ["mcdh.io"]},
     {"plots": ["mcdh.plots", "mcdh.bounds", "mcdh.tables"]},
+    {"reconstruct": ["mcdh.reconstruct"]},
     {"study": ["mcdh.study"]},
     {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"]},
     {"cli": ["mcdh.cli"]},

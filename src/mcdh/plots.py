@@ -541,3 +541,88 @@ def figure12(reach: dict, stem: str | os.PathLike) -> list[Path]:
             ax.legend(fontsize=7)
             _note(ax, notes[ax], top=True)
     return save(fig, stem)
+
+
+def _visible(edges: np.ndarray) -> slice:
+    """The bins worth drawing: without a catch-all outer bin (wider than 4 times every other)."""
+    w = np.diff(edges)
+    lo, hi = 0, w.size
+    if w.size > 2 and w[0] > 4 * w[1:-1].max():
+        lo = 1
+    if w.size > 2 and w[-1] > 4 * w[lo:-1].max():
+        hi = w.size - 1
+    return slice(lo, hi)
+
+
+def fit_projections(channels: list[dict], stem: str | os.PathLike) -> list[Path]:
+    """Data against the fitted model, each observable's projection, with pulls (data - model) / sqrt(model).
+
+    ``channels``: one dict per channel, {"title", "panels": [{"label", "unit", "edges", "data", "signal",
+    "background"}]} (events per bin, drawn per unit of the observable: the bins have unequal widths); one
+    row of panels per channel, pulls underneath. Catch-all outer bins are in the fit but not drawn.
+    """
+    plt = _pyplot()
+    n_col = max(len(c["panels"]) for c in channels)
+    fig = plt.figure(figsize=(3.4 * n_col, 4.2 * len(channels)), constrained_layout=True)
+    outer = fig.add_gridspec(len(channels), 1)
+    for row, ch in enumerate(channels):
+        gs = outer[row].subgridspec(2, n_col, height_ratios=(3, 1), hspace=0.0)
+        for col, p in enumerate(ch["panels"]):
+            ax = fig.add_subplot(gs[0, col])
+            axp = fig.add_subplot(gs[1, col], sharex=ax)
+            keep = _visible(p["edges"])
+            e = p["edges"][keep.start:keep.stop + 1]
+            d, s, b = (np.asarray(p[k])[keep] for k in ("data", "signal", "background"))
+            centres, w = 0.5 * (e[1:] + e[:-1]), np.diff(e)  # densities: the bins have unequal widths
+            ax.stairs(b / w, e, fill=True, color="0.8", label="background (fit)")
+            ax.stairs((s + b) / w, e, color="tab:red", label="signal + background (fit)")
+            ax.errorbar(centres, d / w, yerr=np.sqrt(np.maximum(d, 0)) / w, fmt="o", ms=3, color="k", label="data")
+            ax.set_ylabel(f"events / {p['unit']}")
+            ax.set_title(ch["title"] if col == 0 else "", loc="left", fontsize=9)
+            ax.tick_params(labelbottom=False)
+            model = s + b
+            pull = np.where(model > 0, (d - model) / np.sqrt(np.where(model > 0, model, 1.0)), 0.0)
+            axp.axhline(0.0, color="0.5", lw=0.8)
+            axp.plot(centres, pull, "o", ms=3, color="k", label="pull")
+            axp.set_ylim(-3.5, 3.5)
+            axp.set_ylabel("pull")
+            axp.set_xlabel(p["label"])
+            if col == 0:
+                ax.legend(fontsize=7)
+    return save(fig, stem)
+
+
+def fit_contours(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
+    """2-D profile-likelihood contours (68 and 95 % CL) with the best fit and, when known, the truth.
+
+    ``panels``: {"x", "y" (labels), "contours": {level: [[x, y], ...]}, "best": (x, y), "truth": (x, y) or
+    None}; and optionally {"profile": {"x": [...], "delta": [...]}, "label": ...} for a 1-D profile panel.
+    """
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), constrained_layout=True, squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        if "profile" in p:
+            ax.plot(p["profile"]["x"], p["profile"]["delta"], color="k", label=r"$-2\,\Delta\log L$ (profile)")
+            for level, ls in ((1.0, "--"), (4.0, ":")):
+                ax.axhline(level, color="0.5", ls=ls, lw=0.8)
+            if p.get("truth") is not None:
+                ax.axvline(p["truth"], color="tab:green", lw=1, label="truth")
+            ax.set_xlabel(p["label"])
+            ax.set_ylabel(r"$-2\,\Delta\log L$")
+            ax.legend(fontsize=7)
+            continue
+        for level, color in ((0.68, "tab:blue"), (0.95, "tab:cyan")):
+            pts = np.asarray(p["contours"].get(level, []), dtype=float)
+            if pts.size:
+                closed = np.vstack([pts, pts[:1]])
+                ax.plot(closed[:, 0], closed[:, 1], color=color, label=f"{level:.0%} CL")
+            else:
+                ax.text(0.03, 0.03 + 0.07 * (level > 0.9), f"{level:.0%} contour not found", transform=ax.transAxes,
+                        fontsize=7)
+        ax.plot(*p["best"], "k+", ms=9, label="best fit")
+        if p.get("truth") is not None:
+            ax.plot(*p["truth"], "*", color="tab:green", ms=9, label="truth")
+        ax.set_xlabel(p["x"])
+        ax.set_ylabel(p["y"])
+        ax.legend(fontsize=7)
+    return save(fig, stem)

@@ -36,6 +36,9 @@ from .generate.signal import generate_signal
 from .kinematics.variables import mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import HadronicValidityWarning
+from .reconstruct.data import Data, asimov_data, poisson_data
+from .reconstruct.fit import PAIRS, FitResult, fit
+from .reconstruct.model import DataModel, FitConfig
 from .settings import EPS_REF, LUMINOSITY_FB, MASSES, NB_VALUES, THETA_EPS_SCAN, THETA_TABLE
 
 DEFAULT_N_SIGNAL = 100_000
@@ -410,6 +413,7 @@ class Study:
     eps_ref: float = EPS_REF
     options: AnalysisConfig = field(default_factory=AnalysisConfig)
     _analyses: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+    _data_models: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "n_b", check_n_b(self.n_b))
@@ -561,6 +565,61 @@ class Study:
         """The smeared signal and background histograms (``hist.Hist``, weighted storage) in expected events."""
         eps, theta = check_eps(eps), check_theta(theta)  # refused before any generation
         return analysis_histograms(self.analysis(point, m_A, channel), eps, theta, self.n_b)
+
+
+    # ------------------------------------------------------------------
+    # after a discovery: reconstruct the dark sector (issue 17)
+
+    def fit_config(self, point: str | DarkSector, m_A: float | None = None, *, eps: float | None = None,
+                   theta: float | None = None, **options) -> FitConfig:
+        """The model of the data at a point (the hypothesis, or the truth of pseudo-data): this study's
+        luminosity, N_b, region, resolution and seed; ``options``: :class:`~mcdh.reconstruct.model.FitConfig`'s
+        other fields (vertex resolution, radial bins, template events, grid)."""
+        model = self.model(point, m_A)
+        changes = {k: v for k, v in (("eps", eps), ("theta", theta)) if v is not None}
+        if changes:
+            model = model.replace(**changes)
+        return FitConfig(model, luminosity_fb=self.luminosity_fb, n_b=self.n_b, region=self.config.region,
+                         resolution=self.config.resolution, seed=self.seed, **options)
+
+    def data_model(self, config: FitConfig, channels=CHANNELS, progress: bool = False) -> DataModel:
+        """The templates of ``config`` (made once per study and kept)."""
+        key = (config, tuple(channels))
+        if key not in self._data_models:
+            self._data_models[key] = DataModel(config, channels, progress=progress)
+        return self._data_models[key]
+
+    def pseudo_data(self, point: str | DarkSector, m_A: float | None = None, *, eps: float | None = None,
+                    theta: float | None = None, asimov: bool = False, seed: int | None = None, channels=CHANNELS,
+                    mc_events: int = 200_000, progress: bool = False, **options) -> Data:
+        """Reconstructed events as Belle II would record them if the point (at ``eps``, ``theta``) were true:
+        Poisson signal and background events (``seed``, default the study's), or the Asimov data set.
+        ``data.write(path)`` makes the ROOT ntuple; :meth:`fit` fits it."""
+        config = self.fit_config(point, m_A, eps=eps, theta=theta, **options)
+        channels = tuple(check_channel(c) for c in channels)
+        if asimov:
+            return asimov_data(self.data_model(config, channels, progress))
+        return poisson_data(config, seed=self.seed if seed is None else seed, mc_events=mc_events, channels=channels)
+
+    def fit(self, data: Data | str | os.PathLike, *, config: FitConfig | None = None, channels=None,
+            contours=PAIRS, profiles=("m_A",), ratio_test: bool = True, upper_limit: bool = False,
+            start: dict | None = None, fix=(), progress: bool = False) -> FitResult:
+        """Fit data (a :class:`~mcdh.reconstruct.data.Data` or a ROOT ntuple) with the model of its
+        configuration (``config`` overrides the one the data carry): best fit, HESSE and MINOS errors,
+        correlations, contours, profiles, the signal's significance and the model test of the two channels.
+        A fit that does not converge says so (``result.valid``, ``result.status``)."""
+        if not isinstance(data, Data):
+            data = Data.read(data, config)
+        elif config is not None:
+            data = dataclasses.replace(data, config=config)
+        channels = data.channels if channels is None else tuple(check_channel(c) for c in channels)
+        missing = [c for c in channels if c not in data.channels]
+        if missing:
+            raise ParameterError("channels", channels, f"the data have no {', '.join(missing)} events (they have "
+                                 f"{', '.join(data.channels)})")
+        model = self.data_model(data.config, channels, progress)
+        return fit(model, data, start=start, fix=fix, contours=contours, profiles=profiles, ratio_test=ratio_test,
+                   upper_limit=upper_limit)
 
 
 def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float) -> dict[str, Any]:

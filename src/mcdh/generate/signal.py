@@ -560,6 +560,43 @@ class SignalStream:
         self.parameters = params
 
 
+class FixedUniforms:
+    """The signal at many nearby parameter points from one set of uniforms (common random numbers).
+
+    The kernels map uniforms to events smoothly in the masses, so with the same
+    uniforms and the same gamma-phi channel weights an event moves continuously
+    as m_A or m_phi change: templates made this way vary smoothly with the
+    parameters instead of jumping with fresh Monte Carlo noise at every point.
+    The channel weights are adapted once, at ``reference``.
+
+    >>> crn = FixedUniforms(model, "gammaphi", 20_000, seed=1)    # doctest: +SKIP
+    >>> momenta, weights = crn.events(model.replace(m_A=6.02))    # doctest: +SKIP
+    """
+
+    def __init__(self, reference: DarkSector, process: str, n_events: int, seed: int = 0,
+                 acceptance: PhotonAcceptance | None = None):
+        _check_request(reference, process, "cms", n_events)
+        self.process = process
+        self.n_events = int(n_events)
+        self.acceptance = acceptance if acceptance is not None else PhotonAcceptance()
+        pilot, main = np.random.SeedSequence(seed).spawn(2)
+        setup = _Setup(reference, process, self.acceptance)
+        setup.adapt(np.random.PCG64(pilot))
+        self.alpha = setup.alpha.copy()
+        self.u = np.random.Generator(np.random.PCG64(main)).random((self.n_events, N_UNIFORMS[process]))
+
+    def events(self, model: DarkSector) -> tuple[np.ndarray, np.ndarray]:
+        """CMS momenta (n, particles, 4) and weights (fb, summing to sigma) of ``model`` from the fixed uniforms."""
+        setup = _Setup(model, self.process, self.acceptance)
+        setup.alpha = self.alpha
+        mom = np.empty((self.n_events, len(PARTICLES[self.process]), 4))
+        w = np.empty(self.n_events)
+        setup.run(self.u, mom, w, self.n_events)
+        if not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise GenerationError(f"signal {self.process}: non-finite or negative weights for {model}")
+        return mom, w
+
+
 def _prepare(model, process, gen, acceptance, n_events):
     """The kernel set-up, the chunk streams and the adapted channel weights of a run."""
     setup = _Setup(model, process, acceptance if acceptance is not None else PhotonAcceptance())

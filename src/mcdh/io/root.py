@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import json_default
+from .._atomic import atomic_path, json_default
 from .._version import __version__
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
@@ -349,3 +349,82 @@ def read_histogram(path: str | os.PathLike, name: str):
         if name not in f:
             raise ParameterError("name", name, f"no histogram of that name in {path}")
         return f[name].to_hist()
+
+
+COLUMNS_KIND = "columns"
+"""Header ``kind`` of a tree of named per-event columns (e.g. reconstructed events), not of particle momenta."""
+
+
+def write_columns(path: str | os.PathLike, trees: dict[str, dict[str, np.ndarray]], record: dict | None = None,
+                  compression: str = "lz4") -> Path:
+    """Flat trees of named per-event float columns and a JSON ``record``, atomically.
+
+    The layout is the event trees' (``__event__``, ``__weight__``, flat float branches, the
+    ``mcdh_parameters`` header); each tree's header entry has ``kind = "columns"`` and lists its branches.
+    """
+    import uproot
+
+    meta: dict = {}
+    for name, cols in trees.items():
+        n = {np.asarray(c).shape for c in cols.values()}
+        if len(n) != 1 or len(next(iter(n))) != 1 or "__weight__" not in cols:
+            raise ParameterError(f"trees[{name!r}]", sorted(cols), "need 1-D columns of one length, __weight__ among them")
+        meta[name] = {"kind": COLUMNS_KIND, "n_events": int(next(iter(n))[0]), "branches": sorted(cols)}
+    with atomic_path(path) as tmp:
+        f = uproot.recreate(tmp, compression=_compression(compression))
+        try:
+            for name, cols in trees.items():
+                data = {"__event__": np.arange(meta[name]["n_events"], dtype=np.int64)}
+                data.update({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in cols.items()})
+                f.mktree(name, {k: v.dtype for k, v in data.items()})
+                if meta[name]["n_events"]:
+                    f[name].extend(data)
+            f[METADATA_KEY] = json.dumps({"mcdh_version": __version__, "trees": meta, **(record or {})},
+                                         default=json_default)
+        finally:
+            f.close()
+    return Path(path)
+
+
+def read_columns(path: str | os.PathLike, required: dict[str, tuple[str, ...]],
+                 optional: tuple[str, ...] = ()) -> tuple[dict[str, dict[str, np.ndarray]], dict]:
+    """The column trees of ``path`` that ``required`` names ({tree: branches}), and the file's header.
+
+    Every tree of the file that ``required`` names is read (at least one must be there), each with
+    its required branches and the ``optional`` ones it has, checked as floats per event; weights must
+    be finite and >= 0. A tree of particle momenta (``mcdh generate``) or a tree with another layout
+    is refused in one line.
+    """
+    f, meta = _open(path)
+    with f, reading(path):
+        trees = {t: h for t, h in meta["trees"].items() if t in required}
+        if not trees:
+            raise FileFormatError(path, f"has no tree {' or '.join(map(repr, required))} (it has {sorted(meta['trees'])})")
+        out = {}
+        for t, h in trees.items():
+            if not isinstance(h, dict) or h.get("kind") != COLUMNS_KIND:
+                raise FileFormatError(path, f"tree {t!r} holds generated events (particle momenta), not columns of "
+                                            "reconstructed events")
+            if t not in f:
+                raise FileFormatError(path, f"tree {t!r} is in the header but not in the file")
+            have = set(f[t].keys())
+            missing = [b for b in ("__weight__", *required[t]) if b not in have]
+            if missing:
+                raise FileFormatError(path, f"tree {t!r} lacks the branch(es) {', '.join(missing)} "
+                                            f"(it has {', '.join(sorted(have - {'__event__'}))})")
+            names = ["__weight__", *required[t], *(b for b in optional if b in have and b not in required[t])]
+            try:
+                arrays = f[t].arrays(names, library="np")
+            except Exception as exc:
+                raise FileFormatError(path, f"tree {t!r} cannot be read ({type(exc).__name__}: {exc})") from None
+            n = h.get("n_events")
+            cols = {b: checked_column(path, b, arrays[b], n if isinstance(n, int) else None) for b in names}
+            for b, a in cols.items():
+                bad = ~np.isfinite(a)
+                if bad.any():
+                    raise FileFormatError(path, f"tree {t!r}, event {int(np.argmax(bad)) + 1}: {b} is {a[bad][0]}")
+            bad = cols["__weight__"] < 0
+            if bad.any():
+                raise FileFormatError(path, f"tree {t!r}, event {int(np.argmax(bad)) + 1}: negative weight")
+            out[t] = cols
+    return out, meta

@@ -1,0 +1,54 @@
+"""mcdh fit: the joint fit of the phi and gamma-phi channels to a data ntuple (after a discovery)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import _options as opt
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="fit a data ntuple (mcdh pseudodata, or yours with its branches): masses, eps, theta, errors, contours",
+        description="Binned extended Poisson likelihood of both channels (iminuit: MIGRAD, HESSE, MINOS): the best "
+        "fit with errors and correlations, profile-likelihood contours, the signal's significance and the model "
+        "test of dark Higgs-strahlung (gamma-phi's own m_A and rate against the shared ones). Writes fit.json and "
+        "the figures into --out. A fit that does not converge says so and exits with status 1.",
+    )
+    p.add_argument("data", help="ROOT ntuple with trees phi and/or gammaphi (branches mchichi, phi_vr, m_vtx; "
+                   "gamma-phi also E_gamma) and the fit configuration in its header")
+    p.add_argument("--out", default=None, help="folder for fit.json and the figures (default: DATA without .root, + _fit)")
+    p.add_argument("--channels", type=opt.names, default=None, help="fit only these channels, e.g. phi (default: all in the file)")
+    p.add_argument("--fix", type=opt.names, default=[], help="parameters held at their start values, e.g. b")
+    p.add_argument("--no-contours", action="store_true", help="skip the 2-D contours and the m_A profile (faster)")
+    opt.add_json(p)
+    opt.add_quiet(p)
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..reconstruct.data import Data
+    from ..reconstruct.fit import PAIRS
+    from ..reconstruct.report import write_report
+    from ..study import Study
+
+    data = Data.read(args.data)
+    study = Study(luminosity_fb=data.config.luminosity_fb, n_b=data.config.n_b, region=(data.config.region.r_in,
+                  data.config.region.r_out), seed=data.config.seed)
+    channels = tuple(args.channels) if args.channels else None
+    full = not args.no_contours
+    result = study.fit(data, channels=channels, fix=tuple(args.fix), contours=PAIRS if full else (),
+                       profiles=("m_A",) if full else (), progress=not args.quiet)
+    out = Path(args.out) if args.out else Path(str(args.data).removesuffix(".root") + "_fit")
+    model = study.data_model(data.config, result.channels)
+    paths = write_report(out, model, data, result)
+    if args.json:
+        print(opt.dumps(result.as_dict()))
+    else:
+        print(result)
+        print(f"  -> {', '.join(str(p) for p in paths if p.suffix in ('.json', '.png'))}")
+    if not result.valid:
+        print(f"mcdh fit: the fit did not converge: {result.status}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,10 @@
+"""After a discovery: reconstruct the dark sector from the phi and gamma-phi channels (issue 17).
+
+* :mod:`~mcdh.reconstruct.model` - the model of the data (templates smooth in the parameters);
+* :mod:`~mcdh.reconstruct.data` - pseudo-data (Poisson or Asimov), written and read as ROOT ntuples;
+* :mod:`~mcdh.reconstruct.fit` - the binned extended likelihood, the fit with iminuit, profiles,
+  contours, the signal significance and the model test of dark Higgs-strahlung.
+
+Use it through :meth:`mcdh.Study.pseudo_data` and :meth:`mcdh.Study.fit`, or ``mcdh pseudodata`` and
+``mcdh fit``.
+"""

@@ -1,0 +1,187 @@
+"""Pseudo-data: the reconstructed events Belle II would record if a model point were true.
+
+Per channel, each event carries what the detector measures (see
+:mod:`mcdh.reconstruct.model` for the resolutions assumed): ``mchichi``
+(smeared missing mass), ``E_gamma`` (gamma-phi, smeared CMS photon energy),
+``phi_vr`` (transverse decay radius, mm, inside the region), ``m_vtx``
+(vertex mass), the dark Higgs lab four-momentum ``phi_E, phi_px, phi_py,
+phi_pz`` and the MC truth ``is_signal``.
+
+* **Poisson data**: signal and mock background events drawn from independent
+  high-statistics samples (not the fit's templates), Poisson numbers of each,
+  each event smeared once, its decay radius drawn from its own exponential
+  inside the region (signal) or uniformly (background);
+* **Asimov data**: the expected histogram itself, written as one weighted
+  event per bin at the bin centre (weight = expected events), so that binning
+  the file gives back the expectation exactly.
+
+Files are ROOT ntuples in the layout ``mcdh generate`` writes (flat trees
+``phi`` and ``gammaphi``, ``__weight__``, the ``mcdh_parameters`` header),
+with the fit's configuration and the truth in the header. An analyst's own
+ntuple with these branches can be fitted the same way.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..analysis.displacement import decay_probability
+from ..channels import CHANNELS
+from ..errors import ParameterError, check_count
+from ..generate.background import generate_background
+from ..generate.signal import generate_signal
+from ..io.root import read_columns, write_columns
+from ..kinematics.beams import Beams
+from ..kinematics.variables import pair_mass
+from ..physics.constants import HBAR_C_GEV_MM
+from .model import DataModel, FitConfig, total_width_unit
+
+OBSERVABLES = {"phi": ("mchichi", "phi_vr", "m_vtx"), "gammaphi": ("E_gamma", "mchichi", "phi_vr", "m_vtx")}
+"""The branches a fit reads, in the order of :meth:`DataModel.edges`."""
+EXTRA = ("phi_E", "phi_px", "phi_py", "phi_pz", "is_signal")
+
+
+@dataclass
+class Data:
+    """A data set of reconstructed events per channel: {channel: {branch: array}} with ``__weight__``.
+
+    ``config`` is the fit configuration the data were made with (or are to be fitted with);
+    ``truth`` the parameters they were made from, when known.
+    """
+
+    events: dict[str, dict[str, np.ndarray]]
+    config: FitConfig
+    truth: dict[str, float] | None = None
+    asimov: bool = False
+    seed: int | None = None
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(c for c in CHANNELS if c in self.events)
+
+    def n_events(self) -> dict[str, float]:
+        """Sum of weights per channel (events; expected events for Asimov data)."""
+        return {c: float(self.events[c]["__weight__"].sum()) for c in self.channels}
+
+    def counts(self, model: DataModel) -> dict[str, np.ndarray]:
+        """The data histogram of each channel in the bins of ``model`` (events outside the region are not counted)."""
+        out: dict[str, np.ndarray] = {}
+        for c in self.channels:
+            if c not in model.channels:
+                continue
+            cols = self.events[c]
+            sample = np.column_stack([cols[b] for b in OBSERVABLES[c]])
+            out[c] = np.histogramdd(sample, bins=model.edges(c), weights=cols["__weight__"])[0]
+        if not out:
+            raise ParameterError("data", self.channels, f"has none of the model's channels {model.channels}")
+        return out
+
+    def write(self, path) -> None:
+        """Write the data as a ROOT ntuple (atomically) with the configuration and the truth in its header."""
+        write_columns(path, self.events, {"pseudodata": {"config": self.config.as_dict(), "truth": self.truth,
+                                                         "asimov": self.asimov, "seed": self.seed}})
+
+    @classmethod
+    def read(cls, path, config: FitConfig | None = None) -> Data:
+        """Data from a ROOT ntuple; ``config`` (default: the one in the file's header) fixes the model of the data."""
+        cols, meta = read_columns(path, OBSERVABLES, optional=EXTRA)
+        record: dict = meta["pseudodata"] if isinstance(meta.get("pseudodata"), dict) else {}
+        if config is None:
+            if "config" not in record:
+                raise ParameterError("config", None, f"{path} records no fit configuration: give the hypothesis "
+                                     "(benchmark and m_A, or a model)")
+            config = FitConfig.from_dict(record["config"])
+        if sum(float(c["__weight__"].sum()) for c in cols.values()) <= 0:
+            raise ParameterError("data", str(path), "holds no events (an empty data set cannot be fitted)")
+        return cls(cols, config, record.get("truth"), bool(record.get("asimov", False)), record.get("seed"))
+
+
+def default_truth(config: FitConfig) -> dict[str, float]:
+    """The parameters of the configuration's model, background at its generated level (b = 1)."""
+    m = config.model
+    return {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}
+
+
+def asimov_data(model: DataModel, truth: dict[str, float] | None = None) -> Data:
+    """The Asimov data set: each bin's expected events as one weighted event at the bin centre."""
+    truth = {**default_truth(model.config), **(truth or {})}
+    mu = model.expected(truth)
+    events = {}
+    for c, m in mu.items():
+        centres = [0.5 * (e[1:] + e[:-1]) for e in model.edges(c)]
+        grids = np.meshgrid(*centres, indexing="ij")
+        keep = m.ravel() > 0
+        cols = {b: g.ravel()[keep] for b, g in zip(OBSERVABLES[c], grids)}
+        cols["__weight__"] = m.ravel()[keep]
+        events[c] = cols
+    return Data(events, model.config, truth, asimov=True)
+
+
+def poisson_data(config: FitConfig, truth: dict[str, float] | None = None, *, seed: int = 0,
+                 mc_events: int = 200_000, channels=CHANNELS) -> Data:
+    """Poisson pseudo-data: reconstructed signal and background events (see the module docstring)."""
+    truth = {**default_truth(config), **(truth or {})}
+    mc_events = check_count("mc_events", mc_events, 1000)
+    for name in ("eps", "b"):
+        if not (math.isfinite(truth[name]) and truth[name] >= 0):
+            raise ParameterError(f"truth[{name!r}]", truth[name], "must be finite and >= 0")
+    rng = np.random.default_rng(np.random.SeedSequence([check_count("seed", seed, 0), 17]))
+    events = {}
+    for c in channels:
+        parts = [_background_events(config, c, truth["b"], rng, mc_events)]
+        if truth["eps"] > 0:
+            parts.append(_signal_events(config, c, truth, rng, mc_events))
+        events[c] = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    return Data(events, config, truth, asimov=False, seed=seed)
+
+
+def _observables(channel: str, mom: np.ndarray, particles) -> list[np.ndarray]:
+    m = pair_mass(mom[:, particles.index("chi")], mom[:, particles.index("chibar")])
+    return [m] if channel == "phi" else [mom[:, particles.index("gamma"), 0], m]
+
+
+def _reconstructed(config: FitConfig, channel: str, ev, pick: np.ndarray, r: np.ndarray, m_vertex: float, rng,
+                   signal: bool) -> dict:
+    """The measured columns of the picked events: smeared energies, the radius ``r``, the vertex mass
+    ``m_vertex`` smeared."""
+    res = config.resolution
+    obs = [x[pick] for x in _observables(channel, ev.momenta, ev.particles)]
+    smeared = [x + res.sigma(x) * rng.standard_normal(x.size) for x in obs]
+    phi = Beams().to_lab(ev.momenta[pick, ev.particles.index("phi")])
+    cols = dict(zip([b for b in OBSERVABLES[channel] if b not in ("phi_vr", "m_vtx")], smeared))
+    cols |= {"phi_vr": r, "m_vtx": m_vertex + config.sigma_vtx * rng.standard_normal(pick.size),
+             "phi_E": phi[:, 0], "phi_px": phi[:, 1], "phi_py": phi[:, 2], "phi_pz": phi[:, 3],
+             "is_signal": np.full(pick.size, float(signal)), "__weight__": np.ones(pick.size)}
+    return cols
+
+
+def _draw(mu: np.ndarray, rng) -> np.ndarray:
+    """Indices of a Poisson number of events, each picked with probability proportional to ``mu``."""
+    total = float(mu.sum())
+    n = int(rng.poisson(total)) if total > 0 else 0
+    return rng.choice(mu.size, size=n, p=mu / total) if n else np.empty(0, dtype=np.int64)
+
+
+def _signal_events(config: FitConfig, channel: str, truth: dict, rng, n_mc: int) -> dict:
+    model = config.model.replace(m_A=truth["m_A"], m_phi=truth["m_phi"], eps=truth["eps"], theta=truth["theta"])
+    ev = generate_signal(model, channel, n_mc, rng, n_threads=1)
+    p_lab = Beams().to_lab(ev.momenta[:, ev.particles.index("phi")])
+    d = np.hypot(p_lab[:, 1], p_lab[:, 2]) * (HBAR_C_GEV_MM / (total_width_unit(model) * math.sin(model.theta) ** 2
+                                                             * model.m_phi))
+    reg = config.region
+    pick = _draw(ev.weights * config.luminosity_fb * decay_probability(d, reg), rng)
+    # the radius from the event's exponential, conditioned on the region: r = r_in - d log(1 - u (1 - e^-(span/d)))
+    dd = d[pick]
+    u = rng.random(pick.size)
+    r = reg.r_in - dd * np.log1p(-u * -np.expm1(-(reg.r_out - reg.r_in) / dd))
+    return _reconstructed(config, channel, ev, pick, np.clip(r, reg.r_in, reg.r_out), model.m_phi, rng, True)
+
+
+def _background_events(config: FitConfig, channel: str, b: float, rng, n_mc: int) -> dict:
+    m = config.model
+    ev = generate_background(channel, m.m_phi, m.m_chi, n_mc, rng, n_b=config.n_b, sqrt_s=m.sqrt_s, n_threads=1)
+    pick = _draw(ev.weights * config.luminosity_fb * b, rng)
+    r = config.region.r_in + (config.region.r_out - config.region.r_in) * rng.random(pick.size)
+    return _reconstructed(config, channel, ev, pick, r, m.m_phi, rng, False)

@@ -1,0 +1,436 @@
+"""The joint fit of the phi and gamma-phi channels: binned extended Poisson likelihood, iminuit.
+
+-2 log L = 2 sum_channels sum_bins [mu - n + n log(n / mu)]   (the Poisson deviance)
+
+with mu = signal(m_A, m_phi, eps, theta) + b x background per bin (see
+:mod:`mcdh.reconstruct.model`). MIGRAD finds the minimum, HESSE the
+covariance, MINOS the asymmetric 68 % intervals; 1-D profiles and 2-D
+profile-likelihood contours (68 %, 95 %) come from iminuit's ``mnprofile``
+and ``mncontour``.
+
+* **Signal present**: q0 = -2 Delta log L between eps = 0 (background only,
+  b refitted) and the best fit; the significance is sqrt(q0) (one-sided).
+* **The model test of dark Higgs-strahlung**: the model fixes the
+  gamma-phi/phi rate ratio and the photon-energy peak given m_A. The fit is
+  repeated with gamma-phi's own m_A and eps; -2 Delta log L between the two
+  (2 degrees of freedom) says whether one channel's discovery predicts the other.
+* **What a fit cannot say**: a parameter whose MINOS interval reaches the
+  edge of the template grid or a physical boundary gets that side as
+  ``None`` and a note - a flat profile is reported as such, not as an error.
+  A fit that does not converge says so in :attr:`FitResult.status`, and its
+  numbers are flagged invalid.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from scipy import optimize, stats
+
+from .._progress import progress_bar
+from ..errors import ParameterError, check_count
+from .data import Data
+from .model import PARAMETERS, DataModel
+
+PAIRS = (("m_A", "eps"), ("eps", "theta"), ("m_A", "m_phi"))
+"""The parameter pairs whose contours a full fit draws."""
+LEVELS = (0.68, 0.95)
+TINY = 1e-300
+Q_UPPER_95 = stats.chi2.ppf(0.90, 1)  # one-sided 95 % CL upper limit: -2 Delta log L = 2.71
+
+
+class Likelihood:
+    """-2 log L (Poisson deviance) of binned data, as a function of the parameter vector in :attr:`names` order.
+
+    ``free_ratio``: gamma-phi gets its own ``m_A_gammaphi`` and ``eps_gammaphi`` (the model test).
+    """
+
+    def __init__(self, model: DataModel, counts: dict[str, np.ndarray], free_ratio: bool = False):
+        self.model = model
+        self.counts: dict[str, np.ndarray] = {c: np.asarray(n, dtype=np.float64) for c, n in counts.items()
+                                               if c in model.channels}
+        if not self.counts:
+            raise ParameterError("data", sorted(counts), f"has none of the model's channels {model.channels}")
+        total = sum(float(n.sum()) for n in self.counts.values())
+        if not total > 0:
+            raise ParameterError("data", 0, "holds no events (an empty data set cannot be fitted)")
+        self.free_ratio = bool(free_ratio) and "gammaphi" in self.counts and "phi" in self.counts
+        self.names = [*PARAMETERS, "b"] + (["m_A_gammaphi", "eps_gammaphi"] if self.free_ratio else [])
+        self._nz: dict[str, np.ndarray] = {c: n > 0 for c, n in self.counts.items()}
+        self._n: dict[str, np.ndarray] = {c: n[self._nz[c]] for c, n in self.counts.items()}
+        self._const: dict[str, float] = {c: float(np.sum(self._n[c] * np.log(self._n[c])) - n.sum()) for c, n in self.counts.items()}
+        self.calls = 0
+
+    def __call__(self, x) -> float:
+        self.calls += 1
+        if not all(math.isfinite(v) for v in x):
+            return 1e300
+        p = dict(zip(self.names, x))
+        total = 0.0
+        for c, mu in self.model.expected(p, channels=tuple(self.counts)).items():
+            m = np.maximum(mu[self._nz[c]], TINY)  # an event where the model expects none: finite, very unlikely
+            total += float(mu.sum()) - float(np.sum(self._n[c] * np.log(m))) + self._const[c]
+        return 2.0 * total
+
+    errordef = 1.0  # -2 log L
+
+
+@dataclass(frozen=True)
+class FitResult:
+    """The outcome of :func:`fit`.
+
+    ``values``/``errors``: best fit and HESSE errors of every parameter (fixed ones with error 0);
+    ``minos``: {name: (lower, upper)} 68 % intervals, a side ``None`` where the profile stays flat to a
+    boundary; ``covariance``: {name: {name: cov}} of the free parameters; ``valid`` and ``status``: whether
+    MIGRAD converged with an accurate covariance and no parameter on the edge of the templates;
+    ``significance``: sqrt(q0) of the signal; ``eps_upper_95``: the 95 % CL upper limit on eps (profile,
+    one-sided); ``ratio_test``: the model test; ``contours``: {"x,y": {level: [[x, y], ...]}};
+    ``profiles``: {name: {"x": [...], "delta": [...]}} (-2 Delta log L).
+    """
+
+    values: dict[str, float]
+    errors: dict[str, float]
+    minos: dict[str, tuple[float | None, float | None]]
+    covariance: dict[str, dict[str, float]]
+    m2loglike: float
+    valid: bool
+    status: str
+    fixed: tuple[str, ...]
+    channels: tuple[str, ...]
+    n_events: dict[str, float]
+    significance: float | None = None
+    q0: float | None = None
+    eps_upper_95: float | None = None
+    ratio_test: dict | None = None
+    contours: dict[str, dict[float, list[list[float]]]] = field(default_factory=dict)
+    profiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    truth: dict[str, float] | None = None
+    notes: tuple[str, ...] = ()
+    calls: int = 0
+
+    def correlation(self) -> dict[str, dict[str, float]]:
+        c = self.covariance
+        return {a: {b: c[a][b] / math.sqrt(c[a][a] * c[b][b]) if c[a][a] > 0 and c[b][b] > 0 else float("nan")
+                    for b in c} for a in c}
+
+    def pulls(self) -> dict[str, float]:
+        """(fit - truth) / HESSE error of the free physics parameters (needs the truth)."""
+        if not self.truth:
+            return {}
+        return {k: (self.values[k] - self.truth[k]) / self.errors[k] for k in PARAMETERS
+                if k not in self.fixed and self.errors.get(k, 0) > 0 and k in self.truth}
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d["contours"] = {k: {f"{lv:g}": pts for lv, pts in v.items()} for k, v in self.contours.items()}
+        d["correlation"] = self.correlation()
+        d["pulls"] = self.pulls()
+        return d
+
+    def __str__(self) -> str:
+        lines = [f"fit {'converged' if self.valid else 'NOT VALID'}: {self.status}; -2 log L = {self.m2loglike:.4g}; "
+                 f"events {', '.join(f'{c} {n:.4g}' for c, n in self.n_events.items())}"]
+        for k, v in self.values.items():
+            if k in self.fixed:
+                lines.append(f"  {k:>13} = {v:.6g} (fixed)")
+                continue
+            lo, hi = self.minos.get(k, (None, None))
+            mi = "" if k not in self.minos else \
+                f"  MINOS [{'open' if lo is None else f'{lo:.6g}'}, {'open' if hi is None else f'{hi:.6g}'}]"
+            tr = f"  truth {self.truth[k]:.6g}" if self.truth and k in self.truth else ""
+            lines.append(f"  {k:>13} = {v:.6g} +- {self.errors[k]:.3g}{mi}{tr}")
+        if self.significance is not None:
+            lines.append(f"  signal: -2 Delta log L (eps = 0) = {self.q0:.4g}, significance {self.significance:.3g} sigma")
+        if self.eps_upper_95 is not None:
+            lines.append(f"  eps < {self.eps_upper_95:.4g} (95 % CL)")
+        if self.ratio_test:
+            r = self.ratio_test
+            lines.append(f"  model test (gamma-phi's own m_A and eps): -2 Delta log L = {r['lambda']:.3g}, "
+                         f"p = {r['p_value']:.3g} ({r['dof']} dof)")
+        lines += [f"  note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+def _limits(model: DataModel, names) -> dict[str, tuple[float | None, float | None]]:
+    g = model.grid
+    m_phi0 = model.config.model.m_phi
+    t_lo, t_hi = model.theta_range(m_phi0)
+    lim: dict[str, tuple[float | None, float | None]] = {
+        "m_A": (float(g["m_A"][0]), float(g["m_A"][-1])), "m_phi": (float(g["m_phi"][0]), float(g["m_phi"][-1])),
+        "eps": (0.0, 1.0), "theta": (t_lo * 1.02, t_hi / 1.02), "b": (0.0, None),
+    }
+    lim["m_A_gammaphi"], lim["eps_gammaphi"] = lim["m_A"], lim["eps"]
+    return {k: lim[k] for k in names}
+
+
+def _start(model: DataModel, names, start: dict | None) -> dict[str, float]:
+    m = model.config.model
+    s = {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}
+    s.update(start or {})
+    s.setdefault("m_A_gammaphi", s["m_A"])
+    s.setdefault("eps_gammaphi", s["eps"])
+    lim = _limits(model, names)
+    for k in names:
+        v = s[k]
+        lo, hi = lim[k]
+        if not (isinstance(v, (int, float)) and math.isfinite(v)) or (lo is not None and v < lo) or (hi is not None and v > hi):
+            raise ParameterError(f"start[{k!r}]", v, f"must lie in [{lo}, {'inf' if hi is None else hi}] "
+                                 "(the physical range the templates cover)")
+    return {k: float(s[k]) for k in names}
+
+
+def _minuit(lk: Likelihood, start: dict, fix: tuple[str, ...]):
+    from iminuit import Minuit
+
+    m = Minuit(lk, [start[k] for k in lk.names], name=lk.names)  # lk.errordef = 1: -2 log L
+    for k, lim in _limits(lk.model, lk.names).items():
+        m.limits[k] = lim
+    cfg = lk.model.config
+    steps = {"m_A": 0.1 * cfg.sigma_m, "m_phi": 0.1 * cfg.sigma_vtx, "eps": 0.05 * max(start["eps"], 1e-9),
+             "theta": 0.05 * start["theta"], "b": 0.1}
+    steps["m_A_gammaphi"], steps["eps_gammaphi"] = steps["m_A"], steps["eps"]
+    for k in lk.names:
+        m.errors[k] = steps[k]
+        m.fixed[k] = k in fix
+    m.strategy = 1
+    return m
+
+
+def _at_limit(m, k: str) -> bool:
+    lo, hi = m.limits[k]
+    v, e = m.values[k], max(m.errors[k], 1e-300)
+    return (math.isfinite(lo) and v - lo < 1e-3 * e) or (math.isfinite(hi) and hi - v < 1e-3 * e)
+
+
+def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | None = None, fix=(),
+        minos: bool = True, upper_limit: bool = False, ratio_test: bool = False,
+        contours=(), profiles=(), truth: dict | None = None) -> FitResult:
+    """Fit ``data`` (a :class:`~mcdh.reconstruct.data.Data` or {channel: counts}) with ``model``.
+
+    Parameters
+    ----------
+    start : dict, optional
+        Start values (default the configuration's model, b = 1); must lie inside the templates' ranges.
+    fix : names
+        Parameters held at their start values (e.g. ``("b",)`` for a known background).
+    minos : bool
+        MINOS intervals of the free physics parameters.
+    upper_limit, ratio_test : bool
+        The 95 % CL upper limit on eps (always made when there is no significant signal), the model test
+        (both channels needed).
+    contours : pairs of names
+        2-D profile-likelihood contours at 68 and 95 % (:data:`PAIRS` for the usual three).
+    profiles : names
+        1-D profiles of -2 Delta log L over +-3 sigma.
+    truth : dict, optional
+        The true parameters (default the data's), for pulls.
+    """
+    counts = data.counts(model) if isinstance(data, Data) else data
+    if truth is None and isinstance(data, Data):
+        truth = data.truth
+    lk = Likelihood(model, counts)
+    fix = tuple(fix)
+    for k in fix:
+        if k not in lk.names:
+            raise ParameterError("fix", k, f"must be among {lk.names}")
+    s = _start(model, lk.names, start)
+    m = _minuit(lk, s, fix)
+    m.migrad()
+    notes: list[str] = []
+    valid, status = _status(m)
+    if valid:
+        m.hesse()
+        valid, status = _status(m)
+    best = float(m.fval)
+    values = {k: float(m.values[k]) for k in lk.names}
+    q0 = max(0.0, _null_m2ll(lk, values) - best)
+    z = math.sqrt(q0) if values["eps"] > 0 else 0.0
+    no_signal = z < 1.0
+    if no_signal:
+        valid, status = False, f"no significant signal (Z = {z:.2g} < 1): eps is compatible with 0"
+        notes.append("no significant signal: m_A, m_phi and theta are undetermined (their values are not "
+                     "measurements); the data bound eps from above (eps_upper_95)")
+    for k in ("m_A", "m_phi", "theta"):
+        if k not in fix and not no_signal and _at_limit(m, k):
+            valid, status = False, f"{k} reached the edge of the templates {tuple(m.limits[k])}: widen the grid (FitConfig)"
+    intervals: dict[str, tuple[float | None, float | None]] = {}
+    if minos and valid:
+        intervals = _minos(m, [k for k in PARAMETERS if k not in fix], notes)
+        values = {k: float(m.values[k]) for k in lk.names}
+    if valid and not no_signal:
+        c = m.covariance
+        if abs(c["eps", "theta"]) > 0.9 * math.sqrt(c["eps", "eps"] * c["theta", "theta"]):
+            notes.append("eps and theta are degenerate (|correlation| > 0.9): the rate fixes eps^2 x P(theta), "
+                         "and the radial shape hardly separates them (decay length far from the region's size)")
+    errors = {k: 0.0 if k in fix else float(m.errors[k]) for k in lk.names}
+    free = [k for k in lk.names if k not in fix]
+    cov = {a: {b: float(m.covariance[a, b]) for b in free} for a in free} if m.covariance is not None else {}
+    eps_up = _eps_upper(lk, values, best, fix) if upper_limit or no_signal else None
+    rt = _ratio_test(model, counts, values, best, fix) if ratio_test and valid else None
+    conts = {f"{x},{y}": _contour(m, x, y) for x, y in contours} if valid else {}
+    profs = {k: _profile(m, k, best) for k in profiles} if valid else {}
+    return FitResult(values, errors, intervals, cov, best, valid, status, fix, tuple(lk.counts),
+                     {c: float(n.sum()) for c, n in lk.counts.items()}, z, q0, eps_up, rt, conts, profs,
+                     dict(truth) if truth else None, tuple(notes), lk.calls)
+
+
+def _status(m) -> tuple[bool, str]:
+    fm = m.fmin
+    if fm is None:
+        return False, "not minimised"
+    if fm.is_valid and fm.has_accurate_covar:
+        return True, "MIGRAD converged, covariance accurate"
+    reasons = [name for name, bad in (("call limit reached", fm.has_reached_call_limit),
+                                      ("estimated distance to minimum too large", fm.is_above_max_edm),
+                                      ("covariance not accurate", not fm.has_accurate_covar),
+                                      ("covariance made positive definite", fm.has_made_posdef_covar),
+                                      ("Hesse failed", fm.hesse_failed)) if bad]
+    return False, "MIGRAD did not converge: " + (", ".join(reasons) or "invalid minimum")
+
+
+def _minos(m, names, notes) -> dict[str, tuple[float | None, float | None]]:
+    out: dict[str, tuple[float | None, float | None]] = {}
+    for k in names:
+        try:
+            m.minos(k)
+            me = m.merrors[k]
+        except (RuntimeError, KeyError) as exc:
+            notes.append(f"{k}: MINOS failed ({exc})")
+            out[k] = (None, None)
+            continue
+        v = m.values[k]
+        lo = None if (me.at_lower_limit or not me.lower_valid) else v + me.lower
+        hi = None if (me.at_upper_limit or not me.upper_valid) else v + me.upper
+        if lo is None or hi is None:
+            notes.append(f"{k}: the profile stays below one unit up to the "
+                         f"{'lower' if lo is None else 'upper'} boundary - only a one-sided bound")
+        out[k] = (lo, hi)
+    return out
+
+
+def _null_m2ll(lk: Likelihood, values: dict) -> float:
+    """-2 log L at eps = 0 with b refitted (the signal's shape parameters are then irrelevant)."""
+    s = dict(values)
+    s["eps"] = 0.0
+    if "eps_gammaphi" in s:
+        s["eps_gammaphi"] = 0.0
+    m = _minuit(lk, s, tuple(k for k in lk.names if k != "b"))
+    m.migrad()
+    return float(m.fval)
+
+
+def _eps_upper(lk: Likelihood, values: dict, best: float, fix) -> float | None:
+    """One-sided 95 % CL upper limit on eps: -2 Delta log L = 2.71 with b profiled and the masses and theta
+    at their hypothesis (without a signal they are undetermined; the limit is for that hypothesis)."""
+    hyp = lk.model.config.model
+    base = dict(values) | {"m_A": hyp.m_A, "m_phi": hyp.m_phi, "theta": hyp.theta}
+    fixed = tuple(k for k in lk.names if k not in ("eps", "b") or k in fix)
+    m = _minuit(lk, base | {"eps": max(values["eps"], 1e-12)}, fixed)
+    m.migrad()
+    ref, eps_hat = float(m.fval), float(m.values["eps"])
+    fixed_eps = tuple(k for k in lk.names if k != "b" or k in fix)
+
+    def excess(eps: float) -> float:
+        mm = _minuit(lk, base | {"eps": eps}, fixed_eps)
+        mm.migrad()
+        return float(mm.fval) - ref - Q_UPPER_95
+
+    hi = max(eps_hat, hyp.eps * 1e-3)
+    for _ in range(60):
+        if excess(hi) > 0:
+            break
+        hi *= 1.5
+    else:
+        return None
+    return float(optimize.brentq(excess, eps_hat, hi, xtol=1e-4 * hi))
+
+
+def _ratio_test(model: DataModel, counts, values: dict, best: float, fix) -> dict | None:
+    lk = Likelihood(model, counts, free_ratio=True)
+    if not lk.free_ratio:
+        return None
+    m = _minuit(lk, _start(model, lk.names, {k: values[k] for k in values if k in lk.names}), tuple(fix))
+    m.migrad()
+    lam = max(0.0, best - float(m.fval))
+    return {"lambda": lam, "dof": 2, "p_value": float(stats.chi2.sf(lam, 2)), "valid": bool(m.valid),
+            "free": {k: float(m.values[k]) for k in lk.names},
+            "errors": {k: float(m.errors[k]) for k in lk.names}}
+
+
+def _contour(m, x: str, y: str) -> dict[float, list[list[float]]]:
+    out = {}
+    for level in LEVELS:
+        try:
+            pts = m.mncontour(x, y, cl=level, size=32)
+        except (RuntimeError, ValueError):
+            pts = np.empty((0, 2))
+        out[level] = np.asarray(pts).tolist()
+    return out
+
+
+def _profile(m, k: str, best: float) -> dict[str, list[float]]:
+    x, y, ok = m.mnprofile(k, size=41, bound=3)
+    return {"x": np.asarray(x).tolist(), "delta": (np.asarray(y) - best).tolist(), "ok": np.asarray(ok).tolist()}
+
+
+def toys(model: DataModel, truth: dict, n_toys: int, *, seed: int = 0, n_workers: int = 1, minos: bool = True,
+         fix=(), progress: bool = False) -> list[FitResult]:
+    """Fits of ``n_toys`` Poisson toys of the binned expectation at ``truth`` (seeded; results do not depend on
+    ``n_workers``, processes sharing the templates)."""
+    n_toys = check_count("n_toys", n_toys, 1)
+    n_workers = check_count("n_workers", n_workers, 1)
+    mu = model.expected(truth)
+    seeds = np.random.SeedSequence(seed).spawn(n_toys)
+    jobs = [(mu, s, minos, tuple(fix), truth) for s in seeds]
+    _set_toy_model(model)
+    with progress_bar(n_toys, "toys", "toy", progress) as advance:
+        if n_workers == 1:
+            results = []
+            for j in jobs:
+                results.append(_toy(j))
+                advance(1)
+            return results
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        # fork: the workers inherit the templates instead of unpickling them
+        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
+            results = []
+            for r in pool.map(_toy, jobs, chunksize=max(1, n_toys // (8 * n_workers))):
+                results.append(r)
+                advance(1)
+            return results
+
+
+_TOY_MODEL: DataModel | None = None
+
+
+def _set_toy_model(model: DataModel) -> None:
+    global _TOY_MODEL
+    _TOY_MODEL = model
+
+
+def _toy(job) -> FitResult:
+    mu, seed, minos, fix, truth = job
+    rng = np.random.default_rng(seed)
+    counts = {c: rng.poisson(m).astype(np.float64) for c, m in mu.items()}
+    assert _TOY_MODEL is not None
+    return fit(_TOY_MODEL, counts, minos=minos, fix=fix, truth=truth)
+
+
+def coverage(results: list[FitResult], truth: dict) -> dict[str, dict[str, float]]:
+    """Per parameter: mean and width of the pulls (HESSE), the fraction of MINOS intervals covering the truth,
+    and how many toys counted (valid fits with a two-sided interval)."""
+    out = {}
+    for k in PARAMETERS:
+        ok = [r for r in results if r.valid and k in r.errors and k not in r.fixed and r.errors[k] > 0]
+        if not ok:
+            continue
+        pulls = np.array([(r.values[k] - truth[k]) / r.errors[k] for r in ok])
+        two = [r.minos[k] for r in ok if k in r.minos and None not in r.minos[k]]
+        cover = [lo <= truth[k] <= hi for lo, hi in two]
+        out[k] = {"pull_mean": float(pulls.mean()), "pull_width": float(pulls.std(ddof=1)) if pulls.size > 1 else math.nan,
+                  "minos_coverage": float(np.mean(cover)) if cover else math.nan, "n": len(ok), "n_minos": len(two)}
+    out["_all"] = {"toys": len(results), "valid": sum(r.valid for r in results)}
+    return out

@@ -1,0 +1,223 @@
+"""After a discovery (issue 17): pseudo-data, the model of the data, the joint fit, its coverage."""
+import json
+import math
+
+import numpy as np
+import pytest
+
+from mcdh import DarkSector, Study
+from mcdh.cli import main
+from mcdh.errors import ParameterError
+from mcdh.reconstruct.data import Data, asimov_data, default_truth, poisson_data
+from mcdh.reconstruct.fit import PARAMETERS, Likelihood, coverage, fit, toys
+from mcdh.reconstruct.model import DataModel, FitConfig
+
+# the acceptance point: B1, m_A = 6 GeV, 50 ab^-1, N_b = 10; theta = 1e-3 (mean decay length 0.8 mm, so the
+# radial shape measures it) and eps for ~100 phi signal events in the 2-9 mm region
+POINT = DarkSector.from_benchmark("B1", 6.0, eps=4.2e-5, theta=1e-3)
+SMALL = {"template_events": 4000, "background_events": 20_000}  # fast templates for the default run
+
+
+@pytest.fixture(scope="module")
+def model():
+    return DataModel(FitConfig(POINT, luminosity_fb=50e3, n_b=10, **SMALL))
+
+
+@pytest.fixture(scope="module")
+def truth(model):
+    return default_truth(model.config)
+
+
+def test_yields_scale_exactly_as_eps_squared_and_stay_non_negative(model, truth):
+    one = model.expected(truth)
+    two = model.expected(truth | {"eps": 2 * truth["eps"]})
+    bkg = {c: model.background(c) for c in one}
+    for c in one:
+        np.testing.assert_allclose(two[c] - bkg[c], 4 * (one[c] - bkg[c]), rtol=1e-12, atol=1e-12)
+        assert np.all(one[c] >= 0)
+    assert 80 < float((one["phi"] - bkg["phi"]).sum()) < 130  # ~100 phi signal events
+
+
+def test_templates_have_no_steps_between_nodes(model, truth):
+    """Common random numbers + expected smearing + cubic interpolation: the yield is smooth in m_A across
+    grid nodes (a step would show as an outlier of the second difference)."""
+    grid = model.grid["m_A"]
+    m = np.linspace(grid[4], grid[8], 401)
+    y = np.array([model.signal("phi", x, truth["m_phi"], truth["eps"], truth["theta"])[:12].sum() for x in m])
+    d1 = np.diff(y)
+    d2 = np.diff(d1)
+    assert np.abs(d2).max() < 0.05 * np.abs(d1).max()
+
+
+def test_asimov_fit_returns_the_truth_off_the_grid_nodes(model):
+    """Asimov data of a truth between the nodes: the fit gives it back to better than 0.1 of its own errors,
+    with two-sided MINOS intervals around it."""
+    g = model.grid
+    truth = {"m_A": 0.5 * (g["m_A"][6] + g["m_A"][7]), "m_phi": 0.5 * (g["m_phi"][2] + g["m_phi"][3]),
+             "eps": 4.0e-5, "theta": 1.1e-3, "b": 1.0}
+    data = asimov_data(model, truth)
+    r = fit(model, data, ratio_test=True)
+    assert r.valid, r.status
+    for k in PARAMETERS:
+        assert abs(r.values[k] - truth[k]) < 0.1 * r.errors[k], (k, r.values[k], truth[k], r.errors[k])
+        lo, hi = r.minos[k]
+        assert lo < truth[k] < hi
+    assert abs(r.pulls()["m_A"]) < 0.1
+    assert r.significance > 5
+    assert r.ratio_test["lambda"] < 1e-3  # the model's own ratio: nothing to gain from freeing it
+
+
+def test_profile_in_m_A_is_smooth_and_parabolic_near_its_minimum(model, truth):
+    r = fit(model, asimov_data(model), profiles=("m_A",))
+    x, delta = np.array(r.profiles["m_A"]["x"]), np.array(r.profiles["m_A"]["delta"])
+    assert np.all(r.profiles["m_A"]["ok"])
+    fit4 = np.polynomial.Polynomial.fit(x, delta, 4)
+    assert np.abs(fit4(x) - delta).max() < 0.02  # no steps from binning or Monte Carlo noise
+    assert abs(x[np.argmin(delta)] - truth["m_A"]) <= 1.01 * (x[1] - x[0])
+    i = np.argmin(delta)
+    assert np.all(np.diff(delta[:i + 1]) < 0) and np.all(np.diff(delta[i:]) > 0)
+
+
+def test_contours_enclose_the_best_fit(model):
+    r = fit(model, asimov_data(model), contours=(("m_A", "eps"),), minos=False)
+    for level in (0.68, 0.95):
+        pts = np.array(r.contours["m_A,eps"][level])
+        assert len(pts) >= 10
+        assert pts[:, 0].min() < r.values["m_A"] < pts[:, 0].max()
+        assert pts[:, 1].min() < r.values["eps"] < pts[:, 1].max()
+    inner = np.ptp(np.array(r.contours["m_A,eps"][0.68])[:, 0])
+    outer = np.ptp(np.array(r.contours["m_A,eps"][0.95])[:, 0])
+    # 2-D regions: 68 % spans 2 x 1.52 sigma in m_A, 95 % 2 x 2.45 sigma
+    assert inner == pytest.approx(2 * 1.515 * r.errors["m_A"], rel=0.15)
+    assert outer / inner == pytest.approx(2.448 / 1.515, rel=0.1)
+
+
+def test_model_test_sees_a_gamma_phi_rate_the_model_does_not_predict(model, truth):
+    counts = model.expected(truth | {"eps_gammaphi": 2.0 * truth["eps"]})
+    r = fit(model, counts, ratio_test=True, minos=False)
+    assert r.ratio_test["lambda"] > 9
+    assert r.ratio_test["free"]["eps_gammaphi"] == pytest.approx(2.0 * truth["eps"], rel=0.05)
+
+
+def test_background_only_gives_no_signal_and_an_upper_limit(model, truth):
+    data = asimov_data(model, truth | {"eps": 0.0})
+    r = fit(model, data, upper_limit=True, minos=True)
+    assert r.significance < 0.1 and r.q0 < 0.01
+    assert not r.valid and "no significant signal" in r.status
+    assert r.minos == {}  # masses and theta are undetermined without a signal: no intervals are made up
+    assert any("undetermined" in n for n in r.notes)
+    assert 0 < r.eps_upper_95 < truth["eps"]
+
+
+def test_flat_direction_is_reported_not_measured():
+    """Long-lived phi (theta = 1e-4, mean decay length 80 mm >> 9 mm): the rate fixes eps x theta, the flat
+    radial distribution hardly fixes theta: eps and theta are strongly anticorrelated."""
+    m = DarkSector.from_benchmark("B1", 6.0, eps=4.1e-5, theta=1e-4)
+    dm = DataModel(FitConfig(m, luminosity_fb=50e3, n_b=10, m_A_nodes=5, **SMALL), channels=("phi",))
+    r = fit(dm, asimov_data(dm))
+    assert r.correlation()["eps"]["theta"] < -0.9
+    assert any("one-sided" in n for n in r.notes) or r.errors["theta"] > 0.5 * m.theta
+
+
+def test_poisson_pseudo_data_follow_the_model(model, truth):
+    data = poisson_data(model.config, seed=5, mc_events=50_000)
+    mu = model.expected(truth)
+    for c, n in data.counts(model).items():
+        assert abs(n.sum() - mu[c].sum()) < 4 * math.sqrt(mu[c].sum())
+        cols = data.events[c]
+        reg = model.config.region
+        assert np.all((cols["phi_vr"] >= reg.r_in) & (cols["phi_vr"] <= reg.r_out))
+        assert set(np.unique(cols["is_signal"])) <= {0.0, 1.0}
+    r = fit(model, data)
+    assert r.valid, r.status
+    for k, p in r.pulls().items():
+        assert abs(p) < 4, (k, p)
+
+
+def test_toys_are_seeded_and_independent_of_workers(model, truth):
+    a = toys(model, truth, 4, seed=9, n_workers=1, minos=False)
+    b = toys(model, truth, 4, seed=9, n_workers=2, minos=False)
+    assert [x.values for x in a] == [x.values for x in b]
+    cov = coverage(a, truth)
+    assert cov["_all"]["toys"] == 4 and set(PARAMETERS) <= set(cov)
+
+
+def test_bad_starts_and_empty_data_are_refused(model, truth):
+    with pytest.raises(ParameterError, match=r"start\['m_A'\]"):
+        fit(model, asimov_data(model), start={"m_A": 9.0})
+    with pytest.raises(ParameterError, match=r"start\['theta'\]"):
+        fit(model, asimov_data(model), start={"theta": -1.0})
+    with pytest.raises(ParameterError, match="no events"):
+        Likelihood(model, {c: np.zeros_like(m) for c, m in model.expected(truth).items()})
+    phi_only = Data({"phi": asimov_data(model).events["phi"]}, model.config)
+    with pytest.raises(ParameterError, match="channels"):
+        Study().fit(phi_only, channels=("gammaphi",))
+
+
+def test_a_config_with_an_infinite_region_is_refused():
+    with pytest.raises(ParameterError, match="region"):
+        FitConfig(POINT, region="invisible")
+
+
+# ----------------------------------------------------------------------
+# files and the command line
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("pd") / "data.root"
+    assert main(["pseudodata", "--benchmark", "B1", "--mA", "6", "--eps", "4.2e-5", "--theta", "1e-3", "--lumi-fb",
+                 "50000", "--nb", "10", "--template-events", "4000", "--mc-events", "50000", "--seed", "3",
+                 "--output", str(path), "--quiet"]) == 0
+    return path
+
+
+def test_pseudo_data_ntuple_has_the_generate_layout_and_the_fit_record(data_file):
+    import uproot
+
+    with uproot.open(data_file) as f:
+        meta = json.loads(str(f["mcdh_parameters"]))
+        assert set(meta["trees"]) == {"phi", "gammaphi"}
+        for tree, branches in (("phi", {"mchichi", "phi_vr", "m_vtx"}), ("gammaphi", {"E_gamma", "mchichi", "phi_vr"})):
+            keys = set(f[tree].keys())
+            assert branches | {"__event__", "__weight__", "phi_E", "phi_px", "is_signal"} <= keys
+    rec = meta["pseudodata"]
+    assert rec["truth"]["eps"] == 4.2e-5 and rec["asimov"] is False and rec["config"]["template_events"] == 4000
+    back = Data.read(data_file)
+    assert back.config.model == FitConfig.from_dict(rec["config"]).model
+
+
+def test_cli_fit_writes_json_and_figures(data_file, tmp_path, capsys):
+    out = tmp_path / "fit"
+    assert main(["fit", str(data_file), "--out", str(out), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    saved = json.loads((out / "fit.json").read_text())
+    assert saved["result"]["valid"] is True and printed["valid"] is True
+    assert saved["result"]["values"]["m_A"] == pytest.approx(6.0, abs=0.1)
+    assert set(saved["result"]["contours"]) == {"m_A,eps", "eps,theta", "m_A,m_phi"}
+    for stem in ("fit_channels", "fit_contours"):
+        for suffix in (".png", ".pdf", ".csv"):
+            assert (out / f"{stem}{suffix}").stat().st_size > 0
+
+
+def test_cli_refuses_files_it_cannot_fit_in_one_line(data_file, tmp_path, mcdh):
+    import uproot
+
+    gen = tmp_path / "generated.root"
+    assert main(["generate", "signal", "--process", "phi", "--benchmark", "B1", "--mA", "6", "--events", "2000",
+                 "--output", str(gen), "--quiet"]) == 0
+    with uproot.open(data_file) as f:
+        meta = str(f["mcdh_parameters"])
+        cols = f["phi"].arrays(library="np")
+    empty = tmp_path / "empty.root"
+    no_vtx = tmp_path / "no_vtx.root"
+    from mcdh.io.root import write_columns
+
+    rec = {"pseudodata": json.loads(meta)["pseudodata"]}
+    write_columns(empty, {"phi": {k: v[:0] for k, v in cols.items() if k != "__event__"}}, rec)
+    write_columns(no_vtx, {"phi": {k: v for k, v in cols.items() if k not in ("__event__", "m_vtx")}}, rec)
+    for path, needle in ((gen, "generated events"), (empty, "no events"), (no_vtx, "m_vtx"),
+                         (tmp_path / "missing.root", "no such file")):
+        r = mcdh("fit", str(path))
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and needle in lines[0], r.stderr
