@@ -29,6 +29,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from .._progress import progress_bar
+from ..channels import CHANNELS
 from ..errors import ParameterError, check_count
 from .data import Data
 from .model import PARAMETERS, DataModel
@@ -375,14 +376,14 @@ def _profile(m, k: str, best: float) -> dict[str, list[float]]:
 
 
 def toys(model: DataModel, truth: dict, n_toys: int, *, seed: int = 0, n_workers: int = 1, minos: bool = True,
-         fix=(), progress: bool = False) -> list[FitResult]:
+         fix=(), upper_limit: bool = False, progress: bool = False) -> list[FitResult]:
     """Fits of ``n_toys`` Poisson toys of the binned expectation at ``truth`` (seeded; results do not depend on
-    ``n_workers``, processes sharing the templates)."""
+    ``n_workers``, processes sharing the templates); ``upper_limit``: each toy's 95 % CL limit on eps too."""
     n_toys = check_count("n_toys", n_toys, 1)
     n_workers = check_count("n_workers", n_workers, 1)
     mu = model.expected(truth)
     seeds = np.random.SeedSequence(seed).spawn(n_toys)
-    jobs = [(mu, s, minos, tuple(fix), truth) for s in seeds]
+    jobs = [(mu, s, minos, tuple(fix), truth, upper_limit) for s in seeds]
     _set_toy_model(model)
     with progress_bar(n_toys, "toys", "toy", progress) as advance:
         if n_workers == 1:
@@ -412,25 +413,77 @@ def _set_toy_model(model: DataModel) -> None:
 
 
 def _toy(job) -> FitResult:
-    mu, seed, minos, fix, truth = job
+    mu, seed, minos, fix, truth, upper_limit = job
     rng = np.random.default_rng(seed)
     counts = {c: rng.poisson(m).astype(np.float64) for c, m in mu.items()}
     assert _TOY_MODEL is not None
-    return fit(_TOY_MODEL, counts, minos=minos, fix=fix, truth=truth)
+    return fit(_TOY_MODEL, counts, minos=minos, fix=fix, truth=truth, upper_limit=upper_limit)
 
 
 def coverage(results: list[FitResult], truth: dict) -> dict[str, dict[str, float]]:
-    """Per parameter: mean and width of the pulls (HESSE), the fraction of MINOS intervals covering the truth,
-    and how many toys counted (valid fits with a two-sided interval)."""
+    """Per parameter, over the valid fits: the pulls' mean and width, the fraction of MINOS intervals covering
+    the truth, and how many toys counted.
+
+    ``pull_*``: pulls with the MINOS error on the side of the truth, (x - truth) / sigma_up when x < truth,
+    else / sigma_down - the pull of an asymmetric likelihood; ``hesse_pull_*``: with the symmetric HESSE error
+    (biased where the likelihood is far from parabolic: eps, whose rate goes as eps^2 P(theta)).
+    """
     out = {}
     for k in PARAMETERS:
         ok = [r for r in results if r.valid and k in r.errors and k not in r.fixed and r.errors[k] > 0]
         if not ok:
             continue
-        pulls = np.array([(r.values[k] - truth[k]) / r.errors[k] for r in ok])
-        two = [r.minos[k] for r in ok if k in r.minos and None not in r.minos[k]]
-        cover = [lo <= truth[k] <= hi for lo, hi in two]
-        out[k] = {"pull_mean": float(pulls.mean()), "pull_width": float(pulls.std(ddof=1)) if pulls.size > 1 else math.nan,
-                  "minos_coverage": float(np.mean(cover)) if cover else math.nan, "n": len(ok), "n_minos": len(two)}
+        hesse = np.array([(r.values[k] - truth[k]) / r.errors[k] for r in ok])
+        two = [(r.values[k], lo, hi) for r in ok for lo, hi in [r.minos.get(k, (None, None))]
+               if lo is not None and hi is not None]
+        minos = np.array([(v - truth[k]) / ((hi - v) if v < truth[k] else (v - lo)) for v, lo, hi in two])
+        cover = [lo <= truth[k] <= hi for _, lo, hi in two]
+        out[k] = {"pull_mean": _mean(minos), "pull_width": _width(minos), "hesse_pull_mean": _mean(hesse),
+                  "hesse_pull_width": _width(hesse), "minos_coverage": float(np.mean(cover)) if cover else math.nan,
+                  "n": len(ok), "n_minos": len(two)}
     out["_all"] = {"toys": len(results), "valid": sum(r.valid for r in results)}
     return out
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if x.size else math.nan
+
+
+def _width(x: np.ndarray) -> float:
+    return float(x.std(ddof=1)) if x.size > 1 else math.nan
+
+
+PRECISION_CHANNELS = (*((c,) for c in CHANNELS), CHANNELS)
+
+
+def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict | None = None) -> list[dict]:
+    """Expected precision (HESSE errors on the Asimov data set, the median experiment) of m_A, m_phi, eps and
+    theta when the phi channel has ``n_signal`` signal events, for each channel alone and both together.
+
+    eps is scaled to give the phi-channel signal count (gamma-phi gets what the model predicts at that eps).
+    A fit without a significant signal, or one that does not converge, gives its status instead of numbers.
+    """
+    truth = {**_default_truth(model), **(truth or {})}
+    s_ref = float(model.signal("phi", truth["m_A"], truth["m_phi"], truth["eps"], truth["theta"]).sum())
+    rows = []
+    for n in n_signal:
+        eps = truth["eps"] * math.sqrt(float(n) / s_ref)
+        t = truth | {"eps": eps}
+        mu = model.expected(t)
+        for chans in PRECISION_CHANNELS:
+            r = fit(model, {c: mu[c] for c in chans}, start=t, truth=t, minos=False)
+            row: dict = {"n_signal_phi": n, "eps": eps, "channels": "+".join(chans),
+                         "n_signal": {c: float(model.signal(c, t["m_A"], t["m_phi"], eps, t["theta"]).sum())
+                                      for c in chans},
+                         "significance": r.significance, "valid": r.valid, "status": r.status}
+            ok = r.valid
+            row |= {"sigma_m_A": r.errors["m_A"] if ok else None, "sigma_m_phi": r.errors["m_phi"] if ok else None,
+                    "rel_sigma_eps": r.errors["eps"] / eps if ok else None,
+                    "rel_sigma_theta": r.errors["theta"] / t["theta"] if ok else None}
+            rows.append(row)
+    return rows
+
+
+def _default_truth(model: DataModel) -> dict:
+    m = model.config.model
+    return {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}

@@ -39,7 +39,7 @@ def projections(model: DataModel, data: Data, result: FitResult) -> list[dict]:
 
 
 def contour_panels(result: FitResult) -> list[dict]:
-    panels = []
+    panels: list[dict] = []
     truth = result.truth or {}
     for key, levels in result.contours.items():
         x, y = key.split(",")
