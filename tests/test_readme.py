@@ -49,6 +49,8 @@ def small(command: str) -> list[str]:
         args += ["--mA-list", "3,6"]
     if verb == "reproduce":
         args += ["--xsec-events", str(CAP), "--figure-events", str(CAP), "--quiet"]
+    if verb == "pseudodata":
+        args += [x for f, v in (("--template-events", "3000"), ("--mc-events", "20000")) if f not in args for x in (f, v)]
     if verb == "figure" and "--xsec-events" not in args:
         args += ["--xsec-events", str(CAP)]
     return args

@@ -154,6 +154,14 @@ def test_bad_starts_and_empty_data_are_refused(model, truth):
         Study().fit(phi_only, channels=("gammaphi",))
 
 
+def test_a_fit_outside_the_models_validity_gives_no_numbers(model):
+    import dataclasses
+
+    bad = dataclasses.replace(model.config, model=model.config.model.replace(g_chi=5.0))
+    with pytest.raises(ParameterError, match="validity"):
+        Study().fit(Data(asimov_data(model).events, bad))
+
+
 def test_a_config_with_an_infinite_region_is_refused():
     with pytest.raises(ParameterError, match="region"):
         FitConfig(POINT, region="invisible")
@@ -216,9 +224,10 @@ def test_cli_refuses_files_it_cannot_fit_in_one_line(data_file, tmp_path, mcdh):
     rec = {"pseudodata": json.loads(meta)["pseudodata"]}
     write_columns(empty, {"phi": {k: v[:0] for k, v in cols.items() if k != "__event__"}}, rec)
     write_columns(no_vtx, {"phi": {k: v for k, v in cols.items() if k not in ("__event__", "m_vtx")}}, rec)
-    for path, needle in ((gen, "generated events"), (empty, "no events"), (no_vtx, "m_vtx"),
-                         (tmp_path / "missing.root", "no such file")):
-        r = mcdh("fit", str(path))
+    for args, needle in (([gen], "generated events"), ([empty], "no events"), ([no_vtx], "m_vtx"),
+                         ([tmp_path / "missing.root"], "no such file"), ([data_file, "--start", "m_A=9"], "start['m_A']"),
+                         ([data_file, "--start", "mass=1"], "start")):
+        r = mcdh("fit", *map(str, args))
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and needle in lines[0], r.stderr
 

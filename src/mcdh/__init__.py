@@ -13,8 +13,10 @@ Files
     read_events, write_events, open_writer   ROOT (uproot), LHE, HepMC3; atomic writes
 Studies
     Study                               settings held once; tables, -2 log L, eps reach, theta band,
-                                        histograms, the phi + gamma-phi combination
+                                        histograms, the phi + gamma-phi combination; after a
+                                        discovery: pseudo_data, fit, precision_table
     Reach, Band                         results: a number, or "no sensitivity" with the reason
+    FitResult, FitConfig, Data          the fit's typed result, the model of the data, a data set
     ScanGrid, run_scan                  resumable scans on dask
 Errors
     ParameterError, FileFormatError, GenerationError
@@ -49,6 +51,9 @@ from .generate.signal import SignalStream, cross_section, generate_signal  # noq
 from .io import open_writer, read_events, write_events  # noqa: E402
 from .kinematics.acceptance import PhotonAcceptance  # noqa: E402
 from .physics.model import BENCHMARKS, DarkSector  # noqa: E402
+from .reconstruct.data import Data  # noqa: E402
+from .reconstruct.fit import FitResult  # noqa: E402
+from .reconstruct.model import FitConfig  # noqa: E402
 from .scan import ScanGrid, run_scan  # noqa: E402
 from .study import COMBINED, Band, Reach, Study  # noqa: E402
 
@@ -59,8 +64,11 @@ __all__ = [
     "Band",
     "Channel",
     "DarkSector",
+    "Data",
     "Events",
     "FileFormatError",
+    "FitConfig",
+    "FitResult",
     "GenerationError",
     "ParameterError",
     "PhotonAcceptance",

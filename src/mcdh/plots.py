@@ -624,5 +624,6 @@ def fit_contours(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
             ax.plot(*p["truth"], "*", color="tab:green", ms=9, label="truth")
         ax.set_xlabel(p["x"])
         ax.set_ylabel(p["y"])
-        ax.legend(fontsize=7)
+        ax.margins(x=0.08, y=0.35)  # room for the legend above the contours
+        ax.legend(fontsize=7, loc="upper center", ncol=2)
     return save(fig, stem)

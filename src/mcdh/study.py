@@ -37,7 +37,7 @@ from .kinematics.variables import mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import HadronicValidityWarning
 from .reconstruct.data import Data, asimov_data, poisson_data
-from .reconstruct.fit import PAIRS, FitResult, fit
+from .reconstruct.fit import PAIRS, FitResult, fit, precision_table
 from .reconstruct.model import DataModel, FitConfig
 from .settings import EPS_REF, LUMINOSITY_FB, MASSES, NB_VALUES, THETA_EPS_SCAN, THETA_TABLE
 
@@ -617,9 +617,20 @@ class Study:
         if missing:
             raise ParameterError("channels", channels, f"the data have no {', '.join(missing)} events (they have "
                                  f"{', '.join(data.channels)})")
+        problem = validity_problem(data.config.model)
+        if problem is not None:  # a fit outside the model's validity gives no numbers
+            raise ParameterError("config.model.g_chi", data.config.model.g_chi,
+                                 f"is outside the model's validity ({problem}): a fit there gives no numbers")
         model = self.data_model(data.config, channels, progress)
         return fit(model, data, start=start, fix=fix, contours=contours, profiles=profiles, ratio_test=ratio_test,
                    upper_limit=upper_limit)
+
+    def precision_table(self, point: str | DarkSector, m_A: float | None = None, *, eps: float | None = None,
+                        theta: float | None = None, n_signal=(10, 30, 100, 1000), **options) -> list[dict]:
+        """Expected precision of m_A, m_phi, eps and theta (Asimov, HESSE) at ``n_signal`` phi-channel signal
+        events, for each channel alone and combined (:func:`~mcdh.reconstruct.fit.precision_table`)."""
+        config = self.fit_config(point, m_A, eps=eps, theta=theta, **options)
+        return precision_table(self.data_model(config), n_signal)
 
 
 def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float) -> dict[str, Any]:

@@ -14,12 +14,15 @@ def register(sub) -> None:
         description="Binned extended Poisson likelihood of both channels (iminuit: MIGRAD, HESSE, MINOS): the best "
         "fit with errors and correlations, profile-likelihood contours, the signal's significance and the model "
         "test of dark Higgs-strahlung (gamma-phi's own m_A and rate against the shared ones). Writes fit.json and "
-        "the figures into --out. A fit that does not converge says so and exits with status 1.",
+        "the figures into --out. A fit that does not converge, or data without a significant signal, says so in one line "
+        "and exits with status 1 (fit.json is still written, marked invalid).",
     )
     p.add_argument("data", help="ROOT ntuple with trees phi and/or gammaphi (branches mchichi, phi_vr, m_vtx; "
                    "gamma-phi also E_gamma) and the fit configuration in its header")
     p.add_argument("--out", default=None, help="folder for fit.json and the figures (default: DATA without .root, + _fit)")
     p.add_argument("--channels", type=opt.names, default=None, help="fit only these channels, e.g. phi (default: all in the file)")
+    p.add_argument("--start", type=_assignments, default=None,
+                   help="start values, e.g. m_A=6.1,theta=2e-3 (default: the hypothesis in the file; inside the templates)")
     p.add_argument("--fix", type=opt.names, default=[], help="parameters held at their start values, e.g. b")
     p.add_argument("--no-contours", action="store_true", help="skip the 2-D contours and the m_A profile (faster)")
     opt.add_json(p)
@@ -38,7 +41,7 @@ def run(args) -> int:
                   data.config.region.r_out), seed=data.config.seed)
     channels = tuple(args.channels) if args.channels else None
     full = not args.no_contours
-    result = study.fit(data, channels=channels, fix=tuple(args.fix), contours=PAIRS if full else (),
+    result = study.fit(data, channels=channels, fix=tuple(args.fix), start=args.start, contours=PAIRS if full else (),
                        profiles=("m_A",) if full else (), progress=not args.quiet)
     out = Path(args.out) if args.out else Path(str(args.data).removesuffix(".root") + "_fit")
     model = study.data_model(data.config, result.channels)
@@ -49,6 +52,22 @@ def run(args) -> int:
         print(result)
         print(f"  -> {', '.join(str(p) for p in paths if p.suffix in ('.json', '.png'))}")
     if not result.valid:
-        print(f"mcdh fit: the fit did not converge: {result.status}", file=sys.stderr)
+        print(f"mcdh fit: no valid result: {result.status}", file=sys.stderr)
         return 1
     return 0
+
+
+def _assignments(text: str) -> dict[str, float]:
+    """``a=1,b=2e-3`` as {"a": 1.0, "b": 0.002}."""
+    import argparse
+
+    out = {}
+    for part in opt.names(text):
+        name, sep, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not NAME=NUMBER") from None
+        if not sep:
+            raise argparse.ArgumentTypeError(f"{part!r} is not NAME=NUMBER")
+    return out

@@ -26,7 +26,6 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy import optimize, stats
 
 from .._progress import progress_bar
 from ..channels import CHANNELS
@@ -38,7 +37,7 @@ PAIRS = (("m_A", "eps"), ("eps", "theta"), ("m_A", "m_phi"))
 """The parameter pairs whose contours a full fit draws."""
 LEVELS = (0.68, 0.95)
 TINY = 1e-300
-Q_UPPER_95 = stats.chi2.ppf(0.90, 1)  # one-sided 95 % CL upper limit: -2 Delta log L = 2.71
+Q_UPPER_95 = 2.705543454095404  # chi2(1 dof) at 90 %: the one-sided 95 % CL upper limit, -2 Delta log L = 2.71
 
 
 class Likelihood:
@@ -168,6 +167,9 @@ def _limits(model: DataModel, names) -> dict[str, tuple[float | None, float | No
 def _start(model: DataModel, names, start: dict | None) -> dict[str, float]:
     m = model.config.model
     s = {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}
+    unknown = sorted(set(start or {}) - set(s) - {"m_A_gammaphi", "eps_gammaphi"})
+    if unknown:
+        raise ParameterError("start", unknown, f"names parameters the fit does not have (it has {', '.join(names)})")
     s.update(start or {})
     s.setdefault("m_A_gammaphi", s["m_A"])
     s.setdefault("eps_gammaphi", s["eps"])
@@ -264,6 +266,8 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
         if abs(c["eps", "theta"]) > 0.9 * math.sqrt(c["eps", "eps"] * c["theta", "theta"]):
             notes.append("eps and theta are degenerate (|correlation| > 0.9): the rate fixes eps^2 x P(theta), "
                          "and the radial shape hardly separates them (decay length far from the region's size)")
+    if model.width_note and not no_signal:
+        notes.append(model.width_note)
     errors = {k: 0.0 if k in fix else float(m.errors[k]) for k in lk.names}
     free = [k for k in lk.names if k not in fix]
     cov = {a: {b: float(m.covariance[a, b]) for b in free} for a in free} if m.covariance is not None else {}
@@ -344,7 +348,9 @@ def _eps_upper(lk: Likelihood, values: dict, best: float, fix) -> float | None:
         hi *= 1.5
     else:
         return None
-    return float(optimize.brentq(excess, eps_hat, hi, xtol=1e-4 * hi))
+    from scipy.optimize import brentq
+
+    return float(brentq(excess, eps_hat, hi, xtol=1e-4 * hi))
 
 
 def _ratio_test(model: DataModel, counts, values: dict, best: float, fix) -> dict | None:
@@ -354,7 +360,7 @@ def _ratio_test(model: DataModel, counts, values: dict, best: float, fix) -> dic
     m = _minuit(lk, _start(model, lk.names, {k: values[k] for k in values if k in lk.names}), tuple(fix))
     m.migrad()
     lam = max(0.0, best - float(m.fval))
-    return {"lambda": lam, "dof": 2, "p_value": float(stats.chi2.sf(lam, 2)), "valid": bool(m.valid),
+    return {"lambda": lam, "dof": 2, "p_value": math.exp(-0.5 * lam),  # chi2 survival function, 2 dof "valid": bool(m.valid),
             "free": {k: float(m.values[k]) for k in lk.names},
             "errors": {k: float(m.errors[k]) for k in lk.names}}
 

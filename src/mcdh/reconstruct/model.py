@@ -48,7 +48,6 @@ import math
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 from scipy.special import ndtr
 
 from ..analysis.displacement import Region, decay_probabilities, get_region
@@ -61,7 +60,7 @@ from ..kinematics.beams import Beams
 from ..kinematics.variables import e_bar, pair_mass
 from ..physics.constants import HBAR_C_GEV_MM
 from ..physics.model import DarkSector
-from ..physics.widths import dark_higgs_widths
+from ..physics.widths import HADRONIC_VALIDITY_GEV, dark_higgs_widths
 from ..settings import LUMINOSITY_FB
 
 PARAMETERS = ("m_A", "m_phi", "eps", "theta")
@@ -347,9 +346,15 @@ class DataModel:
         m = config.model
         self.eps_ref = m.eps
         # Gamma_1(m_phi) smooth in m_phi: a cubic spline of log Gamma_1 through the width model over the grid
+        from scipy.interpolate import CubicSpline  # 0.3 s to import: only when a model of the data is built
+
         mp = np.linspace(grid["m_phi"][0], grid["m_phi"][-1], 41)
         self._log_width1 = CubicSpline(mp, np.log10([total_width_unit(m, x) for x in mp]))
         self._vertex_bkg = self.vertex_factor(m.m_phi)
+        self.width_note = None if m.m_phi <= HADRONIC_VALIDITY_GEV else (
+            f"theta is inferred from the measured width Gamma_phi = sin^2(theta) Gamma_1(m_phi) with the "
+            f"{m.width_model} widths, which miss 4 pi and eta eta decays above m_phi = {HADRONIC_VALIDITY_GEV} GeV: "
+            "what the data measure is the lifetime")
 
     @property
     def grid(self) -> dict[str, np.ndarray]:
