@@ -4,9 +4,9 @@ Targets: one fit (MIGRAD + HESSE + MINOS of four parameters) <= 5 s on one core,
 two cores. The same-run ratio is a fit's cost in evaluations of the likelihood (machine independent).
 """
 from mcdh import DarkSector
-from mcdh.reconstruct.data import asimov_data, default_truth
+from mcdh.reconstruct.data import asimov_data
 from mcdh.reconstruct.fit import Likelihood, fit, toys
-from mcdh.reconstruct.model import DataModel, FitConfig
+from mcdh.reconstruct.model import DataModel, FitConfig, default_truth
 
 from ._util import best_time
 

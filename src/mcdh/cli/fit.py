@@ -33,7 +33,7 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..reconstruct.data import Data
     from ..reconstruct.fit import PAIRS
-    from ..reconstruct.report import write_report
+    from ..reconstruct.report import strict_json, write_report
     from ..study import Study
 
     data = Data.read(args.data)
@@ -47,7 +47,7 @@ def run(args) -> int:
     model = study.data_model(data.config, result.channels)
     paths = write_report(out, model, data, result)
     if args.json:
-        print(opt.dumps(result.as_dict()))
+        print(opt.dumps(strict_json(result.as_dict())))
     else:
         print(result)
         print(f"  -> {', '.join(str(p) for p in paths if p.suffix in ('.json', '.png'))}")

@@ -16,6 +16,8 @@ def register(sub) -> None:
     opt.add_nb(p)
     opt.add_lumi(p)
     opt.add_region(p)
+    p.add_argument("--region-gammaphi", default=None,
+                   help="another region for gamma-phi, e.g. 170,600 (mm; the paper's conclusion) (default: --region)")
     p.add_argument("--asimov", action="store_true", help="the Asimov data set (expected events) instead of Poisson data")
     p.add_argument("--vertex-resolution", type=float, default=0.01,
                    help="relative Gaussian resolution of the vertex mass (default 0.01)")
@@ -40,7 +42,8 @@ def run(args) -> int:
         raise ParameterError("--output", args.output, "must be a .root file (pseudo-data are ROOT ntuples)")
     model = opt.model_from_args(args)
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), seed=args.seed)
-    options = {"vertex_resolution": args.vertex_resolution, "template_events": args.template_events}
+    options = {"vertex_resolution": args.vertex_resolution, "template_events": args.template_events,
+               "region_gammaphi": None if args.region_gammaphi is None else opt.region_arg(args.region_gammaphi)}
     data = study.pseudo_data(model, asimov=args.asimov, seed=args.seed, mc_events=args.mc_events,
                              progress=not args.quiet, **options)
     data.write(args.output)

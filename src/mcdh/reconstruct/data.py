@@ -36,7 +36,7 @@ from ..io.root import read_columns, write_columns
 from ..kinematics.beams import Beams
 from ..kinematics.variables import pair_mass
 from ..physics.constants import HBAR_C_GEV_MM
-from .model import DataModel, FitConfig, total_width_unit
+from .model import DataModel, FitConfig, default_truth, total_width_unit
 
 OBSERVABLES = {"phi": ("mchichi", "phi_vr", "m_vtx"), "gammaphi": ("E_gamma", "mchichi", "phi_vr", "m_vtx")}
 """The branches a fit reads, in the order of :meth:`DataModel.edges`."""
@@ -96,12 +96,6 @@ class Data:
         if sum(float(c["__weight__"].sum()) for c in cols.values()) <= 0:
             raise ParameterError("data", str(path), "holds no events (an empty data set cannot be fitted)")
         return cls(cols, config, record.get("truth"), bool(record.get("asimov", False)), record.get("seed"))
-
-
-def default_truth(config: FitConfig) -> dict[str, float]:
-    """The parameters of the configuration's model, background at its generated level (b = 1)."""
-    m = config.model
-    return {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}
 
 
 def asimov_data(model: DataModel, truth: dict[str, float] | None = None) -> Data:
@@ -170,7 +164,7 @@ def _signal_events(config: FitConfig, channel: str, truth: dict, rng, n_mc: int)
     p_lab = Beams().to_lab(ev.momenta[:, ev.particles.index("phi")])
     d = np.hypot(p_lab[:, 1], p_lab[:, 2]) * (HBAR_C_GEV_MM / (total_width_unit(model) * math.sin(model.theta) ** 2
                                                              * model.m_phi))
-    reg = config.region
+    reg = config.region_for(channel)
     pick = _draw(ev.weights * config.luminosity_fb * decay_probability(d, reg), rng)
     # the radius from the event's exponential, conditioned on the region: r = r_in - d log(1 - u (1 - e^-(span/d)))
     dd = d[pick]
@@ -183,5 +177,6 @@ def _background_events(config: FitConfig, channel: str, b: float, rng, n_mc: int
     m = config.model
     ev = generate_background(channel, m.m_phi, m.m_chi, n_mc, rng, n_b=config.n_b, sqrt_s=m.sqrt_s, n_threads=1)
     pick = _draw(ev.weights * config.luminosity_fb * b, rng)
-    r = config.region.r_in + (config.region.r_out - config.region.r_in) * rng.random(pick.size)
+    reg = config.region_for(channel)
+    r = reg.r_in + (reg.r_out - reg.r_in) * rng.random(pick.size)
     return _reconstructed(config, channel, ev, pick, r, m.m_phi, rng, False)

@@ -31,7 +31,7 @@ from .._progress import progress_bar
 from ..channels import CHANNELS
 from ..errors import ParameterError, check_count
 from .data import Data
-from .model import PARAMETERS, DataModel
+from .model import PARAMETERS, DataModel, default_truth
 
 PAIRS = (("m_A", "eps"), ("eps", "theta"), ("m_A", "m_phi"))
 """The parameter pairs whose contours a full fit draws."""
@@ -165,8 +165,7 @@ def _limits(model: DataModel, names) -> dict[str, tuple[float | None, float | No
 
 
 def _start(model: DataModel, names, start: dict | None) -> dict[str, float]:
-    m = model.config.model
-    s = {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}
+    s = default_truth(model.config)
     unknown = sorted(set(start or {}) - set(s) - {"m_A_gammaphi", "eps_gammaphi"})
     if unknown:
         raise ParameterError("start", unknown, f"names parameters the fit does not have (it has {', '.join(names)})")
@@ -271,7 +270,7 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
     errors = {k: 0.0 if k in fix else float(m.errors[k]) for k in lk.names}
     free = [k for k in lk.names if k not in fix]
     cov = {a: {b: float(m.covariance[a, b]) for b in free} for a in free} if m.covariance is not None else {}
-    eps_up = _eps_upper(lk, values, best, fix) if upper_limit or no_signal else None
+    eps_up = _eps_upper(lk, values, fix) if upper_limit or no_signal else None
     rt = _ratio_test(model, counts, values, best, fix) if ratio_test and valid else None
     conts = {f"{x},{y}": _contour(m, x, y) for x, y in contours} if valid else {}
     profs = {k: _profile(m, k, best) for k in profiles} if valid else {}
@@ -325,7 +324,7 @@ def _null_m2ll(lk: Likelihood, values: dict) -> float:
     return float(m.fval)
 
 
-def _eps_upper(lk: Likelihood, values: dict, best: float, fix) -> float | None:
+def _eps_upper(lk: Likelihood, values: dict, fix) -> float | None:
     """One-sided 95 % CL upper limit on eps: -2 Delta log L = 2.71 with b profiled and the masses and theta
     at their hypothesis (without a signal they are undetermined; the limit is for that hypothesis)."""
     hyp = lk.model.config.model
@@ -469,7 +468,7 @@ def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict 
     eps is scaled to give the phi-channel signal count (gamma-phi gets what the model predicts at that eps).
     A fit without a significant signal, or one that does not converge, gives its status instead of numbers.
     """
-    truth = {**_default_truth(model), **(truth or {})}
+    truth = {**default_truth(model.config), **(truth or {})}
     s_ref = float(model.signal("phi", truth["m_A"], truth["m_phi"], truth["eps"], truth["theta"]).sum())
     rows = []
     for n in n_signal:
@@ -488,8 +487,3 @@ def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict 
                     "rel_sigma_theta": r.errors["theta"] / t["theta"] if ok else None}
             rows.append(row)
     return rows
-
-
-def _default_truth(model: DataModel) -> dict:
-    m = model.config.model
-    return {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}

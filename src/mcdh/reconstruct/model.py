@@ -82,6 +82,9 @@ class FitConfig:
         Background level N_b (phi-channel events at 10 ab^-1; gamma-phi 0.22 N_b).
     region : str, Region or (r_in, r_out)
         Where the vertex must be (finite: the radius is measured).
+    region_gammaphi : str, Region or (r_in, r_out), optional
+        Another region for the gamma-phi channel, e.g. (170, 600) mm: the instrumented region the
+        paper's conclusion proposes for it (default: ``region``).
     resolution : Resolution
         Energy resolution of m_chichi and E_gamma (appendix A).
     vertex_resolution : float
@@ -109,6 +112,7 @@ class FitConfig:
     luminosity_fb: float = LUMINOSITY_FB
     n_b: float = 1.0
     region: Region = field(default_factory=lambda: get_region("uninstrumented"))
+    region_gammaphi: Region | None = None
     resolution: Resolution = field(default_factory=Resolution)
     vertex_resolution: float = 0.01
     radial_bins: int = 5
@@ -125,9 +129,16 @@ class FitConfig:
     def __post_init__(self):
         if not isinstance(self.model, DarkSector):
             raise ParameterError("model", type(self.model).__name__, "must be a DarkSector")
-        object.__setattr__(self, "region", get_region(self.region))
-        if not math.isfinite(self.region.r_out):
-            raise ParameterError("region", self.region.name, "must be finite: the fit measures the decay radius inside it")
+        for name in ("region", "region_gammaphi"):
+            reg = getattr(self, name)
+            if reg is None:
+                continue
+            if isinstance(reg, dict):
+                reg = Region(reg["name"], reg["r_in"], reg["r_out"])
+            object.__setattr__(self, name, get_region(reg))
+            if not math.isfinite(getattr(self, name).r_out):
+                raise ParameterError(name, getattr(self, name).name, "must be finite: the fit measures the decay radius "
+                                     "inside it")
         if isinstance(self.resolution, dict):
             object.__setattr__(self, "resolution", Resolution(**self.resolution))
         for name in ("luminosity_fb", "vertex_resolution", "m_A_span", "m_phi_span", "width_decades"):
@@ -140,7 +151,9 @@ class FitConfig:
     def as_dict(self) -> dict:
         d = asdict(self)
         d["model"] = self.model.as_dict()
-        d["region"] = {"name": self.region.name, "r_in": self.region.r_in, "r_out": self.region.r_out}
+        for name in ("region", "region_gammaphi"):
+            reg = getattr(self, name)
+            d[name] = None if reg is None else {"name": reg.name, "r_in": reg.r_in, "r_out": reg.r_out}
         return d
 
     @classmethod
@@ -151,14 +164,17 @@ class FitConfig:
         d = dict(d)
         try:
             d["model"] = DarkSector(**d["model"])
-            r = d.get("region")
-            if isinstance(r, dict):
-                d["region"] = Region(r["name"], r["r_in"], r["r_out"])
             return cls(**d)
         except (TypeError, KeyError) as exc:
             raise ParameterError("config", sorted(d), f"is not a FitConfig record ({exc})") from None
 
     # ------------------------------------------------------------------
+    def region_for(self, channel: str) -> Region:
+        """The region of ``channel``'s vertices."""
+        if check_channel(channel) == "gammaphi" and self.region_gammaphi is not None:
+            return self.region_gammaphi
+        return self.region
+
     @property
     def sigma_m(self) -> float:
         """m_chichi resolution at the hypothesis m_A (GeV)."""
@@ -184,7 +200,8 @@ class FitConfig:
         """Bin edges of the tabulated observables: (m_chichi, r) for phi, (E_gamma, m_chichi, r) for gamma-phi."""
         m = self.model
         mass_axis = _axis(m.m_A, self.sigma_m, 2.0 * m.m_chi, m.sqrt_s - m.m_phi, fine=20)
-        r = np.linspace(self.region.r_in, self.region.r_out, self.radial_bins + 1)
+        reg = self.region_for(channel)
+        r = np.linspace(reg.r_in, reg.r_out, self.radial_bins + 1)
         if check_channel(channel) == "phi":
             return [mass_axis, r]
         eb = e_bar(m.m_A, m.sqrt_s)
@@ -206,8 +223,7 @@ def _axis(centre: float, sigma: float, lo: float, hi: float, fine: int) -> np.nd
     inner = np.linspace(a, b, fine + 1)
     left = np.linspace(lo, a, 4)[:-1] if a - lo > 0.5 * sigma else np.empty(0)
     right = np.linspace(b, hi, 4)[1:] if hi - b > 0.5 * sigma else np.empty(0)
-    edges = np.concatenate([[0.0] if (left.size and left[0] > 0) or a > 0 else [], left, inner, right, [10.0 * hi]])
-    return np.unique(edges)
+    return np.unique(np.concatenate([[0.0], left, inner, right, [10.0 * hi]]))  # unique: lo may be 0
 
 
 def total_width_unit(model: DarkSector, m_phi: float | None = None) -> float:
@@ -317,9 +333,11 @@ class ChannelTemplates:
         block = self.signal[np.ix_(ia, ib, ic)]
         return np.einsum("a,b,c,abc...->...", wa, wb, wc, block)
 
-    def inside(self, m_A: float, m_phi: float, log_width: float) -> bool:
-        g = self.grid
-        return all(v[0] <= x <= v[-1] for v, x in ((g["m_A"], m_A), (g["m_phi"], m_phi), (g["log_width"], log_width)))
+
+def default_truth(config: FitConfig) -> dict[str, float]:
+    """The parameters of the configuration's model, the background at its generated level (b = 1)."""
+    m = config.model
+    return {"m_A": m.m_A, "m_phi": m.m_phi, "eps": m.eps, "theta": m.theta, "b": 1.0}
 
 
 def _seed(seed: int, channel: str, what: int) -> int:
@@ -338,7 +356,7 @@ class DataModel:
 
         self.config = config
         self.channels: tuple[str, ...] = tuple(check_channel(c) for c in channels)
-        grid = config.grid()
+        self.grid = grid = config.grid()
         n = len(self.channels) * grid["m_A"].size * grid["m_phi"].size
         with progress_bar(n, "templates", "node", progress) as advance:
             self.templates: dict[str, ChannelTemplates] = {c: ChannelTemplates(config, c, advance) for c in self.channels}
@@ -355,10 +373,6 @@ class DataModel:
             f"theta is inferred from the measured width Gamma_phi = sin^2(theta) Gamma_1(m_phi) with the "
             f"{m.width_model} widths, which miss 4 pi and eta eta decays above m_phi = {HADRONIC_VALIDITY_GEV} GeV: "
             "what the data measure is the lifetime")
-
-    @property
-    def grid(self) -> dict[str, np.ndarray]:
-        return self.config.grid()
 
     def log_width(self, m_phi: float, theta: float) -> float:
         """log10 Gamma_phi (GeV) at (m_phi, theta)."""

@@ -56,7 +56,7 @@ def write_report(out, model: DataModel, data: Data, result: FitResult) -> list[P
     out = Path(out)
     record = {"result": result.as_dict(), "config": model.config.as_dict(), "data": {
         "events": data.n_events(), "asimov": data.asimov, "seed": data.seed, "truth": data.truth}}
-    write_text(out / "fit.json", json.dumps(_strict(record), indent=1, default=json_default, allow_nan=False) + "\n")
+    write_text(out / "fit.json", json.dumps(strict_json(record), indent=1, default=json_default, allow_nan=False) + "\n")
     paths = [out / "fit.json"]
     paths += plots.fit_projections(projections(model, data, result), out / "fit_channels")
     panels = contour_panels(result)
@@ -65,14 +65,14 @@ def write_report(out, model: DataModel, data: Data, result: FitResult) -> list[P
     return paths
 
 
-def _strict(obj):
+def strict_json(obj):
     """``obj`` for strict JSON: a number that is not finite becomes null."""
     if isinstance(obj, dict):
-        return {str(k): _strict(v) for k, v in obj.items()}
+        return {str(k): strict_json(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
-        return [_strict(v) for v in obj]
+        return [strict_json(v) for v in obj]
     if isinstance(obj, np.ndarray):
-        return _strict(obj.tolist())
+        return strict_json(obj.tolist())
     if isinstance(obj, (float, np.floating)):
         return float(obj) if np.isfinite(obj) else None
     return obj
