@@ -330,8 +330,11 @@ class ChannelTemplates:
         ia, wa = _catmull_rom(g["m_A"], m_A)
         ib, wb = _catmull_rom(g["m_phi"], m_phi)
         ic, wc = _catmull_rom(g["log_width"], log_width)
-        block = self.signal[np.ix_(ia, ib, ic)]
-        return np.einsum("a,b,c,abc...->...", wa, wb, wc, block)
+        n_a, n_b, n_c = self.signal.shape[:3]
+        rows = ((ia[:, None, None] * n_b + ib[None, :, None]) * n_c + ic[None, None, :]).ravel()
+        weights = (wa[:, None, None] * wb[None, :, None] * wc[None, None, :]).ravel()
+        flat = self.signal.reshape(n_a * n_b * n_c, -1)
+        return (weights @ flat[rows]).reshape(self.signal.shape[3:])  # the 64 neighbouring nodes
 
 
 def default_truth(config: FitConfig) -> dict[str, float]:
