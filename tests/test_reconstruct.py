@@ -303,3 +303,25 @@ def test_event_level_pseudo_data_are_fitted_without_bias():
         assert len(p) >= 95
         assert abs(np.mean(p)) < 3 / math.sqrt(len(p)), (k, np.mean(p))
         assert 0.8 < np.std(p) < 1.2, (k, np.std(p))
+
+
+def test_an_analysts_own_ntuple_is_fitted_with_the_hypothesis_given(data_file, tmp_path, mcdh):
+    """A plain ntuple written by another program (no mcdh header): the model of the data comes from the
+    command line; without it, one line says what is missing."""
+    import uproot
+
+    with uproot.open(data_file) as f:
+        trees = {t: f[t].arrays(["__weight__", "mchichi", "E_gamma", "phi_vr", "m_vtx"] if t == "gammaphi" else
+                                ["__weight__", "mchichi", "phi_vr", "m_vtx"], library="np") for t in ("phi", "gammaphi")}
+    plain = tmp_path / "plain.root"
+    with uproot.recreate(plain) as f:
+        for t, cols in trees.items():
+            f[t] = {k: v.astype(np.float32) for k, v in cols.items()}  # another program's floats
+    r = mcdh("fit", str(plain))
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--mA" in r.stderr, r.stderr
+    out = tmp_path / "own"
+    assert main(["fit", str(plain), "--benchmark", "B1", "--mA", "6", "--eps", "4.2e-5", "--theta", "1e-3",
+                 "--lumi-fb", "5e4", "--nb", "10", "--template-events", "4000", "--no-contours", "--out", str(out),
+                 "--quiet"]) == 0
+    saved = json.loads((out / "fit.json").read_text())
+    assert saved["result"]["valid"] and saved["data"]["events"]["phi"] == trees["phi"]["__weight__"].sum()

@@ -25,6 +25,14 @@ def register(sub) -> None:
                    help="start values, e.g. m_A=6.1,theta=2e-3 (default: the hypothesis in the file; inside the templates)")
     p.add_argument("--fix", type=opt.names, default=[], help="parameters held at their start values, e.g. b")
     p.add_argument("--no-contours", action="store_true", help="skip the 2-D contours and the m_A profile (faster)")
+    g = p.add_argument_group("the model of the data, for an ntuple that does not record it (given, --mA and these "
+                             "replace the file's record; --eps and --theta are then the start values)")
+    opt.add_model(g, required=False)
+    opt.add_nb(g)
+    opt.add_lumi(g)
+    opt.add_region(g)
+    g.add_argument("--template-events", type=int, default=40_000, help="events per template node (default 40000)")
+    opt.add_seed(g, " (of the templates)")
     opt.add_json(p)
     opt.add_quiet(p)
     p.set_defaults(func=run)
@@ -36,9 +44,12 @@ def run(args) -> int:
     from ..reconstruct.report import strict_json, write_report
     from ..study import Study
 
-    data = Data.read(args.data)
-    study = Study(luminosity_fb=data.config.luminosity_fb, n_b=data.config.n_b, region=(data.config.region.r_in,
-                  data.config.region.r_out), seed=data.config.seed)
+    if args.mA is not None:  # the hypothesis given on the command line
+        study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), seed=args.seed)
+        data = Data.read(args.data, study.fit_config(opt.model_from_args(args), template_events=args.template_events))
+    else:
+        data = Data.read(args.data)
+        study = Study(luminosity_fb=data.config.luminosity_fb, n_b=data.config.n_b, seed=data.config.seed)
     channels = tuple(args.channels) if args.channels else None
     full = not args.no_contours
     result = study.fit(data, channels=channels, fix=tuple(args.fix), start=args.start, contours=PAIRS if full else (),

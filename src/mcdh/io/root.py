@@ -277,7 +277,9 @@ def write_root(
     return path
 
 
-def _open(path):
+def _open(path, header_optional: bool = False):
+    """The open file and its mcdh header; ``header_optional``: a file without one (a plain ntuple written by
+    another program) gives ``None`` for the header instead of an error."""
     import uproot
 
     p = Path(path)
@@ -286,6 +288,8 @@ def _open(path):
     with reading(p):
         try:
             f = uproot.open(p)
+            if header_optional and METADATA_KEY not in f:
+                return f, None
             raw = f[METADATA_KEY]
         except Exception as exc:  # uproot raises many types for truncated or foreign files
             raise FileFormatError(p, f"not a complete mcdh ROOT file ({type(exc).__name__}: {exc})") from None
@@ -393,10 +397,13 @@ def read_columns(path: str | os.PathLike, required: dict[str, tuple[str, ...]],
     Every tree of the file that ``required`` names is read (at least one must be there), each with
     its required branches and the ``optional`` ones it has, checked as floats per event; weights must
     be finite and >= 0. A tree of particle momenta (``mcdh generate``) or a tree with another layout
-    is refused in one line.
+    is refused in one line. A plain ntuple without mcdh's header (an analyst's own) is read too: its
+    trees named in ``required`` are taken as column trees (the header returned is then empty).
     """
-    f, meta = _open(path)
+    f, meta = _open(path, header_optional=True)
     with f, reading(path):
+        if meta is None:
+            meta = {"trees": {t: {"kind": COLUMNS_KIND} for t in required if t in f}}
         trees = {t: h for t, h in meta["trees"].items() if t in required}
         if not trees:
             raise FileFormatError(path, f"has no tree {' or '.join(map(repr, required))} (it has {sorted(meta['trees'])})")

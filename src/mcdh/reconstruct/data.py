@@ -90,8 +90,9 @@ class Data:
         record: dict = meta["pseudodata"] if isinstance(meta.get("pseudodata"), dict) else {}
         if config is None:
             if "config" not in record:
-                raise ParameterError("config", None, f"{path} records no fit configuration: give the hypothesis "
-                                     "(benchmark and m_A, or a model)")
+                raise ParameterError("config", None, f"{path} records no model of the data: give the hypothesis "
+                                     "(a FitConfig; on the command line --benchmark and --mA, with --lumi-fb, --nb "
+                                     "and --region)")
             config = FitConfig.from_dict(record["config"])
         if sum(float(c["__weight__"].sum()) for c in cols.values()) <= 0:
             raise ParameterError("data", str(path), "holds no events (an empty data set cannot be fitted)")
