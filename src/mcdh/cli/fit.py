@@ -49,7 +49,7 @@ def run(args) -> int:
         data = Data.read(args.data, study.fit_config(opt.model_from_args(args), template_events=args.template_events))
     else:
         data = Data.read(args.data)
-        study = Study(luminosity_fb=data.config.luminosity_fb, n_b=data.config.n_b, seed=data.config.seed)
+        study = Study()  # the fit uses the model of the data the file records
     channels = tuple(args.channels) if args.channels else None
     full = not args.no_contours
     result = study.fit(data, channels=channels, fix=tuple(args.fix), start=args.start, contours=PAIRS if full else (),

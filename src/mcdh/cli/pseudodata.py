@@ -33,12 +33,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..errors import ParameterError
     from ..io import file_format
     from ..study import Study
 
     if file_format(args.output, "output") != "root":
-        from ..errors import ParameterError
-
         raise ParameterError("--output", args.output, "must be a .root file (pseudo-data are ROOT ntuples)")
     model = opt.model_from_args(args)
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), seed=args.seed)
@@ -54,8 +53,7 @@ def run(args) -> int:
     else:
         kind = "Asimov data set" if args.asimov else "Poisson pseudo-data"
         print(f"{kind} -> {args.output}: " + ", ".join(f"{c} {v:.6g} events" for c, v in n.items()))
-        t = data.truth or {}
-        print(f"  truth: m_A = {t.get('m_A', model.m_A):g} GeV, m_phi = {t.get('m_phi', model.m_phi):g} GeV, "
-              f"eps = {t.get('eps', model.eps):g}, theta = {t.get('theta', model.theta):g}; "
+        print(f"  truth: m_A = {model.m_A:g} GeV, m_phi = {model.m_phi:g} GeV, eps = {model.eps:g}, "
+              f"theta = {model.theta:g}; "
               f"{args.lumi_fb / 1e3:g} ab^-1, N_b = {args.nb:g}, region {args.region}")
     return 0
