@@ -31,7 +31,7 @@ from ..kinematics.acceptance import PhotonAcceptance
 from ..kinematics.variables import pair_mass
 from ..physics.constants import SQRT_S
 from ..settings import GAMMAPHI_BACKGROUND_RATIO, LUMINOSITY_FB
-from .phasespace import as_generator, rambo_batches, seed_record
+from .phasespace import as_generator, rambo, rambo_batches, seed_record
 
 
 def background_masses(channel: str, m_phi: float, m_chi: float) -> tuple[float, ...]:
@@ -107,23 +107,13 @@ def generate_background(
     run = _Run(channel, m_phi, m_chi, n_events, n_b, sqrt_s, acceptance, n_threads)
     gen = as_generator(rng)
     preflight(8.0 * run.n_events * (4 * len(run.masses) + 1), f"{run.n_events} background events", "n_events", run.n_events)
-    moms: list[np.ndarray] = []
-    wts: list[np.ndarray] = []
-    round_w: list[np.ndarray] = []
-    raw_sum = 0.0
-    with progress_bar(run.n_events, f"background {channel}", "ev", progress) as advance:
-        for batch in run.batches(gen, advance):
-            if batch is None:  # a round of the photon acceptance ends: its integral, summed as one array
-                raw_sum += float(np.concatenate(round_w).sum())
-                round_w = []
-                continue
-            p, w = batch
-            moms.append(p)
-            wts.append(w)
-            round_w.append(w)
-    p = np.concatenate(moms)[:run.n_events]
-    w = np.concatenate(wts)[:run.n_events]
-    parameters = run.parameters(raw_sum if run.acc is not None else float(w.mean()), not unweight) | seed_record(rng)
+    if run.acc is None:  # no acceptance: RAMBO fills the sample in place
+        p, w = rambo(run.sqrt_s, run.masses, run.n_events, gen, n_threads=n_threads, progress=progress)
+        run.kept = run.tried = run.n_events
+        phase_space = float(w.mean())
+    else:
+        p, w, phase_space = _accepted_in_place(run, gen, progress)
+    parameters = run.parameters(phase_space, not unweight) | seed_record(rng)
     if unweight:
         u = gen.random(w.size)
         keep = u * w.max() < w
@@ -133,6 +123,29 @@ def generate_background(
     else:
         w = w * (run.target_sigma / w.sum())
     return Events(p, w, PARTICLES[channel], f"background-{channel}", "cms", parameters)
+
+
+def _accepted_in_place(run: _Run, gen: np.random.Generator, progress: bool) -> tuple[np.ndarray, np.ndarray, float]:
+    """Gamma-phi's sample filled in place from the acceptance rounds (the sample once, plus one batch), and the
+    phase-space integral: each round's accepted weights (8 B per event) summed as one array, as it always was."""
+    p = np.empty((run.n_events, len(run.masses), 4))
+    w = np.empty(run.n_events)
+    filled = 0
+    round_w: list[np.ndarray] = []
+    raw_sum = 0.0
+    with progress_bar(run.n_events, f"background {run.channel}", "ev", progress) as advance:
+        for batch in run.batches(gen, advance):
+            if batch is None:  # a round ends
+                raw_sum += float(np.concatenate(round_w).sum())
+                round_w = []
+                continue
+            pb, wb = batch
+            take = min(wb.size, run.n_events - filled)
+            p[filled:filled + take] = pb[:take]
+            w[filled:filled + take] = wb[:take]
+            filled += take
+            round_w.append(wb)
+    return p, w, raw_sum
 
 
 class _Run:
