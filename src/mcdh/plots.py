@@ -571,8 +571,12 @@ def fit_projections(channels: list[dict], stem: str | os.PathLike) -> list[Path]
             ax = fig.add_subplot(gs[0, col])
             axp = fig.add_subplot(gs[1, col], sharex=ax)
             keep = _visible(p["edges"])
-            e = p["edges"][keep.start:keep.stop + 1]
             d, s, b = (np.asarray(p[k])[keep] for k in ("data", "signal", "background"))
+            # empty end bins (no data, next to no expectation) would only squeeze the rest
+            busy = np.nonzero((d > 0) | (s + b > 1e-3 * (s + b).max()))[0]
+            lo, hi = (busy[0], busy[-1] + 1) if busy.size else (0, d.size)
+            d, s, b = d[lo:hi], s[lo:hi], b[lo:hi]
+            e = p["edges"][keep.start + lo:keep.start + hi + 1]
             centres, w = 0.5 * (e[1:] + e[:-1]), np.diff(e)  # densities: the bins have unequal widths
             ax.stairs(b / w, e, fill=True, color="0.8", label="background (fit)")
             ax.stairs((s + b) / w, e, color="tab:red", label="signal + background (fit)")
