@@ -1,4 +1,5 @@
 """mcdh generate / analyze / scan: file contracts, exit status 2 on bad input, resumable scans."""
+import contextlib
 import json
 import os
 import signal
@@ -209,12 +210,15 @@ def test_interrupted_generate_leaves_no_file(tmp_path, sig):
     assert list(tmp_path.iterdir()) == []  # neither big.lhe nor its temporary parts
 
 
-@pytest.mark.slow
-def test_scan_that_loses_its_scheduler_says_so_and_resumes(tmp_path):
-    """Killing the scheduler mid-scan: exit 2, one line with the resume command; the rerun (on a new cluster)
-    ends with exactly the serial scan's results."""
+@contextlib.contextmanager
+def dask_cluster(n_workers: int):
+    """A dask scheduler on a free port and ``n_workers`` one-thread workers as separate processes (the
+    command-line tools), ready; yields (address, scheduler process, worker processes), all killed at exit.
+    --no-nanny: each worker is its process, so killing the process kills the worker (a nanny would restart it)."""
     import shutil
     import socket
+
+    from dask.distributed import Client
 
     if shutil.which("dask") is None:
         pytest.skip("no dask command line")
@@ -222,15 +226,29 @@ def test_scan_that_loses_its_scheduler_says_so_and_resumes(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    sched = subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                              "--dashboard-address", ":0"], **quiet)
+    workers = [subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--no-nanny"], **quiet)
+               for _ in range(n_workers)]
+    try:
+        with Client(address, timeout="60s") as client:
+            client.wait_for_workers(n_workers, timeout=60)
+        yield address, sched, workers
+    finally:
+        for p in (sched, *workers):
+            p.kill()
+            p.wait()
+
+
+@pytest.mark.slow
+def test_scan_that_loses_its_scheduler_says_so_and_resumes(tmp_path):
+    """Killing the scheduler mid-scan: exit 2, one line with the resume command; the rerun (on a new cluster)
+    ends with exactly the serial scan's results."""
     grid = ["--benchmarks", "B1", "--mA-list", "2.4,3,3.6,4.2,4.8,5.4", "--channels", "phi", "--events", "20000",
             "--background-events", "20000", "--quiet"]
-    sched = subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    worker = subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--nworkers", "1"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     out = tmp_path / "lost"
-    try:
-        time.sleep(3)
+    with dask_cluster(1) as (address, sched, _):
         scan = subprocess.Popen([*mcdh_command(), "scan", "--out", str(out), "--scheduler", address, *grid],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         t0 = time.time()
@@ -240,10 +258,6 @@ def test_scan_that_loses_its_scheduler_says_so_and_resumes(tmp_path):
             time.sleep(0.1)
         sched.kill()
         _, err = scan.communicate(timeout=300)
-    finally:
-        for p in (sched, worker):
-            p.kill()
-            p.wait()
     lines = err.strip().splitlines()
     assert scan.returncode == 2 and len(lines) == 1 and "run the same command again" in lines[0], err
     assert "Traceback" not in err
@@ -260,28 +274,13 @@ def test_scan_that_loses_a_worker_recomputes_no_stored_point(tmp_path):
     """Killing one of two workers mid-scan: the scan ends on the other, equal to the serial scan, and the
     scheduler's task stream shows every point computed once (a stored point's future is released, so the
     dead worker's finished results are not recomputed; only its running task is retried)."""
-    import shutil
-    import socket
-
     from dask.distributed import Client
 
-    if shutil.which("dask") is None:
-        pytest.skip("no dask command line")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    address = f"tcp://127.0.0.1:{port}"
     grid = ["--benchmarks", "B1", "--mA-list", "2.4,3,3.6,4.2,4.8,5.4,6,6.6", "--channels", "phi", "--events", "20000",
             "--background-events", "20000", "--quiet"]
-    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    sched = subprocess.Popen(["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--dashboard-address", ":0"],
-                             **quiet)
-    # --no-nanny: the worker is this process, so killing it kills the worker (a nanny would restart it)
-    workers = [subprocess.Popen(["dask", "worker", address, "--nthreads", "1", "--no-nanny"], **quiet) for _ in range(2)]
     out = tmp_path / "scan"
-    try:
+    with dask_cluster(2) as (address, _, workers):
         with Client(address, timeout="30s") as watcher:
-            watcher.wait_for_workers(2, timeout=60)
             watcher.get_task_stream()  # the first call installs the scheduler's task-stream recorder
             t_start = time.time()
             scan = subprocess.Popen([*mcdh_command(), "scan", "--out", str(out), "--scheduler", address, *grid],
@@ -300,10 +299,6 @@ def test_scan_that_loses_a_worker_recomputes_no_stored_point(tmp_path):
             _, err = scan.communicate(timeout=300)
             assert scan.returncode == 0, err
             stream = watcher.get_task_stream(start=t_start)
-    finally:
-        for p in (sched, *workers):
-            p.kill()
-            p.wait()
     assert 3 <= n_at_kill < 8, "the worker should have been killed midway"
     done = [t["key"] for t in stream if str(t["key"]).startswith("mcdh-") and t.get("status", "OK") == "OK"]
     assert len(done) == 8 and len(set(done)) == 8, sorted(done)

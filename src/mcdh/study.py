@@ -243,16 +243,13 @@ def hadronic_width_ratios(model: DarkSector) -> dict[str, float] | None:
     ratios do not depend on theta (every partial width scales as sin^2 theta).
     """
     from .physics.constants import pdg_mass
-    from .physics.widths import dark_higgs_widths
+    from .physics.widths import unit_mixing_width
 
     if model.m_phi <= 2.0 * pdg_mass(111):
         return None
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", HadronicValidityWarning)
-            base = sum(dark_higgs_widths(model.m_phi, math.pi / 2, model.width_model).values())
-            return {which: sum(dark_higgs_widths(model.m_phi, math.pi / 2, "hipsofcobra", which).values()) / base
-                    for which in WIDTH_BAND}
+        base = unit_mixing_width(model.m_phi, model.width_model)
+        return {which: unit_mixing_width(model.m_phi, "hipsofcobra", which) / base for which in WIDTH_BAND}
     except ParameterError:
         return None
 

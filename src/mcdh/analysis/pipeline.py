@@ -17,7 +17,6 @@ N_b being defined at the 10 ab^-1 of the paper.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,13 +27,12 @@ from ..errors import ParameterError, check_count, check_positive
 from ..events import Events
 from ..kinematics.beams import Beams
 from ..kinematics.variables import e_bar, pair_mass
-from ..physics.constants import HBAR_C_GEV_MM
 from ..physics.model import DarkSector, check_eps, check_theta
-from ..physics.widths import dark_higgs_widths
+from ..physics.widths import unit_mixing_width
 from ..settings import LUMINOSITY_FB
 from . import limits
 from .binning import Binning, mchichi_binning, sqrt_abs_v_max, v_binning
-from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region
+from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region, transverse_decay_length
 from .smearing import DEFAULT_COPIES, Resolution, replay_fill, seed_key, smear_fill, smear_record
 
 CHUNK = 32768
@@ -184,12 +182,10 @@ class ChannelAnalysis:
         self._sig_x, self._sig_y = sig_x, sig_y
         self._sig_events = signal.weights * L  # expected events at model.eps, before the decay probability
         # decay length at sin(theta) = 1; d(theta) = d_unit / sin^2(theta)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            width_unit = sum(dark_higgs_widths(model.m_phi, math.pi / 2, model=model.width_model).values())
+        width_unit = unit_mixing_width(model.m_phi, model.width_model)
         p_t = np.hypot(p_phi_lab[:, 1], p_phi_lab[:, 2])
         self.p_t_lab = p_t
-        self._d_unit = p_t * (HBAR_C_GEV_MM / (width_unit * model.m_phi))
+        self._d_unit = transverse_decay_length(p_t, model.m_phi, width_unit)
         self.width_phi_unit = width_unit
 
         self.binning = self._make_binning()

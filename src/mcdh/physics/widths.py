@@ -281,6 +281,14 @@ def dark_higgs_widths(m_phi: float, theta: float, model: str = "winkler", which:
     return out
 
 
+def unit_mixing_width(m_phi: float, model: str = "winkler", which: str = "central") -> float:
+    """Gamma_phi at sin(theta) = 1 (GeV): Gamma_phi(theta) = sin^2(theta) times this. No validity warning
+    (the callers say where the hadronic widths are incomplete)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", HadronicValidityWarning)
+        return sum(dark_higgs_widths(m_phi, math.pi / 2, model=model, which=which).values())
+
+
 def ctau_mm(width: float) -> float:
     """Proper decay length c tau = hbar c / Gamma in mm (inf for a zero width)."""
     width = check_nonnegative("width", width)

@@ -27,16 +27,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.displacement import decay_probability
+from ..analysis.displacement import decay_probability, transverse_decay_length
 from ..channels import CHANNELS
 from ..errors import ParameterError, check_count
 from ..generate.background import generate_background
 from ..generate.signal import generate_signal
 from ..io.root import read_columns, write_columns
 from ..kinematics.beams import Beams
-from ..kinematics.variables import pair_mass
-from ..physics.constants import HBAR_C_GEV_MM
-from .model import DataModel, FitConfig, default_truth, total_width_unit
+from ..physics.widths import unit_mixing_width
+from .model import DataModel, FitConfig, default_truth, observables
 
 OBSERVABLES = {"phi": ("mchichi", "phi_vr", "m_vtx"), "gammaphi": ("E_gamma", "mchichi", "phi_vr", "m_vtx")}
 """The branches a fit reads, in the order of :meth:`DataModel.edges`."""
@@ -132,17 +131,12 @@ def poisson_data(config: FitConfig, truth: dict[str, float] | None = None, *, se
     return Data(events, config, truth, asimov=False, seed=seed)
 
 
-def _observables(channel: str, mom: np.ndarray, particles) -> list[np.ndarray]:
-    m = pair_mass(mom[:, particles.index("chi")], mom[:, particles.index("chibar")])
-    return [m] if channel == "phi" else [mom[:, particles.index("gamma"), 0], m]
-
-
 def _reconstructed(config: FitConfig, channel: str, ev, pick: np.ndarray, r: np.ndarray, m_vertex: float, rng,
                    signal: bool) -> dict:
     """The measured columns of the picked events: smeared energies, the radius ``r``, the vertex mass
     ``m_vertex`` smeared."""
     res = config.resolution
-    obs = [x[pick] for x in _observables(channel, ev.momenta, ev.particles)]
+    obs = [x[pick] for x in observables(channel, ev.momenta, ev.particles)]
     smeared = [x + res.sigma(x) * rng.standard_normal(x.size) for x in obs]
     phi = Beams().to_lab(ev.momenta[pick, ev.particles.index("phi")])
     cols = dict(zip([b for b in OBSERVABLES[channel] if b not in ("phi_vr", "m_vtx")], smeared))
@@ -163,8 +157,8 @@ def _signal_events(config: FitConfig, channel: str, truth: dict, rng, n_mc: int)
     model = config.model.replace(m_A=truth["m_A"], m_phi=truth["m_phi"], eps=truth["eps"], theta=truth["theta"])
     ev = generate_signal(model, channel, n_mc, rng, n_threads=1)
     p_lab = Beams().to_lab(ev.momenta[:, ev.particles.index("phi")])
-    d = np.hypot(p_lab[:, 1], p_lab[:, 2]) * (HBAR_C_GEV_MM / (total_width_unit(model) * math.sin(model.theta) ** 2
-                                                             * model.m_phi))
+    width = unit_mixing_width(model.m_phi, model.width_model) * math.sin(model.theta) ** 2
+    d = transverse_decay_length(np.hypot(p_lab[:, 1], p_lab[:, 2]), model.m_phi, width)
     reg = config.region_for(channel)
     pick = _draw(ev.weights * config.luminosity_fb * decay_probability(d, reg), rng)
     # the radius from the event's exponential, conditioned on the region: r = r_in - d log(1 - u (1 - e^-(span/d)))

@@ -50,7 +50,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
-from ..analysis.displacement import Region, decay_probabilities, get_region
+from ..analysis.displacement import Region, decay_probabilities, get_region, transverse_decay_length
 from ..analysis.smearing import Resolution
 from ..channels import CHANNELS, PARTICLES, check_channel
 from ..errors import ParameterError, check_count, check_positive
@@ -58,9 +58,8 @@ from ..generate.background import check_n_b, generate_background
 from ..generate.signal import FixedUniforms
 from ..kinematics.beams import Beams
 from ..kinematics.variables import e_bar, pair_mass
-from ..physics.constants import HBAR_C_GEV_MM
 from ..physics.model import DarkSector
-from ..physics.widths import HADRONIC_VALIDITY_GEV, dark_higgs_widths
+from ..physics.widths import HADRONIC_VALIDITY_GEV, unit_mixing_width
 from ..settings import LUMINOSITY_FB
 
 PARAMETERS = ("m_A", "m_phi", "eps", "theta")
@@ -188,7 +187,7 @@ class FitConfig:
     def grid(self) -> dict[str, np.ndarray]:
         """The template nodes: m_A and m_phi (GeV) and log10 Gamma_phi (GeV)."""
         m = self.model
-        g0 = math.log10(total_width_unit(m) * math.sin(m.theta) ** 2)
+        g0 = math.log10(unit_mixing_width(m.m_phi, m.width_model) * math.sin(m.theta) ** 2)
         n_w = int(round(2 * self.width_decades * self.width_nodes)) + 1
         return {
             "m_A": m.m_A + self.m_A_span * self.sigma_m * np.linspace(-1.0, 1.0, self.m_A_nodes),
@@ -226,14 +225,11 @@ def _axis(centre: float, sigma: float, lo: float, hi: float, fine: int) -> np.nd
     return np.unique(np.concatenate([[0.0], left, inner, right, [10.0 * hi]]))  # unique: lo may be 0
 
 
-def total_width_unit(model: DarkSector, m_phi: float | None = None) -> float:
-    """Gamma_phi at sin(theta) = 1 (GeV) for ``m_phi`` (default the model's), with the model's width model."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # outside the hadronic tables' validity: the caller reports validity
-        return float(sum(dark_higgs_widths(model.m_phi if m_phi is None else m_phi, math.pi / 2,
-                                           model=model.width_model).values()))
+def observables(channel: str, momenta: np.ndarray, particles=None) -> list[np.ndarray]:
+    """The tabulated energies of CMS events: [m_chichi] (phi) or [E_gamma, m_chichi] (gamma-phi)."""
+    slot = (PARTICLES[channel] if particles is None else tuple(particles)).index
+    m = pair_mass(momenta[:, slot("chi")], momenta[:, slot("chibar")])
+    return [m] if channel == "phi" else [momenta[:, slot("gamma"), 0], m]
 
 
 def expected_smearing(x: np.ndarray, edges: np.ndarray, resolution: Resolution) -> np.ndarray:
@@ -286,20 +282,14 @@ class ChannelTemplates:
         self.signal = table
         self.background = self._background(model, L)
 
-    def _observables(self, mom: np.ndarray) -> list[np.ndarray]:
-        """m_chichi (phi) or (E_gamma, m_chichi) (gamma-phi) of CMS momenta."""
-        slot = PARTICLES[self.channel].index
-        m = pair_mass(mom[:, slot("chi")], mom[:, slot("chibar")])
-        return [m] if self.channel == "phi" else [mom[:, slot("gamma"), 0], m]
-
     def _fill(self, mom, events, m_phi, widths, beams) -> np.ndarray:
         """Expected yields (n_width, *bins) of one node's events (``events``: expected events per event)."""
         res = self.config.resolution
-        obs = self._observables(mom)
+        obs = observables(self.channel, mom)
         phi = mom[:, PARTICLES[self.channel].index("phi")]
         p_lab = beams.to_lab(phi)
         p_t = np.hypot(p_lab[:, 1], p_lab[:, 2])
-        d_ref = p_t * (HBAR_C_GEV_MM / (widths[0] * m_phi))
+        d_ref = transverse_decay_length(p_t, m_phi, widths[0])
         scale = widths / widths[0]
         r = self.axes[-1]
         radial = np.stack([decay_probabilities(d_ref, scale, (r[j], r[j + 1])) for j in range(r.size - 1)], axis=-1)
@@ -317,7 +307,7 @@ class ChannelTemplates:
         c = self.config
         ev = generate_background(self.channel, model.m_phi, model.m_chi, c.background_events,
                                  _seed(c.seed, self.channel, 1), n_b=c.n_b, sqrt_s=model.sqrt_s, n_threads=1)
-        obs = self._observables(ev.momenta)
+        obs = observables(self.channel, ev.momenta, ev.particles)
         smear = [expected_smearing(x, e, c.resolution) for x, e in zip(obs, self.axes[:-1])]
         w = ev.weights * L
         h = smear[0].T @ w if len(smear) == 1 else np.einsum("ei,ek,e->ik", smear[0], smear[1], w, optimize=True)
@@ -326,15 +316,23 @@ class ChannelTemplates:
 
     def signal_at(self, m_A: float, m_phi: float, log_width: float) -> np.ndarray:
         """Interpolated signal yields (bins) at the hypothesis eps."""
-        g = self.grid
-        ia, wa = _catmull_rom(g["m_A"], m_A)
-        ib, wb = _catmull_rom(g["m_phi"], m_phi)
-        ic, wc = _catmull_rom(g["log_width"], log_width)
-        n_a, n_b, n_c = self.signal.shape[:3]
-        rows = ((ia[:, None, None] * n_b + ib[None, :, None]) * n_c + ic[None, None, :]).ravel()
-        weights = (wa[:, None, None] * wb[None, :, None] * wc[None, None, :]).ravel()
-        flat = self.signal.reshape(n_a * n_b * n_c, -1)
-        return (weights @ flat[rows]).reshape(self.signal.shape[3:])  # the 64 neighbouring nodes
+        return self.interpolate(*stencil(self.grid, m_A, m_phi, log_width))
+
+    def interpolate(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        """The yields of a :func:`stencil`: its nodes' templates, weighted."""
+        flat = self.signal.reshape(-1, self.signal[0, 0, 0].size)  # a view: one row per node
+        return (weights @ flat[rows]).reshape(self.signal.shape[3:])
+
+
+def stencil(grid: dict[str, np.ndarray], m_A: float, m_phi: float, log_width: float) -> tuple[np.ndarray, np.ndarray]:
+    """The 64 grid nodes around a point (flat indices into the (m_A, m_phi, log_width) grid) and their
+    Catmull-Rom weights: the same for every channel, whose templates share the grid."""
+    ia, wa = _catmull_rom(grid["m_A"], m_A)
+    ib, wb = _catmull_rom(grid["m_phi"], m_phi)
+    ic, wc = _catmull_rom(grid["log_width"], log_width)
+    n_b, n_c = grid["m_phi"].size, grid["log_width"].size
+    rows = ((ia[:, None, None] * n_b + ib[None, :, None]) * n_c + ic[None, None, :]).ravel()
+    return rows, (wa[:, None, None] * wb[None, :, None] * wc[None, None, :]).ravel()
 
 
 def default_truth(config: FitConfig) -> dict[str, float]:
@@ -370,7 +368,7 @@ class DataModel:
         from scipy.interpolate import CubicSpline  # 0.3 s to import: only when a model of the data is built
 
         mp = np.linspace(grid["m_phi"][0], grid["m_phi"][-1], 41)
-        self._log_width1 = CubicSpline(mp, np.log10([total_width_unit(m, x) for x in mp]))
+        self._log_width1 = CubicSpline(mp, np.log10([unit_mixing_width(x, m.width_model) for x in mp]))
         self._vertex_bkg = self.vertex_factor(m.m_phi)
         self.width_note = None if m.m_phi <= HADRONIC_VALIDITY_GEV else (
             f"theta is inferred from the measured width Gamma_phi = sin^2(theta) Gamma_1(m_phi) with the "
@@ -393,22 +391,30 @@ class DataModel:
 
     def signal(self, channel: str, m_A: float, m_phi: float, eps: float, theta: float) -> np.ndarray:
         """Expected signal events per bin (bins x vertex-mass bins)."""
-        t = self.templates[channel]
-        s = t.signal_at(m_A, m_phi, self.log_width(m_phi, theta)) * (eps / self.eps_ref) ** 2
-        # the cubic can undershoot next to an empty bin: yields are >= 0
-        return np.maximum(s, 0.0)[..., None] * self.vertex_factor(m_phi)
+        return self.expected({"m_A": m_A, "m_phi": m_phi, "eps": eps, "theta": theta, "b": 0.0}, (channel,))[channel]
 
     def background(self, channel: str, b: float = 1.0) -> np.ndarray:
         return b * self.templates[channel].background[..., None] * self._vertex_bkg
 
     def expected(self, p: dict, channels=None) -> dict[str, np.ndarray]:
         """Signal + background per bin for the parameters ``p`` (m_A, m_phi, eps, theta, b; per-channel
-        overrides ``m_A_<channel>``, ``eps_<channel>`` for the model test), of ``channels`` (default all)."""
+        overrides ``m_A_<channel>``, ``eps_<channel>`` for the model test), of ``channels`` (default all).
+
+        The likelihood's inner loop: what the channels share (the width, the vertex-mass factor, the
+        interpolation stencil) is computed once.
+        """
+        m_phi = p["m_phi"]
+        log_width = self.log_width(m_phi, p["theta"])
+        vertex = self.vertex_factor(m_phi)
+        stencils: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         out = {}
         for c in (self.channels if channels is None else channels):
             m_A = p.get(f"m_A_{c}", p["m_A"])
-            eps = p.get(f"eps_{c}", p["eps"])
-            out[c] = self.signal(c, m_A, p["m_phi"], eps, p["theta"]) + self.background(c, p.get("b", 1.0))
+            if m_A not in stencils:
+                stencils[m_A] = stencil(self.grid, m_A, m_phi, log_width)
+            s = self.templates[c].interpolate(*stencils[m_A]) * (p.get(f"eps_{c}", p["eps"]) / self.eps_ref) ** 2
+            # the cubic can undershoot next to an empty bin: yields are >= 0
+            out[c] = np.maximum(s, 0.0)[..., None] * vertex + self.background(c, p.get("b", 1.0))
         return out
 
     def edges(self, channel: str) -> list[np.ndarray]:
