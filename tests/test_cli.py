@@ -70,7 +70,8 @@ def test_reproduce_writes_every_figure_and_table_and_is_reproducible(tmp_path):
     assert header == "mA [GeV],init_sig [events],vmax [GeV^2],sel_sig [events],sel_bkg [events],m2loglike [-2 log L]"
     assert "channel=gammaphi" in settings_line and "n_b=1.0" in settings_line
     assert (tmp_path / "a" / "table5.tex").read_text().startswith("\\begin{table}")
-    assert sa["reach"]["B1"]["phi"]["eps95_width_band"]["1"][1]["central"] > 0  # m_phi = 1.25 GeV: hadronic
+    band = sa["reach"]["B1"]["phi"]["eps95_width_band"]["1"][1]  # m_phi = 1.25 GeV: hadronic
+    assert band["lower"] <= reach["eps95"]["1"][1] <= band["upper"] and band["upper"] > band["lower"]
     for n in range(3, 13):  # every figure with the numbers behind it
         assert {f"figure{n}.png", f"figure{n}.pdf", f"figure{n}.csv"} <= set(sa["files"][str(n)]), n
     assert set(sa["stage_seconds"]) and sa["peak_memory_mb"] > 0

@@ -89,7 +89,7 @@ def test_figure11_bounds_band_and_notes(drawn):
     ax_e, ax_t = fig.axes[0], fig.axes[1]
     legend_e = {t.get_text() for t in ax_e.get_legend().get_texts()}
     assert any("BaBar 2017" in t and "90% CL" in t for t in legend_e)
-    assert any("hipsofcobra" in t for t in legend_e)  # m_phi = 0.5, 1 GeV: hadronic
+    assert any("width envelope" in t for t in legend_e)  # m_phi = 0.5, 1 GeV: hadronic
     legend_t = {t.get_text() for t in ax_t.get_legend().get_texts()}
     assert any("CHARM" in t for t in legend_t) and any("E949" in t for t in legend_t)
     # a channel without sensitivity is a note, not a legend entry
@@ -118,6 +118,34 @@ def test_figure11_csv_equals_the_reach_it_draws(drawn):
     area = [r for r in rows if r["series"] == babar.label]
     xs = {float(r["x"]) for r in area}
     assert set(babar.x.tolist()) <= xs
+
+
+def test_figure11_csv_has_the_width_envelope_of_every_curve(drawn):
+    """The band's edges per curve in figure11.csv: lower <= default <= upper for the eps reach, and each theta-band
+    edge inside its own range; the band is open where m_phi is hadronic (0.5 and 1 GeV) and closed below pi pi."""
+    out, _, _ = drawn
+    rows = _csv(out / "figure11.csv")
+
+    def series(panel, name):
+        return {float(r["x"]): float(r["y"]) for r in rows if r["panel"] == panel and r["series"] == name and r["kind"] == "line"}
+
+    checked = 0
+    for ch in (r"$\phi$", r"$\gamma\phi$"):
+        for n_b in ("1", "10^{4}"):
+            label = f"{ch}, $N_b = {n_b}$"
+            curves = [(series("0", label), series("0", f"{label}: width envelope min"), series("0", f"{label}: width envelope max"))]
+            for edge, name in (("lower", f"{label} (band edges)"), ("upper", f"{label} (band edges): upper")):
+                env = f"{label} (band edges): {edge} edge, width envelope"
+                curves.append((series("1", name), series("1", f"{env} min"), series("1", f"{env} max")))
+            for default, lo, hi in curves:
+                for x, y in default.items():
+                    if all(math.isfinite(v) for v in (y, lo.get(x, math.nan), hi.get(x, math.nan))):
+                        assert lo[x] <= y <= hi[x], (label, x)
+                        checked += 1
+            lo, hi = curves[0][1], curves[0][2]
+            if lo and math.isfinite(lo.get(3.0, math.nan)):
+                assert hi[3.0] > lo[3.0] and hi.get(1.5) == lo.get(1.5)  # m_phi = 0.5 GeV; 0.25 GeV (leptons only)
+    assert checked > 10
 
 
 def test_bounds_are_the_shared_data():

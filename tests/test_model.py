@@ -1,6 +1,5 @@
 """Model, benchmarks, relic relation and widths (PHYSICS.md sections 2 and 4)."""
 import math
-import os
 import warnings
 
 import numpy as np
@@ -171,33 +170,3 @@ def test_lifetime_helpers():
     assert m.ctau_phi_mm == pytest.approx(HBAR_C_GEV_MM / m.width_phi)
     assert W.decay_length_mm(2.0, m.m_phi, m.width_phi) == pytest.approx(2.0 / m.m_phi * m.ctau_phi_mm)
     assert W.ctau_mm(0.0) == math.inf
-
-
-@pytest.mark.slow
-def test_hipsofcobra_wrapped_cleanly(tmp_path, monkeypatch):
-    pytest.importorskip("hipsofcobra")
-    monkeypatch.chdir(tmp_path)
-    W.hipsofcobra_band.cache_clear()
-    m, band = W.hipsofcobra_band("pipi", seed=3)
-    assert os.listdir(tmp_path) == []  # no results/ folder left behind
-    W.hipsofcobra_band.cache_clear()
-    m2, band2 = W.hipsofcobra_band("pipi", seed=3)
-    np.testing.assert_array_equal(band, band2)  # seeded: reproducible
-    sel = (m > 0.4) & (m < 1.5)
-    assert np.all(band[sel, 1] <= band[sel, 0]) and np.all(band[sel, 0] <= band[sel, 2])
-    model = DarkSector.from_benchmark("B1", 4.8, width_model="hipsofcobra")
-    assert model.widths_phi["pipi"] == pytest.approx(math.sin(1e-4) ** 2 * W.hipsofcobra_width("pipi", 0.8), rel=1e-12)
-    assert os.listdir(tmp_path) == []
-
-
-@pytest.mark.slow
-def test_shipped_hipsofcobra_table_is_the_package_result():
-    """data/hipsofcobra_band.txt equals a fresh hipsofcobra computation with the defaults it claims."""
-    pytest.importorskip("hipsofcobra")
-    W.hipsofcobra_band.cache_clear()
-    table = W.hipsofcobra_table()
-    for channel in ("pipi", "KK"):
-        m, band = W.hipsofcobra_band(channel)
-        np.testing.assert_array_equal(table[channel][0], m)
-        np.testing.assert_allclose(table[channel][1], band, rtol=1e-15, atol=0)
-    assert W.hipsofcobra_width("KK", 1.0, "upper") == pytest.approx(float(np.interp(1.0, m, band[:, 2])), rel=1e-15)

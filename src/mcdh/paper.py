@@ -5,7 +5,7 @@ Outputs in the folder (PNG, PDF and the CSV of the plotted numbers for every fig
 * figure 3 (relic g_chi), 4 (figure4.csv: the cross sections), 5 (reweighting),
   6 (mock backgrounds), 7 (gamma-phi Dalitz plots), 8 (regimes),
   9 (E_gamma and v), 10 (windows), 11 (reach in eps and theta, with the
-  external bounds and the hipsofcobra width band; figure11.txt: the caption),
+  external bounds and the band of the hadronic-width envelope; figure11.txt: the caption),
   12 (reach ratios against cut-and-count);
 * table3 - table6 as .csv (units, settings, 4 significant digits) and .tex
   (Appendix B: B1, phi and gamma-phi, N_b = 1, 1e4, eps = theta = 1e-4);
@@ -44,7 +44,7 @@ from .kinematics.variables import e_bar, pair_mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import HadronicValidityWarning
 from .plots import write_rows
-from .study import Study, hadronic_width_ratios, point_results, run_points
+from .study import Study, point_results, run_points
 from .tables import table_csv, table_latex
 
 TABLES = {
@@ -107,7 +107,7 @@ def _point_task(key, study: Study, width_band: bool = False, scan: dict | None =
     """The results of one point; ``scan``: other N_b values and scan settings for figure 11 (default the paper's)."""
     bm, m_A, ch = key
     a = study.analysis(bm, m_A, ch, keep=False)
-    res = point_results(a, width_ratios=hadronic_width_ratios(a.model) if width_band else None, **(scan or {}))
+    res = point_results(a, width_envelope=width_band, **(scan or {}))
     extras: dict[str, Any] = {}
     if (bm, round(m_A, 6)) == FIGURE10_POINT:
         extras["figure10"] = [_figure10_panel(a, n_b, settings.EPS_REF, settings.THETA_TABLE) for n_b in FIGURE10_NB]
@@ -163,9 +163,10 @@ def _reach_summary(results: list[dict], keys: list[tuple], theta_eps_scan: float
         for field in ("eps95", "eps95_note", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
             for n_b, v in res[field].items():
                 c.setdefault(field, {}).setdefault(n_b, []).append(v)
-        # the hipsofcobra band exists only where m_phi is hadronic: None elsewhere, so the lists stay aligned
-        for n_b in res["eps95"]:
-            c.setdefault("eps95_width_band", {}).setdefault(n_b, []).append(res.get("eps95_width_band", {}).get(n_b))
+        # the width envelope (figure 11 only): None where it was not computed, so the lists stay aligned
+        for field in ("eps95_width_band", "theta_band_width_envelope"):
+            for n_b in res["eps95"]:
+                c.setdefault(field, {}).setdefault(n_b, []).append(res.get(field, {}).get(n_b))
     return reach
 
 
@@ -215,6 +216,7 @@ def reproduce(
             "seed": seed, "n_signal": study.n_signal, "n_background": study.n_background, "xsec_events": xsec_events,
             "figure_events": figure_events, "threads": n_threads, "benchmarks": benchmarks, "masses": masses,
             "luminosity_fb": config.luminosity_fb, "region": asdict(config.region), "n_copies": config.n_copies,
+            "width_model": study.width_model,
             "eps_table": settings.EPS_REF, "theta_table": settings.THETA_TABLE, "theta_eps_scan": settings.THETA_EPS_SCAN,
             "eps_theta_scan": settings.EPS_REF, "n_b": list(settings.NB_VALUES), "theta_range": list(config.theta_range),
             "sqrt_s": "nominal 10.58 GeV (lab-frame boost from the 7 x 4 GeV beams)",
@@ -285,7 +287,7 @@ def reproduce(
                 if rows_t:
                     table_settings = {"benchmark": "B1", "channel": table_channel, "eps": settings.EPS_REF,
                                       "theta": settings.THETA_TABLE, "n_b": n_b, "luminosity_fb": config.luminosity_fb,
-                                      "region": config.region.name, "seed": seed}
+                                      "region": config.region.name, "seed": seed, "width_model": study.width_model}
                     write_text(out / f"{name}.csv", table_csv(rows_t, table_settings))
                     write_text(out / f"{name}.tex", table_latex(rows_t, table_settings))
                     files[name] = [f"{name}.csv", f"{name}.tex"]

@@ -75,8 +75,10 @@ def write_rows(path: Path, rows: list[dict], comments=()) -> Path:
 
 
 def _label(artist) -> str:
+    """The series name of an artist in a figure's CSV: its legend label, or for an artist kept out of the
+    legend its gid (e.g. the edges of a shaded band)."""
     lab = artist.get_label()
-    return "" if lab.startswith("_") else lab
+    return (artist.get_gid() or "") if lab.startswith("_") else lab
 
 
 def drawn_rows(fig) -> tuple[list[str], list[dict]]:
@@ -405,22 +407,46 @@ def _note(ax, lines: list[str], top: bool) -> None:
                 va="top" if top else "bottom", bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
 
 
-def _band_series(reach, bm, ch, n_b, which):
+def _envelope_series(reach, bm, ch, key, n_b, edge, which=None):
+    """The width envelope's ``edge`` ("lower"/"upper") of one curve per m_A; for the theta band (``which`` 0
+    or 1) the min or max of that edge over the envelope. NaN where it is not known."""
     pts = reach[bm][ch]
-    vals = pts.get("eps95_width_band", {}).get(n_b) or [None] * len(pts["m_A"])
-    return np.array([np.nan if (v is None or v.get(which) is None) else v[which] for v in vals], float)
+    vals = pts.get(key, {}).get(n_b) or [None] * len(pts["m_A"])
+    out = []
+    for v in vals:
+        x = None if v is None else v.get(edge)
+        if x is not None and which is not None:
+            x = x[which]
+        out.append(np.nan if x is None else x)
+    return np.array(out, float)
+
+
+def _envelope(ax, x, lo, hi, color, label, series):
+    """A shaded band between ``lo`` and ``hi`` (the legend entry ``label``) with its two edges as thin
+    lines: kept out of the legend, named ``series`` + " min" / " max" in the figure's CSV."""
+    ok = np.isfinite(lo) & np.isfinite(hi)
+    if not ok.any():
+        return False
+    ax.fill_between(x, lo, hi, where=ok, color=color, alpha=0.2, lw=0, label=label)
+    for y, name in ((lo, "min"), (hi, "max")):
+        (line,) = ax.plot(x, y, color=color, lw=0.5, alpha=0.6, label="_edge")
+        line.set_gid(f"{series} {name}")
+    return True
 
 
 def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> list[Path]:
     """Figure 11: 95 % CL reach in eps (left) and theta (right) for each benchmark (rows).
 
     Red: phi, green: gamma-phi; solid N_b = 1, dashed N_b = 10^4. Left: the
-    eps reach at the paper's theta, the band of the hipsofcobra hadronic widths
-    (N_b = 1) where m_phi is hadronic, and BaBar's 90 % CL exclusion of an
-    invisibly decaying dark photon (shaded). Right: the sensitive theta band
-    (between the two lines of a style) and the low-mass theta exclusions
-    mapped to m_A' through the benchmark's mass ratio (shaded). A curve with no
-    sensitivity anywhere is named in a note on its panel, not in the legend.
+    eps reach at the paper's theta with the band of the hadronic-width
+    envelope around each curve (``eps95_width_band``: Winkler's, the corrected
+    DGL and BTPZ widths and their 1 sigma; its edges are named in the CSV), and
+    BaBar's 90 % CL exclusion of an invisibly decaying dark photon (grey).
+    Right: the sensitive theta band (between the two lines of a style), the
+    range each edge moves over the width envelope (shaded), and the low-mass
+    theta exclusions mapped to m_A' through the benchmark's mass ratio (grey).
+    A curve with no sensitivity anywhere is named in a note on its panel, not
+    in the legend.
     """
     from .bounds import babar_invisible, theta_exclusion_in_mA, theta_exclusions
 
@@ -444,19 +470,21 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> lis
                     eps_all.append(y[np.isfinite(y)])
                 else:
                     notes[ax_e].append(f"{label}: no sensitivity")
-                if ls == "-":  # the band around the first N_b's curve
-                    lo, hi = _band_series(reach, bm, ch, n_b, "lower"), _band_series(reach, bm, ch, n_b, "upper")
-                    ok = np.isfinite(lo) & np.isfinite(hi)
-                    if ok.any():
-                        # larger widths -> shorter decay lengths: either edge may be the stronger reach
-                        ax_e.fill_between(x, np.fmin(lo, hi), np.fmax(lo, hi), where=ok, color=CHANNEL_COLORS[ch],
-                                          alpha=0.25, lw=0, label=f"{label}: hipsofcobra widths")
-                        eps_all.append(np.fmin(lo, hi)[ok])
+                # the band of the hadronic-width envelope around every curve (smallest and largest reach)
+                lo = _envelope_series(reach, bm, ch, "eps95_width_band", n_b, "lower")
+                hi = _envelope_series(reach, bm, ch, "eps95_width_band", n_b, "upper")
+                if _envelope(ax_e, x, lo, hi, CHANNEL_COLORS[ch], f"{label}: width envelope", f"{label}: width envelope"):
+                    eps_all.append(lo[np.isfinite(lo)])
                 x, lo = _reach_series(reach, bm, ch, "theta_band", n_b, "lower")
                 _, hi = _reach_series(reach, bm, ch, "theta_band", n_b, "upper")
                 if np.isfinite(lo).any() or np.isfinite(hi).any():
                     ax_t.plot(x, lo, color=CHANNEL_COLORS[ch], ls=ls, label=f"{label} (band edges)")
-                    ax_t.plot(x, hi, color=CHANNEL_COLORS[ch], ls=ls)
+                    ax_t.plot(x, hi, color=CHANNEL_COLORS[ch], ls=ls)[0].set_gid(f"{label} (band edges): upper")
+                    for edge in ("lower", "upper"):  # each edge moves with Gamma_phi over the envelope
+                        e_lo, e_hi = (_envelope_series(reach, bm, ch, "theta_band_width_envelope", n_b, edge, k) for k in (0, 1))
+                        _envelope(ax_t, x, e_lo, e_hi, CHANNEL_COLORS[ch],
+                                  f"{label}: width envelope" if edge == "lower" else "_nolegend_",
+                                  f"{label} (band edges): {edge} edge, width envelope")
                 else:
                     notes[ax_t].append(f"{label}: no sensitivity")
         m = np.concatenate(m_all) if m_all else np.array([1.0, 8.0])
@@ -484,8 +512,27 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> lis
             ax.set_xlabel(r"$m_{A'}$ [GeV]")
             ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
             _note(ax, notes[ax], top=False)
-    return save(fig, stem, caption=FIGURE11_CAPTION + "\n\nSources of the external bounds:\n"
+    return save(fig, stem, caption=FIGURE11_CAPTION + _dip_numbers(reach) + "\n\nSources of the external bounds:\n"
                 + "\n".join(f"- {b.label}: {b.source}" for b in (babar, *theta_exclusions())))
+
+
+def _dip_numbers(reach: dict, m_A: float = 6.0) -> str:
+    """The eps reach at m_A' = 6 GeV with its width envelope, per benchmark and channel (first N_b), for the caption."""
+    lines = []
+    for bm, entry in reach.items():
+        for ch in CHANNELS:
+            pts = entry.get(ch)
+            if not pts or m_A not in pts["m_A"]:
+                continue
+            i = pts["m_A"].index(m_A)
+            n_b = next(iter(pts["eps95"]))
+            eps = pts["eps95"][n_b][i]
+            band = (pts.get("eps95_width_band", {}).get(n_b) or [None] * (i + 1))[i] or {}
+            if eps is None or band.get("lower") is None:
+                continue
+            lines.append(f"{bm} {ch}, N_b = {float(n_b):g}: eps95 = {eps:.3g}, over the width envelope "
+                         f"{band['lower']:.3g} - {band['upper']:.3g}")
+    return ("\nAt m_A' = 6 GeV (this run): " + "; ".join(lines) + ".") if lines else ""
 
 
 FIGURE11_CAPTION = """\
@@ -493,13 +540,18 @@ Figure 11 (mcdh). Left: 95% CL reach in the kinetic mixing eps at the paper's th
 theta that Belle II would exclude at eps = 1e-4 (between the two lines of one style). Red: phi channel,
 green: gamma-phi channel; solid: N_b = 1, dashed: N_b = 10^4 (phi-channel background events at 10 ab^-1;
 gamma-phi: 0.22 N_b). A channel with no sensitivity anywhere is named in a note on its panel.
-Shaded bands around the N_b = 1 reach: the same analysis with hipsofcobra's hadronic phi widths (central,
-lower and upper edge of its band) instead of Winkler's, wherever m_phi is above the pi pi threshold.
+Shaded bands: the hadronic-width envelope - the same analysis with every phi width between the smallest and
+the largest of Winkler's widths (the paper's, drawn as the curves), the corrected dispersive DGL and BTPZ widths
+and their sampled 1 sigma (mcdh.physics.dispersive: hipsofcobra's Omnes solutions with its factor-2 width
+normalisation and 1.85x gluon coupling corrected). Left: the smallest and largest eps reach over the envelope;
+right: the range over which each edge of the theta band moves. Where m_phi is below the pi pi threshold every
+model has the same (leptonic) width and the band closes onto the curve. It spans a factor 2.2 in Gamma_phi at
+m_phi = 0.5 GeV and 6 at 0.9 GeV; near 1 GeV (the f0(980) and the K K threshold) a factor 20.
 The dip of the reach at m_A' = 6 GeV (B1, B2: m_phi = 1 GeV) is physics of the hadronic width model:
 near m_phi = 2 m_K ~ 0.99 GeV the pi pi and K K widths have the f0(980) structure and the K K threshold,
 so Gamma_phi at m_phi = 1.0 GeV is larger than 25 MeV higher up (c tau = 29 mm at m_A' = 6.0 GeV
 against 49 mm at 6.15 GeV at theta = 1e-4), more phis decay inside the 2-9 mm region, and the reach
-improves. How large the effect is depends on the width model: the hipsofcobra band shows it.
+improves. How large the effect is depends on the width model: the envelope shows it.
 Grey areas: excluded by other experiments - left, BaBar's 90% CL limit on an invisibly decaying dark
 photon; right, the low-mass theta exclusions of a Higgs-mixed scalar, mapped from (m_phi, sin theta)
 to m_A' through the benchmark's mass ratio."""

@@ -35,7 +35,7 @@ from .generate.phasespace import default_threads
 from .generate.signal import generate_signal
 from .kinematics.variables import mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
-from .physics.widths import HadronicValidityWarning
+from .physics.widths import ENVELOPE, HadronicValidityWarning, check_width_model, unit_mixing_width, width_envelope
 from .reconstruct.data import Data, asimov_data, poisson_data
 from .reconstruct.fit import PAIRS, FitResult, fit, precision_table
 from .reconstruct.model import DataModel, FitConfig
@@ -194,19 +194,27 @@ def point_results(
     theta_table: float = THETA_TABLE,
     theta_eps_scan: float = THETA_EPS_SCAN,
     eps_theta_scan: float = EPS_REF,
-    width_ratios: dict[str, float] | None = None,
+    width_envelope: bool = False,
 ) -> dict:
     """Everything the tables and figures 11-12 need at one point (JSON-ready).
 
     Keys: ``table`` (rows per N_b), ``eps95`` and ``eps95_cut_and_count``
     (per N_b, at ``theta_eps_scan``), ``theta_band`` and
     ``theta_band_cut_and_count`` (per N_b, at ``eps_theta_scan``), and with
-    ``width_ratios`` (:func:`hadronic_width_ratios`) ``eps95_width_band``: the
-    eps reach with the hipsofcobra widths (central, lower, upper) per N_b.
+    ``width_envelope`` the band of the hadronic-width envelope
+    (:func:`~mcdh.physics.widths.width_envelope`) per N_b:
+    ``eps95_width_band`` ({"lower", "upper"}: the smallest and largest eps
+    reach over the envelope) and ``theta_band_width_envelope`` ({"lower",
+    "upper"}: the range [min, max] each edge of the theta band moves over).
     """
     a = analysis
     out: dict[str, Any] = {"m_A": a.model.m_A, "channel": a.channel, "table": {}, "eps95": {}, "eps95_cut_and_count": {},
                            "eps95_note": {}, "theta_band": {}, "theta_band_cut_and_count": {}}
+    ratios = envelope_ratios(a.model) if width_envelope else None
+    if ratios is not None:
+        a.signal_hists(envelope_thetas(ratios, theta_eps_scan))  # one replay for all of them
+        out["eps95_width_band"] = {}
+        out["theta_band_width_envelope"] = {}
     for n_b in n_b_values:
         key = f"{n_b:g}"
         row = a.table_row(eps_table, theta_table, n_b)
@@ -216,44 +224,74 @@ def point_results(
         out["eps95_note"][key] = reach.note
         out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all").eps,
                                                        a.channel, theta_eps_scan, a.model).eps
-    if width_ratios is not None:
-        # Gamma_phi scales as sin^2 theta, so the reach with widths r Gamma is the reach at sin^2 theta' = r sin^2 theta
-        thetas = {k: math.asin(min(1.0, math.sqrt(r) * math.sin(theta_eps_scan))) for k, r in width_ratios.items()}
-        a.signal_hists(list(thetas.values()))  # one smearing pass for the three
-        out["eps95_width_band"] = {
-            f"{n_b:g}": {k: reach_result(a.eps_reach(t, n_b).eps, a.channel, theta_eps_scan, a.model).eps
-                         for k, t in thetas.items()} for n_b in n_b_values}
+        if ratios is not None:
+            lo, hi = eps_envelope(lambda t, n_b=n_b: a.eps_reach(t, n_b).eps, ratios, theta_eps_scan, a.channel, a.model)
+            out["eps95_width_band"][key] = {"lower": lo, "upper": hi}
     for label, strategy in (("theta_band", None), ("theta_band_cut_and_count", "all")):
         bands = a.theta_band(eps_theta_scan, n_b_values, strategy=strategy)
         for n_b, band in bands.items():
             d = asdict(band)
             d["lower"], d["upper"] = _finite(band.lower), _finite(band.upper)
             out[label][f"{n_b:g}"] = d
+            if label == "theta_band" and ratios is not None:
+                lo, hi = theta_edges_envelope(d["lower"], d["upper"], ratios)
+                out["theta_band_width_envelope"][f"{n_b:g}"] = {"lower": lo, "upper": hi}
     return out
 
 
-WIDTH_BAND = ("central", "lower", "upper")
+ENVELOPE_POINTS = 9
+"""Widths across the envelope at which the eps reach is evaluated (log-spaced, ends included, plus the model's)."""
 
 
-def hadronic_width_ratios(model: DarkSector) -> dict[str, float] | None:
-    """Gamma_phi with hipsofcobra's hadronic widths (central, lower, upper) over the model's Gamma_phi.
-
-    None where the width models cannot differ (m_phi below the pi pi
-    threshold), beyond hipsofcobra's table, or without the package. The
-    ratios do not depend on theta (every partial width scales as sin^2 theta).
-    """
-    from .physics.constants import pdg_mass
-    from .physics.widths import unit_mixing_width
-
-    if model.m_phi <= 2.0 * pdg_mass(111):
-        return None
-    try:
-        base = unit_mixing_width(model.m_phi, model.width_model)
-        return {which: unit_mixing_width(model.m_phi, "hipsofcobra", which) / base for which in WIDTH_BAND}
-    except ParameterError:
-        return None
+def envelope_ratios(model: DarkSector) -> tuple[float, float]:
+    """(lower, upper) of the width envelope over the model's Gamma_phi (the ratios do not depend on theta:
+    every partial width scales as sin^2 theta); (1, 1) below the pi pi threshold."""
+    return width_envelope(model.m_phi).ratios(unit_mixing_width(model.m_phi, model.width_model))
 
 
+def envelope_thetas(ratios: tuple[float, float], theta: float) -> list[float]:
+    """``theta`` first, then the mixing angles at which the model's widths equal r times its width at ``theta``
+    for r across ``ratios``: theta enters the signal only through Gamma_phi = sin^2(theta) Gamma_1, so the
+    reach with widths r Gamma_1 is the reach at sin^2(theta') = r sin^2(theta). Widths beyond sin theta' = 1
+    are left out."""
+    r_lo, r_hi = ratios
+    if r_lo == r_hi:
+        return [theta]
+    s = math.sin(theta)
+    out = [theta]
+    for r in np.geomspace(r_lo, r_hi, ENVELOPE_POINTS):
+        x = math.sqrt(r) * s
+        if r != 1.0 and x <= 1.0:
+            out.append(math.asin(x))
+    return out
+
+
+def eps_envelope(reach_at, ratios: tuple[float, float], theta: float, channel: str,
+                 model: DarkSector) -> tuple[float | None, float | None]:
+    """The smallest and largest eps reach over the width envelope: ``reach_at(theta')`` (the eps reach at
+    another theta) at :func:`envelope_thetas`; None where no width of the envelope gives sensitivity."""
+    values = [reach_result(reach_at(t), channel, theta, model).eps for t in envelope_thetas(ratios, theta)]
+    finite = [v for v in values if v is not None]
+    return (min(finite), max(finite)) if finite else (None, None)
+
+
+def theta_edges_envelope(lower: float | None, upper: float | None, ratios: tuple[float, float]):
+    """The ranges ([min, max]) each edge of a theta band moves over the width envelope: an edge at theta with
+    widths r Gamma sits at sin theta' = sin theta / sqrt(r) (exact, as :func:`envelope_thetas`). None for an
+    edge that is not known (beyond the scanned range) or that would pass theta = pi/2."""
+    r_lo, r_hi = ratios
+
+    def moved(edge):
+        if edge is None:
+            return None
+        s = math.sin(edge)
+        if s / math.sqrt(r_lo) > 1.0:
+            return None
+        if r_lo == r_hi:
+            return [edge, edge]
+        return [min(edge, math.asin(s / math.sqrt(r_hi))), max(edge, math.asin(s / math.sqrt(r_lo)))]
+
+    return moved(lower), moved(upper)
 
 
 # ----------------------------------------------------------------------
@@ -280,12 +318,18 @@ class Reach:
         ``"phi"``, ``"gammaphi"`` or ``"combined"``.
     theta : float
         The Higgs mixing angle (rad) the reach was computed at.
+    eps_lower, eps_upper : float or None
+        With ``Study(width_model="envelope")``: the smallest and largest reach over the hadronic-width
+        envelope (:func:`~mcdh.physics.widths.width_envelope`); None otherwise, or where no width of the
+        envelope gives sensitivity.
     """
 
     eps: float | None
     reason: str | None
     channel: str
     theta: float
+    eps_lower: float | None = None
+    eps_upper: float | None = None
 
     @property
     def sensitive(self) -> bool:
@@ -297,7 +341,10 @@ class Reach:
         return None if self.reason is None else f"no sensitivity: {self.reason}"
 
     def __str__(self) -> str:
-        return f"eps95 = {self.eps:.4g}" if self.eps is not None else f"no sensitivity ({self.reason})"
+        text = f"eps95 = {self.eps:.4g}" if self.eps is not None else f"no sensitivity ({self.reason})"
+        if self.eps_lower is not None and self.eps_upper is not None:
+            text += f" (width envelope {self.eps_lower:.4g} - {self.eps_upper:.4g})"
+        return text
 
 
 @dataclass(frozen=True)
@@ -305,7 +352,10 @@ class Band:
     """The theta range excluded at 95 % CL at one eps, or "no sensitivity" with the reason.
 
     ``lower`` / ``upper`` are None where the band runs past the scanned
-    theta range (``below_range`` / ``above_range`` say so).
+    theta range (``below_range`` / ``above_range`` say so). With
+    ``Study(width_model="envelope")``, ``lower_range`` / ``upper_range`` are
+    the [min, max] each edge moves over the hadronic-width envelope (None
+    for an edge that is not known).
     """
 
     lower: float | None
@@ -315,6 +365,8 @@ class Band:
     reason: str | None
     channel: str
     eps: float
+    lower_range: list[float] | None = None
+    upper_range: list[float] | None = None
 
     @property
     def sensitive(self) -> bool:
@@ -389,8 +441,10 @@ class Study:
         Worker threads (default: all cores): points in parallel for tables
         and ``mcdh reproduce``, generation threads for a single point.
         Results do not depend on it.
-    width_model : {"winkler", "hipsofcobra"}
-        Hadronic phi widths of benchmark models.
+    width_model : {"winkler", "dgl", "btpz", "envelope"}
+        Hadronic phi widths of benchmark models: Winkler's (the paper's), the corrected dispersive DGL or
+        BTPZ widths, or ``"envelope"``: Winkler's widths, with every reach and theta band also given over
+        the envelope of all of them (``Reach.eps_lower/eps_upper``, ``Band.lower_range/upper_range``).
     eps_ref : float
         The eps at which samples are generated (results scale exactly as eps^2).
     options : AnalysisConfig
@@ -421,6 +475,7 @@ class Study:
             check_count("n_threads", self.n_threads, 1)
         check_count("seed", self.seed, 0)
         check_eps(self.eps_ref, "eps_ref")
+        check_width_model(self.width_model, envelope=True)
         _ = self.config  # validates region, luminosity, binning and theta settings
 
     @cached_property
@@ -448,7 +503,12 @@ class Study:
             return point
         if m_A is None:
             raise ParameterError("m_A", None, "give m_A (GeV) with a benchmark")
-        return DarkSector.from_benchmark(point, m_A, eps=self.eps_ref, theta=THETA_TABLE, width_model=self.width_model)
+        return DarkSector.from_benchmark(point, m_A, eps=self.eps_ref, theta=THETA_TABLE, width_model=self.model_widths)
+
+    @property
+    def model_widths(self) -> str:
+        """The width model of this study's benchmark points (Winkler's for the envelope, which is a band)."""
+        return "winkler" if self.width_model == ENVELOPE else self.width_model
 
     def analysis(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                  signal: Events | str | os.PathLike | None = None,
@@ -500,9 +560,14 @@ class Study:
     def table(self, benchmark: str, channel: str, *, eps: float = EPS_REF, theta: float = THETA_TABLE,
               masses=MASSES, progress: bool = False) -> list[TableRow]:
         """The Appendix B table of ``channel``: one row per m_A (points on this study's threads)."""
-        return efficiency_table(benchmark, channel, self.n_b, eps=eps, theta=theta, masses=masses,
-                                n_signal=self.n_signal, n_background=self.n_background, seed=self.seed,
-                                config=self.config, n_threads=self.threads, progress=progress)
+        masses = _check_masses(masses)
+        eps, theta = check_eps(eps), check_theta(theta)
+        point_study = self.replace(n_threads=1)  # the points run in parallel, each on one thread
+
+        def one(m_A):
+            return point_study.analysis(benchmark, m_A, channel, keep=False).table_row(eps, theta, self.n_b)
+
+        return run_points(one, masses, self.threads, progress, desc=f"table {benchmark} {channel}")
 
     def m2loglike(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                   eps=EPS_REF, theta=THETA_TABLE) -> np.ndarray:
@@ -524,12 +589,20 @@ class Study:
         """The 95 % CL reach in eps at ``theta``; ``channel="combined"`` adds the two channels' -2 log L."""
         theta = check_theta(theta)
         model = self.model(point, m_A)
-        if channel == COMBINED:
-            parts = [self._channel_hists(model, ch, theta) for ch in CHANNELS]
-            eps95 = limits.combined_eps_reach(parts)
-        else:
-            eps95 = self.analysis(model, None, channel).eps_reach(theta, self.n_b).eps
-        return reach_result(eps95, channel, theta, model)
+
+        def reach_at(t: float) -> float:
+            if channel == COMBINED:
+                return limits.combined_eps_reach([self._channel_hists(model, ch, t) for ch in CHANNELS])
+            return self.analysis(model, None, channel).eps_reach(t, self.n_b).eps
+
+        result = reach_result(reach_at(theta), channel, theta, model)
+        if self.width_model != ENVELOPE:
+            return result
+        ratios = envelope_ratios(model)
+        for ch in self._channels(channel):
+            self.analysis(model, None, ch).signal_hists(envelope_thetas(ratios, theta))  # one replay for all
+        lo, hi = eps_envelope(reach_at, ratios, theta, channel, model)
+        return dataclasses.replace(result, eps_lower=lo, eps_upper=hi)
 
     def _channel_hists(self, model: DarkSector, channel: str, theta: float) -> limits.ChannelHists:
         a = self.analysis(model, None, channel)
@@ -555,7 +628,11 @@ class Study:
                 a.signal_hists(thetas)
 
         band = theta_bands(self.config, [self.n_b], g, prefetch)[self.n_b]
-        return band_result(band, channel, eps, model, self.config.theta_range[1])
+        result = band_result(band, channel, eps, model, self.config.theta_range[1])
+        if self.width_model != ENVELOPE or not result.sensitive:
+            return result
+        lo, hi = theta_edges_envelope(result.lower, result.upper, envelope_ratios(model))
+        return dataclasses.replace(result, lower_range=lo, upper_range=hi)
 
     def histograms(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                    eps: float = EPS_REF, theta: float = THETA_TABLE) -> dict[str, Any]:

@@ -139,9 +139,21 @@ def add_model(p: argparse.ArgumentParser, required: bool = True) -> None:
     p.add_argument("--alpha-em", type=float, default=ALPHA_EM, help="fine-structure constant (default 1/137.035999)")
     p.add_argument("--kinetic-mixing", choices=("photon", "hypercharge"), default="photon",
                    help="eps multiplies e J_em (photon, default) or mixes with hypercharge (x cos(theta_W) on the coupling)")
-    p.add_argument("--width-model", choices=("winkler", "hipsofcobra"), default="winkler", help="hadronic phi widths")
+    add_width_model(p)
     p.add_argument("--sqrt-s", type=sqrt_s_arg, default=SQRT_S,
                    help="CMS energy in GeV, 'nominal' (10.58, default) or 'beams' (10.574 from the 7 x 4 GeV beams)")
+
+
+def add_width_model(p: argparse.ArgumentParser, envelope: bool = False) -> None:
+    """--width-model: checked by the library (an unknown name is one line listing the choices)."""
+    from ..physics.widths import HADRONIC_MODELS
+
+    text = ("hadronic phi widths: winkler (the paper's; default), dgl or btpz (corrected dispersive widths from "
+            "hipsofcobra's Omnes solutions)")
+    if envelope:
+        text += ", or envelope (winkler's, each reach also over the envelope of all of them)"
+    p.add_argument("--width-model", default="winkler", metavar="|".join(HADRONIC_MODELS) + ("|envelope" if envelope else ""),
+                   help=text)
 
 
 def model_from_args(args):

@@ -10,7 +10,7 @@ def register(sub) -> None:
         "figure", help="draw one of the paper's figures 3-12 (PNG, PDF and the plotted numbers as CSV)",
         description="3 relic g_chi, 4 cross sections, 5 displacement reweighting, 6 mock backgrounds, 7 gamma-phi "
         "Dalitz plots, 8 photon regimes, 9 E_gamma and v, 10 selection windows, 11 reach in eps and theta (with "
-        "the external bounds and the hipsofcobra width band), 12 reach ratios. Same numbers as mcdh reproduce "
+        "the external bounds and the band of the hadronic-width envelope), 12 reach ratios. Same numbers as mcdh reproduce "
         "with the same options.")
     p.add_argument("number", type=int, choices=range(3, 13), metavar="N", help="figure number, 3 to 12")
     p.add_argument("--out", required=True, help="output folder")
@@ -27,8 +27,7 @@ def register(sub) -> None:
     p.add_argument("--eps", type=float, default=None, help="figure 11: eps of the theta band (default: the paper's)")
     opt.add_region(p)
     opt.add_lumi(p)
-    p.add_argument("--width-model", choices=("winkler", "hipsofcobra"), default="winkler",
-                   help="hadronic phi widths of the analysis (default winkler; figure 11 also shows the hipsofcobra band)")
+    opt.add_width_model(p)  # figure 11 draws the band of the width envelope around the curves of this model
     opt.add_seed(p)
     opt.add_threads(p)
     opt.add_quiet(p)
@@ -37,9 +36,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..paper import figure
+    from ..physics.widths import check_width_model
     from ..settings import MASSES
     from ..study import Study
 
+    check_width_model(args.width_model)
     study = Study(luminosity_fb=args.lumi_fb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=args.threads,
                   width_model=args.width_model)

@@ -20,6 +20,7 @@ def register(sub) -> None:
     opt.add_nb(p)
     opt.add_lumi(p)
     opt.add_region(p)
+    opt.add_width_model(p, envelope=True)
     p.add_argument("--events", type=int, default=100_000, help="weighted signal events per channel (default 100000)")
     p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per channel (default 100000)")
     opt.add_seed(p, " (as mcdh table and reproduce)")
@@ -33,27 +34,39 @@ def run(args) -> int:
     from ..study import COMBINED, Study
 
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
-                  n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args))
+                  n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
+                  width_model=args.width_model)
     reach = study.reach(args.benchmark, args.mA, theta=args.theta)
     bands = {ch: study.theta_band(args.benchmark, args.mA, ch, eps=args.eps) for ch in (*CHANNELS, COMBINED)}
     if args.json:
         print(opt.dumps({
             "benchmark": args.benchmark, "m_A": args.mA, "n_b": args.nb, "luminosity_fb": args.lumi_fb,
             "region": args.region, "seed": args.seed, "theta": args.theta, "eps": args.eps,
+            "width_model": args.width_model,
             "eps95": {ch: r.eps for ch, r in reach.items()},
             "eps95_note": {ch: r.note for ch, r in reach.items()},
             "theta_band": {ch: [b.lower, b.upper] for ch, b in bands.items()},
             "theta_band_note": {ch: b.note for ch, b in bands.items()},
+            **({"eps95_width_envelope": {ch: [r.eps_lower, r.eps_upper] for ch, r in reach.items()},
+                "theta_band_width_envelope": {ch: [b.lower_range, b.upper_range] for ch, b in bands.items()}}
+               if args.width_model == "envelope" else {}),
         }))
         return 0
     print(f"{args.benchmark}, m_A = {args.mA:g} GeV, N_b = {args.nb:g} (at 10 ab^-1), {args.lumi_fb / 1e3:g} ab^-1, "
-          f"region {args.region}")
+          f"region {args.region}, {args.width_model} widths")
     for ch in reach:
         b = bands[ch]
         band = (f"theta in [{_edge(b.lower, 'below range')}, {_edge(b.upper, 'above range')}]" if b.sensitive
                 else f"no theta band ({b.reason})")
         print(f"  {ch:9s} {reach[ch]} at theta = {args.theta:g};  {band} at eps = {args.eps:g}")
+        if b.sensitive and args.width_model == "envelope":
+            print(f"  {'':9s} theta band edges over the width envelope: lower in {_range(b.lower_range)}, "
+                  f"upper in {_range(b.upper_range)}")
     return 0
+
+
+def _range(r: list[float] | None) -> str:
+    return "(unknown: beyond the scanned range)" if r is None else f"[{r[0]:.4g}, {r[1]:.4g}]"
 
 
 def _edge(x: float | None, missing: str) -> str:

@@ -17,6 +17,7 @@ def register(sub) -> None:
                    help="comma-separated benchmarks (default B1,B2,B3)")
     p.add_argument("--mA-list", type=opt.floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
     opt.add_lumi(p)
+    opt.add_width_model(p)  # figure 11 draws the band of the width envelope around the curves of this model
     opt.add_seed(p)
     opt.add_threads(p)
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
@@ -30,8 +31,10 @@ def run(args) -> int:
     kw = {}
     if args.mA_list is not None:
         kw["masses"] = args.mA_list
+    from ..physics.widths import check_width_model
+
     study = Study(luminosity_fb=args.lumi_fb, n_signal=args.events, n_background=args.background_events,
-                  seed=args.seed, n_threads=args.threads)
+                  seed=args.seed, n_threads=args.threads, width_model=check_width_model(args.width_model))
     summary = reproduce(args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
                         benchmarks=args.benchmarks, progress=not args.quiet, **kw)
     if not args.quiet:

@@ -24,6 +24,7 @@ def register(sub) -> None:
     opt.add_threads(p)
     opt.add_region(p)
     opt.add_lumi(p)
+    opt.add_width_model(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true",
                      help="print CSV: a # line with the settings, a header with units, 4 significant digits")
@@ -34,16 +35,19 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..physics.widths import check_width_model
     from ..settings import MASSES
     from ..study import Study
 
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
-                  n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args))
+                  n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
+                  width_model=check_width_model(args.width_model))
     rows = study.table(args.benchmark, args.channel, eps=args.eps, theta=args.theta,
                        masses=args.mA_list if args.mA_list is not None else MASSES, progress=not args.quiet)
     dicts = [r.as_csv_dict() for r in rows]
     settings = {"benchmark": args.benchmark, "channel": args.channel, "eps": args.eps, "theta": args.theta,
-                "n_b": args.nb, "luminosity_fb": args.lumi_fb, "region": args.region, "seed": args.seed}
+                "n_b": args.nb, "luminosity_fb": args.lumi_fb, "region": args.region, "seed": args.seed,
+                "width_model": args.width_model}
     if args.csv or args.latex:
         from ..tables import table_csv, table_latex
 

@@ -30,7 +30,7 @@ from typing import Any
 
 from ..errors import ParameterError, check_finite, check_positive
 from .constants import ALPHA_EM, SIN2_THETA_W, SQRT_S
-from .widths import ctau_mm, dark_higgs_widths, dark_photon_widths
+from .widths import check_width_model, ctau_mm, dark_higgs_widths, dark_photon_widths
 
 BENCHMARKS: dict[str, tuple[float, float]] = {
     "B1": (1.0 / 3.0, 1.0 / 6.0),
@@ -43,7 +43,6 @@ RELIC_COEFFICIENT_GEV: dict[str, float] = {"B1": 0.89, "B2": 0.07, "B3": 0.66}
 """C_B of m_chi^relic = C_B g_chi^4, eqs. (2.11)-(2.13), GeV."""
 
 KINETIC_MIXING = ("photon", "hypercharge")
-WIDTH_MODELS = ("winkler", "hipsofcobra")
 
 
 def check_eps(eps: Any, parameter: str = "eps") -> float:
@@ -109,9 +108,11 @@ class DarkSector:
         See the module docstring.
     sqrt_s : float
         Collider energy in GeV (only used by the validity check).
-    width_model : {"winkler", "hipsofcobra"}
-        Hadronic phi widths: the shipped Winkler tables (default) or the
-        hipsofcobra package (central value).
+    width_model : {"winkler", "dgl", "btpz"}
+        Hadronic phi widths: the shipped Winkler tables (default, the
+        paper's) or the corrected dispersive widths (central values,
+        :mod:`mcdh.physics.dispersive`). The envelope of all of them is a
+        band, not a model: ``Study(width_model="envelope")``.
     benchmark : str or None
         The benchmark the masses came from, if any (a label).
     """
@@ -142,8 +143,7 @@ class DarkSector:
             raise ParameterError("alpha_em", self.alpha_em, "must be in (0, 1)")
         if self.kinetic_mixing not in KINETIC_MIXING:
             raise ParameterError("kinetic_mixing", self.kinetic_mixing, f"must be one of {KINETIC_MIXING}")
-        if self.width_model not in WIDTH_MODELS:
-            raise ParameterError("width_model", self.width_model, f"must be one of {WIDTH_MODELS}")
+        check_width_model(self.width_model)
         if self.benchmark is not None:
             object.__setattr__(self, "benchmark", _check_benchmark(self.benchmark))
         masses = (self.m_A, self.m_chi, self.m_phi)

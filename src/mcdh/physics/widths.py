@@ -12,21 +12,21 @@ BR(chi chibar) by less than eps^2 / g_chi^2.
 
 phi widths (GeV), all proportional to sin^2(theta)
     l+ l-:   sin^2 theta m_l^2 m_phi beta^3 / (8 pi v^2)
-    pi pi, K K:  Winkler, PRD 99 (2019) 015018 (tables shipped in mcdh/data,
-             interpolated linearly, rising linearly from zero at threshold to the
-             first tabulated point), or the hipsofcobra package
-             (Blackstone et al., arXiv:2407.13587) with its uncertainty band.
+    pi pi, K K:  width models (:data:`HADRONIC_MODELS`): Winkler, PRD 99 (2019) 015018
+             (tables shipped in mcdh/data, interpolated linearly, following the
+             phase space from threshold to the first tabulated point; the paper's
+             choice and the default), or the corrected dispersive widths "dgl" and
+             "btpz" (:mod:`mcdh.physics.dispersive`: hipsofcobra's Omnes solutions,
+             Blackstone et al., arXiv:2407.13587, with two upstream defects fixed),
+             and their envelope (:func:`width_envelope`) as a theory band.
 Above 1.2 GeV 4 pi and eta eta channels, which neither model includes, start
 to matter: a :class:`HadronicValidityWarning` is issued.
 """
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import tempfile
-import threading
 import warnings
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_finite, check_nonnegative, check_positive
 from .constants import HBAR_C_GEV_MM, HIGGS_VEV, pdg_mass
+from .dispersive import phase_space, shipped_table
 
 HADRONIC_VALIDITY_GEV = 1.2
 """Above this m_phi the two-meson tables miss 4 pi / eta eta (paper section 2)."""
@@ -156,15 +157,26 @@ def lepton_width(m_phi: float, m_l: float, theta: float = math.pi / 2) -> float:
     return math.sin(theta) ** 2 * m_l**2 * m_phi * beta**3 / (8.0 * math.pi * HIGGS_VEV**2)
 
 
+WINKLER_PIPI_FIRST_GEV = 0.2965
+"""Digitised Winkler pi pi points below this mass are not used: between 0.2806 and 0.2931 GeV they scatter by up
+to 40 % point to point (the steep threshold rise read off a log-scaled figure; Gamma / Gamma_LET jumps between 1.0
+and 2.1), so the width follows the phase space at a constant form factor from threshold up to the point at
+0.2969 GeV (Gamma / Gamma_LET = 2.2-2.3 there). No mass of the paper's grid lies in that range."""
+
+
 @cache
 def winkler_table(channel: str) -> tuple[np.ndarray, np.ndarray]:
-    """(m_phi, Gamma at sin theta = 1) of the shipped Winkler table, ``"pipi"`` or ``"KK"``."""
+    """(m_phi, Gamma at sin theta = 1) of the shipped Winkler table, ``"pipi"`` or ``"KK"`` (pi pi from
+    :data:`WINKLER_PIPI_FIRST_GEV` on)."""
     fname = {"pipi": "winkler_pi.txt", "KK": "winkler_K.txt"}[channel]
     with (resources.files("mcdh") / "data" / fname).open("r") as fh:
         data = np.loadtxt(fh, comments="#")
     m, g = data[:, 0], data[:, 1]
     if not np.all(np.diff(m) > 0):
         raise RuntimeError(f"mcdh/data/{fname}: masses must increase strictly")
+    if channel == "pipi":
+        keep = m >= WINKLER_PIPI_FIRST_GEV
+        m, g = m[keep], g[keep]
     return m, g
 
 
@@ -174,94 +186,76 @@ def _threshold(channel: str) -> float:
 
 
 def winkler_width(channel: str, m_phi: float) -> float:
-    """Hadronic width (GeV, sin theta = 1) interpolated from the Winkler table."""
+    """Hadronic width (GeV, sin theta = 1) interpolated from the Winkler table.
+
+    Between the threshold and the first tabulated point the width follows the phase space of the
+    sub-modes at a constant form factor (Gamma proportional to (beta_charged + w beta_neutral) / m_phi,
+    :func:`~mcdh.physics.dispersive.phase_space`), as the low-energy theorem does.
+    """
     m, g = winkler_table(channel)
-    thr = _threshold(channel)
-    if m_phi <= thr:
+    if m_phi <= _threshold(channel):
         return 0.0
     if m_phi > m[-1]:
         raise ParameterError(
             "m_phi", m_phi,
-            f"the Winkler {channel} table ends at {m[-1]:.3f} GeV; use width_model='hipsofcobra' (to 2.45 GeV)",
+            f"the Winkler {channel} table ends at {m[-1]:.3f} GeV; use width_model='dgl' or 'btpz' (to 2.45 GeV)",
         )
     if m_phi < m[0]:
-        return float(g[0] * (m_phi - thr) / (m[0] - thr))
+        return float(g[0] * (phase_space(channel, m_phi) / m_phi) / (phase_space(channel, m[0]) / m[0]))
     return float(np.interp(m_phi, m, g))
 
 
-_HIPSOFCOBRA_LOCK = threading.Lock()
-
-
-@lru_cache(maxsize=8)
-def hipsofcobra_band(
-    channel: str, method: str = "DGL", seed: int = 0, couplings: tuple[float, float, float] = (1.0, 1.0, 1.0)
-) -> tuple[np.ndarray, np.ndarray]:
-    """hipsofcobra's ``channel`` width band at sin theta = 1.
-
-    Returns ``m_phi`` (GeV) and an array (n, 3) of (central, lower, upper)
-    widths in GeV. hipsofcobra creates a ``results/`` folder in the working
-    directory and draws from an unseeded module-level generator; here it
-    runs in a temporary directory that is removed afterwards, with its
-    generator replaced by a seeded one, so it leaves nothing behind and is
-    reproducible. ``couplings`` is hipsofcobra's ``clist`` (light-quark,
-    strange and heavy-quark/gluon couplings in units of the SM Higgs ones);
-    a Higgs-mixed scalar has all three equal to 1.
-    """
-    if method not in ("DGL", "BTPZ"):
-        raise ParameterError("method", method, "must be 'DGL' or 'BTPZ'")
-    pname = {"pipi": "pi", "KK": "K"}[channel]
-    with _HIPSOFCOBRA_LOCK, tempfile.TemporaryDirectory(prefix="mcdh-hipsofcobra-") as tmp:
-        cwd = os.getcwd()
-        os.chdir(tmp)
-        os.mkdir("results")  # made by hipsofcobra's import, which runs once per process
-        try:
-            with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-                try:
-                    import hipsofcobra.classes as hc
-                except ImportError:
-                    raise ParameterError(
-                        "width_model", "hipsofcobra", "needs the hipsofcobra package: pip install 'mcdh[hadronic]'"
-                    ) from None
-                saved = hc.rng
-                hc.rng = np.random.default_rng(seed)
-                try:
-                    obj = hc.HipsofCobra([float(c) for c in couplings], pname, method)
-                finally:
-                    hc.rng = saved
-        finally:
-            os.chdir(cwd)
-    band = np.asarray(obj.width_band_list, dtype=float)
-    return np.sqrt(band[:, 0]), band[:, 1:4]
-
-
-@lru_cache(maxsize=1)
-def hipsofcobra_table() -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """The shipped hipsofcobra band (``data/hipsofcobra_band.txt``): what :func:`hipsofcobra_band` gives with
-    its defaults, per channel ``(m_phi, (central, lower, upper))`` in GeV."""
-    text = resources.files("mcdh").joinpath("data").joinpath("hipsofcobra_band.txt").read_text()
-    data = np.loadtxt(text.splitlines(), comments="#")
-    return {"pipi": (data[:, 0], data[:, 1:4]), "KK": (data[:, 0], data[:, 4:7])}
-
-
-def hipsofcobra_width(channel: str, m_phi: float, which: str = "central", **kwargs) -> float:
-    """hipsofcobra width (GeV, sin theta = 1); ``which`` is central, lower or upper.
-
-    With the default settings the shipped table is used (no hipsofcobra import, which costs
-    ~250 MB); other ``kwargs`` (method, seed, couplings) run hipsofcobra.
-    """
+def dispersive_width(method: str, channel: str, m_phi: float, which: str = "central") -> float:
+    """The corrected dispersive width (GeV, sin theta = 1) of ``channel`` by ``method`` ("DGL" or "BTPZ"):
+    the shipped reduced width (:mod:`mcdh.physics.dispersive`) interpolated in m_phi, times the phase space
+    of the sub-modes with physical masses. ``which``: central, lower or upper (its sampled 1 sigma)."""
     col = {"central": 0, "lower": 1, "upper": 2}
     if which not in col:
         raise ParameterError("which", which, "must be 'central', 'lower' or 'upper'")
-    m, band = hipsofcobra_band(channel, **kwargs) if kwargs else hipsofcobra_table()[channel]
+    m, band = shipped_table()[(method, channel)]
     if m_phi > m[-1]:
-        raise ParameterError("m_phi", m_phi, f"hipsofcobra tabulates up to {m[-1]:.3f} GeV")
-    return float(np.interp(m_phi, m, band[:, col[which]]))
+        raise ParameterError("m_phi", m_phi, f"the dispersive widths are tabulated up to {m[-1]:.3f} GeV")
+    return float(np.interp(m_phi, m, band[:, col[which]]) * phase_space(channel, m_phi))
+
+
+HADRONIC_MODELS = ("winkler", "dgl", "btpz")
+"""Width models with one Gamma_phi: Winkler's (the paper's) and the corrected dispersive DGL and BTPZ ones."""
+ENVELOPE = "envelope"
+"""Not a width but a band: min and max of Gamma_phi over the models of :data:`HADRONIC_MODELS` and the
+dispersive models' sampled 1 sigma (:func:`width_envelope`), around Winkler's width."""
+WIDTH_MODELS = (*HADRONIC_MODELS, ENVELOPE)
+
+
+def check_width_model(model, *, envelope: bool = False, name: str = "width_model") -> str:
+    """``model`` if it names a width model (``"envelope"`` only where ``envelope``), else a ParameterError
+    listing the choices."""
+    choices = WIDTH_MODELS if envelope else HADRONIC_MODELS
+    if model in choices:
+        return model
+    if model == "hipsofcobra":
+        raise ParameterError(name, model, "was withdrawn: hipsofcobra 0.0.8's widths are 2-4x too large (a factor 2 "
+                             "in its width normalisation and a 1.85x gluon coupling); use 'dgl' or 'btpz', the "
+                             "corrected dispersive widths")
+    if model == ENVELOPE:
+        raise ParameterError(name, model, f"is a band, not one width: here give one of {', '.join(choices)} "
+                             "(the envelope is for reaches: Study.reach, mcdh reach, figure 11)")
+    raise ParameterError(name, model, f"must be one of {', '.join(choices)}")
+
+
+def hadronic_width(channel: str, m_phi: float, model: str = "winkler", which: str = "central") -> float:
+    """Gamma(phi -> ``channel``) at sin theta = 1 (GeV) in a width model of :data:`HADRONIC_MODELS`;
+    ``which`` (central, lower, upper) selects the dispersive models' sampled 1 sigma (Winkler's has none)."""
+    check_width_model(model)
+    if model == "winkler":
+        return winkler_width(channel, m_phi)
+    return dispersive_width(model.upper(), channel, m_phi, which)
 
 
 def dark_higgs_widths(m_phi: float, theta: float, model: str = "winkler", which: str = "central") -> dict[str, float]:
     """Partial widths of phi in GeV: ee, mumu, tautau, pipi, KK (all proportional to sin^2 theta)."""
     m_phi = check_positive("m_phi", m_phi)
     theta = check_finite("theta", theta)
+    check_width_model(model)
     s2 = math.sin(theta) ** 2
     out = {name * 2: lepton_width(m_phi, pdg_mass(pdg), theta) for name, pdg in LEPTONS.items()}
     if m_phi > HADRONIC_VALIDITY_GEV:
@@ -272,12 +266,7 @@ def dark_higgs_widths(m_phi: float, theta: float, model: str = "winkler", which:
             stacklevel=3,
         )
     for ch in ("pipi", "KK"):
-        if model == "winkler":
-            out[ch] = s2 * winkler_width(ch, m_phi)
-        elif model == "hipsofcobra":
-            out[ch] = s2 * hipsofcobra_width(ch, m_phi, which)
-        else:
-            raise ParameterError("width_model", model, "must be 'winkler' or 'hipsofcobra'")
+        out[ch] = s2 * hadronic_width(ch, m_phi, model, which)
     return out
 
 
@@ -287,6 +276,65 @@ def unit_mixing_width(m_phi: float, model: str = "winkler", which: str = "centra
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
         return sum(dark_higgs_widths(m_phi, math.pi / 2, model=model, which=which).values())
+
+
+@dataclass(frozen=True)
+class WidthEnvelope:
+    """The range of Gamma_phi at sin theta = 1 over the width models (GeV).
+
+    ``members`` holds every width that entered (``"dgl_upper"``, ...); ``lower`` and ``upper`` are their
+    min and max; ``note`` says which models are missing at this m_phi (beyond a table's end).
+    """
+
+    m_phi: float
+    lower: float
+    upper: float
+    members: dict
+    note: str | None
+
+    def ratios(self, width: float) -> tuple[float, float]:
+        """(lower, upper) over ``width``: the factors that take a model's Gamma_phi to the envelope's edges."""
+        return self.lower / width, self.upper / width
+
+
+@lru_cache(maxsize=4096)
+def width_envelope(m_phi: float) -> WidthEnvelope:
+    """Min and max of Gamma_phi (sin theta = 1) over Winkler's width and the corrected DGL and BTPZ widths
+    with their sampled 1 sigma: the theory uncertainty of the hadronic widths as a band. By construction it
+    contains every model's central width; below the pi pi threshold it has zero size (leptons only)."""
+    m_phi = check_positive("m_phi", m_phi)
+    members: dict[str, float] = {}
+    missing = []
+    for model in HADRONIC_MODELS:
+        for which in (("central",) if model == "winkler" else ("central", "lower", "upper")):
+            try:
+                members[model if which == "central" else f"{model}_{which}"] = unit_mixing_width(m_phi, model, which)
+            except ParameterError:
+                if model not in missing:
+                    missing.append(model)
+    if not members:
+        raise ParameterError("m_phi", m_phi, "is beyond every hadronic width table")
+    note = (f"at m_phi = {m_phi:.3g} GeV the envelope lacks {', '.join(missing)} (beyond its table)" if missing else None)
+    return WidthEnvelope(m_phi, min(members.values()), max(members.values()), members, note)
+
+
+def low_energy_theorem_pipi(m_phi: float, theta: float = math.pi / 2) -> float:
+    """Gamma(S -> pi pi) of the low-energy theorem (Voloshin; leading order, three heavy quarks), GeV:
+
+        G_F m^3 sin^2 theta / (8 sqrt(2) pi) sum_sub w [(2/9)(1 + 11 m_pi^2 / (2 m^2))]^2 beta_pi,
+
+    summed over pi+ pi- (w = 1) and pi0 pi0 (w = 1/2) with their masses; in the isospin limit
+    3 G_F m^3 sin^2 theta / (16 sqrt(2) pi) [(2/9)(1 + 11 m_pi^2 / (2 m^2))]^2 beta_pi. Valid near threshold
+    only: the dispersive and Winkler widths exceed it by the pi pi rescattering enhancement (~2-3 at 0.3 GeV).
+    """
+    m = check_positive("m_phi", m_phi)
+    total = 0.0
+    for pdg, w in ((211, 1.0), (111, 0.5)):
+        md = pdg_mass(pdg)
+        if m > 2.0 * md:
+            total += w * (2.0 / 9.0 * (1.0 + 11.0 * md**2 / (2.0 * m**2))) ** 2 * math.sqrt(1.0 - 4.0 * md**2 / m**2)
+    # G_F / (8 sqrt 2 pi) = 1 / (16 pi v^2)
+    return math.sin(theta) ** 2 * m**3 * total / (16.0 * math.pi * HIGGS_VEV**2)
 
 
 def ctau_mm(width: float) -> float:

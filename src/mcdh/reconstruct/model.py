@@ -59,7 +59,7 @@ from ..generate.signal import FixedUniforms
 from ..kinematics.beams import Beams
 from ..kinematics.variables import e_bar, pair_mass
 from ..physics.model import DarkSector
-from ..physics.widths import HADRONIC_VALIDITY_GEV, unit_mixing_width
+from ..physics.widths import HADRONIC_VALIDITY_GEV, unit_mixing_width, width_envelope
 from ..settings import LUMINOSITY_FB
 
 PARAMETERS = ("m_A", "m_phi", "eps", "theta")
@@ -345,6 +345,24 @@ def _seed(seed: int, channel: str, what: int) -> int:
     return int(np.random.SeedSequence([seed, CHANNELS.index(channel), what]).generate_state(1)[0])
 
 
+def width_model_note(m_phi: float, width_model: str) -> str | None:
+    """What theta rests on: the hadronic width model the fit uses and how far the width models disagree at
+    ``m_phi`` (theta scales as Gamma_1^(-1/2) at a measured width); None where every model has the same width
+    (below the pi pi threshold)."""
+    env = width_envelope(m_phi)
+    spread = env.upper / env.lower
+    if spread <= 1.0 + 1e-12:
+        return None
+    text = (f"theta is inferred from the measured width Gamma_phi = sin^2(theta) Gamma_1(m_phi) with the {width_model} "
+            f"hadronic widths; the width models (winkler, dgl, btpz and their 1 sigma) span a factor {spread:.3g} in "
+            f"Gamma_1 at m_phi = {m_phi:.3g} GeV, so theta carries a further factor {math.sqrt(spread):.3g} of theory "
+            "uncertainty (refit with --width-model to see it)")
+    if m_phi > HADRONIC_VALIDITY_GEV:
+        text += (f"; above m_phi = {HADRONIC_VALIDITY_GEV} GeV every model misses 4 pi and eta eta decays: what the "
+                 "data measure is the lifetime")
+    return text
+
+
 class DataModel:
     """Expected binned yields of both channels, with the vertex mass, as a function of the parameters.
 
@@ -370,10 +388,7 @@ class DataModel:
         mp = np.linspace(grid["m_phi"][0], grid["m_phi"][-1], 41)
         self._log_width1 = CubicSpline(mp, np.log10([unit_mixing_width(x, m.width_model) for x in mp]))
         self._vertex_bkg = self.vertex_factor(m.m_phi)
-        self.width_note = None if m.m_phi <= HADRONIC_VALIDITY_GEV else (
-            f"theta is inferred from the measured width Gamma_phi = sin^2(theta) Gamma_1(m_phi) with the "
-            f"{m.width_model} widths, which miss 4 pi and eta eta decays above m_phi = {HADRONIC_VALIDITY_GEV} GeV: "
-            "what the data measure is the lifetime")
+        self.width_note = width_model_note(m.m_phi, m.width_model)
 
     def log_width(self, m_phi: float, theta: float) -> float:
         """log10 Gamma_phi (GeV) at (m_phi, theta)."""
