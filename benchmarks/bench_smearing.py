@@ -132,3 +132,20 @@ class AnalysisPoint:
         return t_point / (time.process_time() - t0)
 
     track_point_over_one_smearing_pass.unit = "ratio"
+
+    def track_width_envelope_over_point(self):
+        """CPU time of a point's results with the hadronic-width envelope of figure 11 over the same without it,
+        two fresh analyses of the same point in one run (issue 22: 9 more eps reaches at replayed widths; the
+        theta-band edges move in closed form)."""
+        import time
+
+        from mcdh.study import point_results
+
+        plain, envelope = (self.study.analysis("B1", 6.0, "phi", keep=False) for _ in range(2))
+        t0 = time.process_time()
+        point_results(plain)
+        t1 = time.process_time()
+        point_results(envelope, width_envelope=True)
+        return (time.process_time() - t1) / (t1 - t0)
+
+    track_width_envelope_over_point.unit = "ratio"

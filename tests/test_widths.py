@@ -67,7 +67,7 @@ def test_isospin_limit_splits():
     m = np.array([0.3, 0.6, 1.2])
     for channel, half in (("pipi", 0.5), ("KK", 1.0)):
         md = 0.137 if channel == "pipi" else 0.495
-        both = D.phase_space(channel, m, (md, md))
+        both = W.phase_space(channel, m, (md, md))
         charged = np.sqrt(np.clip(1 - 4 * md**2 / m**2, 0, None))
         np.testing.assert_allclose(both, (1 + half) * charged, rtol=1e-15)
 
@@ -121,6 +121,14 @@ def test_cli_width_model_is_one_line(capsys):
     assert "band, not one width" in capsys.readouterr().err
 
 
+def test_table_csv_records_the_width_model(capsys):
+    from mcdh.cli import main
+
+    assert main(["table", "--channel", "phi", "--nb", "1", "--mA-list", "4.5", "--events", "300", "--background-events",
+                 "300", "--width-model", "dgl", "--csv", "--quiet", "--threads", "1"]) == 0
+    assert "width_model=dgl" in capsys.readouterr().out.splitlines()[0]
+
+
 def test_reach_with_other_widths_is_the_reach_at_another_theta():
     """Theta enters only through Gamma_phi = sin^2(theta) Gamma_1: the reach with DGL's widths equals Winkler's
     reach at sin^2(theta') = r sin^2(theta), and DGL's theta-band edges are Winkler's moved to
@@ -152,6 +160,33 @@ def test_study_envelope_brackets_the_default():
         assert band.lower_range[0] <= band.lower <= band.lower_range[1]
         assert band.upper_range[0] <= band.upper <= band.upper_range[1]
     assert "width envelope" in str(env.reach("B1", 4.5)["phi"])
+    # full analyses with the other models' widths (not grid points of the envelope) fall inside its band
+    phi = env.reach("B1", 4.5)["phi"]
+    for wm in ("dgl", "btpz"):
+        other = mcdh.Study(width_model=wm, **kw).eps_reach("B1", 4.5, "phi").eps
+        assert phi.eps_lower <= other <= phi.eps_upper, wm
+    assert mcdh.Study(width_model="btpz", **kw).eps_reach("B1", 4.5, "phi").eps > 1.2 * phi.eps
+
+
+def test_envelope_out_of_reach_is_said():
+    """A width the envelope needs but no theta <= pi/2 gives: no band, not a truncated one."""
+    from mcdh.study import envelope_thetas, eps_envelope, reach_result
+
+    assert envelope_thetas((0.5, 2.0), 1.2) is None
+    assert envelope_thetas((1.0, 1.0), 1.2) == []
+    model = mcdh.DarkSector.from_benchmark("B1", 4.5)
+    reach = reach_result(1e-4, "phi", 1.2, model)
+    assert eps_envelope(lambda t: 2e-4, (0.5, 2.0), 1.2, reach, model) == (None, None)
+    assert eps_envelope(lambda t: 2e-4, (0.5, 2.0), 0.1, reach, model) == (1e-4, 2e-4)
+
+
+def test_table_uses_the_study_width_model():
+    """Study.table (and mcdh table) analyse with the study's widths: it used to build Winkler models always."""
+    kw = dict(n_signal=3000, n_background=3000, seed=5, n_threads=1)
+    btpz = mcdh.Study(width_model="btpz", **kw)
+    row = btpz.table("B1", "phi", masses=[4.5])[0]
+    assert row == btpz.table_row("B1", 4.5, "phi")
+    assert row.resc_sig != mcdh.Study(**kw).table("B1", "phi", masses=[4.5])[0].resc_sig
 
 
 def test_fit_note_names_the_width_model():

@@ -25,7 +25,7 @@ import numpy as np
 
 from ._progress import ordered_map
 from .analysis import limits
-from .analysis.displacement import get_region
+from .analysis.displacement import Region, get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
 from .channels import CHANNELS, check_channel
 from .errors import ParameterError, check_count, check_positive
@@ -169,18 +169,12 @@ def efficiency_table(
     n_threads: int = 1,
     progress: bool = False,
 ) -> list[TableRow]:
-    """The Appendix B efficiency table of ``channel`` for a benchmark, N_b, eps and theta."""
-    masses = _check_masses(masses)
-    eps, theta = check_eps(eps), check_theta(theta)
-    n_b = float(n_b)
-    if not n_b >= 0:
-        raise ParameterError("nb", n_b, "must be >= 0")
-
-    def one(m_A):
-        a = analyse_point(benchmark, m_A, channel, n_signal=n_signal, n_background=n_background, seed=seed, config=config)
-        return a.table_row(eps, theta, n_b)
-
-    return run_points(one, masses, n_threads, progress, desc=f"table {benchmark} {channel}")
+    """The Appendix B efficiency table of ``channel`` for a benchmark, N_b, eps and theta (:meth:`Study.table`
+    with these settings and Winkler's widths)."""
+    config = config if config is not None else AnalysisConfig()
+    study = Study(luminosity_fb=config.luminosity_fb, n_b=n_b, region=config.region, n_signal=n_signal,
+                  n_background=n_background, seed=seed, n_threads=n_threads, options=config)
+    return study.table(benchmark, channel, eps=eps, theta=theta, masses=masses, progress=progress)
 
 
 def _finite(x: float) -> float | None:
@@ -212,7 +206,7 @@ def point_results(
                            "eps95_note": {}, "theta_band": {}, "theta_band_cut_and_count": {}}
     ratios = envelope_ratios(a.model) if width_envelope else None
     if ratios is not None:
-        a.signal_hists(envelope_thetas(ratios, theta_eps_scan))  # one replay for all of them
+        a.signal_hists([theta_eps_scan, *(envelope_thetas(ratios, theta_eps_scan) or [])])  # one replay for all
         out["eps95_width_band"] = {}
         out["theta_band_width_envelope"] = {}
     for n_b in n_b_values:
@@ -225,7 +219,7 @@ def point_results(
         out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all").eps,
                                                        a.channel, theta_eps_scan, a.model).eps
         if ratios is not None:
-            lo, hi = eps_envelope(lambda t, n_b=n_b: a.eps_reach(t, n_b).eps, ratios, theta_eps_scan, a.channel, a.model)
+            lo, hi = eps_envelope(lambda t, n_b=n_b: a.eps_reach(t, n_b).eps, ratios, theta_eps_scan, reach, a.model)
             out["eps95_width_band"][key] = {"lower": lo, "upper": hi}
     for label, strategy in (("theta_band", None), ("theta_band_cut_and_count", "all")):
         bands = a.theta_band(eps_theta_scan, n_b_values, strategy=strategy)
@@ -249,28 +243,30 @@ def envelope_ratios(model: DarkSector) -> tuple[float, float]:
     return width_envelope(model.m_phi).ratios(unit_mixing_width(model.m_phi, model.width_model))
 
 
-def envelope_thetas(ratios: tuple[float, float], theta: float) -> list[float]:
-    """``theta`` first, then the mixing angles at which the model's widths equal r times its width at ``theta``
-    for r across ``ratios``: theta enters the signal only through Gamma_phi = sin^2(theta) Gamma_1, so the
-    reach with widths r Gamma_1 is the reach at sin^2(theta') = r sin^2(theta). Widths beyond sin theta' = 1
-    are left out."""
+def envelope_thetas(ratios: tuple[float, float], theta: float) -> list[float] | None:
+    """The mixing angles at which the model's widths equal r times its width at ``theta``, for
+    :data:`ENVELOPE_POINTS` ratios r across ``ratios`` other than 1: theta enters the signal only through
+    Gamma_phi = sin^2(theta) Gamma_1, so the reach with widths r Gamma_1 is the reach at
+    sin^2(theta') = r sin^2(theta). None where a width of the envelope would need sin theta' > 1 (it cannot
+    be reached at this theta)."""
     r_lo, r_hi = ratios
     if r_lo == r_hi:
-        return [theta]
+        return []
     s = math.sin(theta)
-    out = [theta]
-    for r in np.geomspace(r_lo, r_hi, ENVELOPE_POINTS):
-        x = math.sqrt(r) * s
-        if r != 1.0 and x <= 1.0:
-            out.append(math.asin(x))
-    return out
+    if math.sqrt(r_hi) * s > 1.0:
+        return None
+    return [math.asin(math.sqrt(r) * s) for r in np.geomspace(r_lo, r_hi, ENVELOPE_POINTS) if r != 1.0]
 
 
-def eps_envelope(reach_at, ratios: tuple[float, float], theta: float, channel: str,
+def eps_envelope(reach_at, ratios: tuple[float, float], theta: float, reach: Reach,
                  model: DarkSector) -> tuple[float | None, float | None]:
-    """The smallest and largest eps reach over the width envelope: ``reach_at(theta')`` (the eps reach at
-    another theta) at :func:`envelope_thetas`; None where no width of the envelope gives sensitivity."""
-    values = [reach_result(reach_at(t), channel, theta, model).eps for t in envelope_thetas(ratios, theta)]
+    """The smallest and largest eps reach over the width envelope: ``reach`` (the model's own widths) and
+    ``reach_at(theta')`` (the eps reach at another theta) at :func:`envelope_thetas`. (None, None) where no width
+    of the envelope gives sensitivity, or where the envelope cannot be reached at this theta."""
+    thetas = envelope_thetas(ratios, theta)
+    if thetas is None:
+        return None, None
+    values = [reach.eps] + [reach_result(reach_at(t), reach.channel, theta, model).eps for t in thetas]
     finite = [v for v in values if v is not None]
     return (min(finite), max(finite)) if finite else (None, None)
 
@@ -320,8 +316,8 @@ class Reach:
         The Higgs mixing angle (rad) the reach was computed at.
     eps_lower, eps_upper : float or None
         With ``Study(width_model="envelope")``: the smallest and largest reach over the hadronic-width
-        envelope (:func:`~mcdh.physics.widths.width_envelope`); None otherwise, or where no width of the
-        envelope gives sensitivity.
+        envelope (:func:`~mcdh.physics.widths.width_envelope`); None otherwise, where no width of the
+        envelope gives sensitivity, or where the envelope's largest width would need sin(theta) > 1.
     """
 
     eps: float | None
@@ -455,7 +451,7 @@ class Study:
 
     luminosity_fb: float = LUMINOSITY_FB
     n_b: float = 1.0
-    region: str | tuple[float, float] = "uninstrumented"
+    region: str | tuple[float, float] | Region = "uninstrumented"
     n_signal: int = DEFAULT_N_SIGNAL
     n_background: int = DEFAULT_N_BACKGROUND
     seed: int = 1
@@ -599,9 +595,9 @@ class Study:
         if self.width_model != ENVELOPE:
             return result
         ratios = envelope_ratios(model)
-        for ch in self._channels(channel):
-            self.analysis(model, None, ch).signal_hists(envelope_thetas(ratios, theta))  # one replay for all
-        lo, hi = eps_envelope(reach_at, ratios, theta, channel, model)
+        for ch in self._channels(channel):  # one replay for all the widths
+            self.analysis(model, None, ch).signal_hists([theta, *(envelope_thetas(ratios, theta) or [])])
+        lo, hi = eps_envelope(reach_at, ratios, theta, result, model)
         return dataclasses.replace(result, eps_lower=lo, eps_upper=hi)
 
     def _channel_hists(self, model: DarkSector, channel: str, theta: float) -> limits.ChannelHists:

@@ -33,7 +33,7 @@ def number(x: float, digits: int = SIGNIFICANT) -> str:
 
 def settings_line(settings: dict) -> str:
     """What a table was made with, in one line."""
-    keys = ("benchmark", "channel", "eps", "theta", "n_b", "luminosity_fb", "region", "seed")
+    keys = ("benchmark", "channel", "eps", "theta", "n_b", "luminosity_fb", "region", "seed", "width_model")
     parts = [f"{k}={settings[k]}" for k in keys if k in settings]
     return (f"mcdh {__version__} Appendix B table: " + ", ".join(parts)
             + "; N_b = phi-channel background events at 10 ab^-1 (gamma-phi: 0.22 N_b); events at luminosity_fb (fb^-1)")
@@ -57,7 +57,8 @@ def table_latex(rows: list[TableRow], settings: dict) -> str:
     caption = (f"Efficiency table for {settings.get('benchmark', '')}, $e^-e^+ \\rightarrow {process}$: "
                f"$\\epsilon = {_tex(settings.get('eps'))}$, $\\theta = {_tex(settings.get('theta'))}$, "
                f"$N_b = {_tex(settings.get('n_b'))}$; events in {lumi_ab:g} ab$^{{-1}}$ (mcdh {__version__}, "
-               f"seed {settings.get('seed', '')}, region {settings.get('region', '')}).")
+               f"seed {settings.get('seed', '')}, region {settings.get('region', '')}, "
+               f"{settings.get('width_model', 'winkler')} hadronic widths).")
     out = [r"\begin{table}[htb]", r"\centering", r"\begin{tabular}{" + "r" * len(cols) + "}", r"\hline",
            " & ".join(COLUMNS[c][1] for c in cols) + r" \\", r"\hline"]
     out += [" & ".join(f"${_tex(d[c])}$" for c in cols) + r" \\" for d in dicts]

@@ -40,10 +40,9 @@ def run(args) -> int:
     from ..settings import MASSES
     from ..study import Study
 
-    check_width_model(args.width_model)
     study = Study(luminosity_fb=args.lumi_fb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=args.threads,
-                  width_model=args.width_model)
+                  width_model=check_width_model(args.width_model))
     from .. import settings
 
     if args.number != 11 and (args.nb_list, args.theta, args.eps) != (None, None, None):

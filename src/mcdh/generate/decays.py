@@ -26,18 +26,7 @@ from ..kinematics.decay import decay_two_body
 from ..kinematics.variables import mass
 from ..physics.constants import pdg_mass
 from ..physics.model import DarkSector
-
-_MODES = {  # phi width key -> (daughter PDG ids, isospin weight); sub-modes share the width in proportion
-    "ee": [((11, -11), 1.0)],  # to isospin weight x velocity (s-wave scalar -> two spin-0 or spin-1/2)
-    "mumu": [((13, -13), 1.0)],
-    "pipi": [((211, -211), 2.0), ((111, 111), 1.0)],
-    "KK": [((321, -321), 1.0), ((311, -311), 1.0)],
-}
-
-
-def _beta(m_parent: float, m_d: float) -> float:
-    x = 1.0 - 4.0 * m_d**2 / m_parent**2
-    return math.sqrt(x) if x > 0 else 0.0
+from ..physics.widths import PHI_DECAY_MODES, pair_velocity
 
 
 def signal_model(events: Events) -> DarkSector | None:
@@ -65,7 +54,8 @@ def decay_table(model: DarkSector) -> list[tuple[tuple[int, int], float]]:
 
     The widths are the model's (``model.widths_phi``); within pi pi and K K
     the charged and neutral pairs share the width as isospin weight (2 : 1,
-    1 : 1) times the pair's velocity, with PDG masses (``pdg_mass``).
+    1 : 1) times the pair's velocity (:data:`~mcdh.physics.widths.PHI_DECAY_MODES`),
+    with PDG masses (``pdg_mass``).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -75,9 +65,9 @@ def decay_table(model: DarkSector) -> list[tuple[tuple[int, int], float]]:
     for key, width in widths.items():
         if width <= 0:
             continue
-        if key not in _MODES:
+        if key not in PHI_DECAY_MODES:
             raise ParameterError("model.widths_phi", key, f"no decay products known for mode {key!r}")
-        subs = [(ids, iso * _beta(m, pdg_mass(abs(ids[0])))) for ids, iso in _MODES[key]]
+        subs = [(ids, iso * float(pair_velocity(m, pdg_mass(abs(ids[0]))))) for ids, iso in PHI_DECAY_MODES[key]]
         subs = [(ids, r) for ids, r in subs if r > 0]
         tot = sum(r for _, r in subs)
         if tot <= 0:

@@ -48,7 +48,8 @@ DGL / LET = 2.5, hipsofcobra as shipped 9.3.
 Two further choices differ from hipsofcobra and are physics, not defects:
 the phase space uses the physical pion and kaon masses per sub-channel
 (Gamma_pipi = Gamma_hat (beta_pi+- + beta_pi0 / 2), Gamma_KK =
-Gamma_hat (beta_K+- + beta_K0), Gamma_hat = |G|^2 / (16 pi m)), where
+Gamma_hat (beta_K+- + beta_K0), Gamma_hat = |G|^2 / (16 pi m):
+:func:`mcdh.physics.widths.phase_space`), where
 hipsofcobra uses one mass for both (so pi+ pi- opened at 0.268 GeV); and
 the low-energy constants are drawn once per iteration and shared by every
 quantity that contains them (hipsofcobra draws them anew in each function).
@@ -68,7 +69,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ParameterError
-from .constants import pdg_mass
 
 UPSTREAM = "hipsofcobra 0.0.8 (PyPI; P. Blackstone et al., arXiv:2407.13587)"
 METHODS = ("DGL", "BTPZ")
@@ -186,22 +186,13 @@ def form_factors(method: str, omnes: dict[str, tuple[np.ndarray, np.ndarray]], *
     return s, g_pi, g_k
 
 
-def phase_space(channel: str, m_phi, masses: tuple[float, float] | None = None):
-    """The velocity sum of a channel's sub-modes: beta_pi+- + beta_pi0 / 2 (``"pipi"``) or beta_K+- + beta_K0
-    (``"KK"``), PDG masses unless ``masses`` (charged, neutral) are given; 0 below each threshold.
-
-    Gamma_channel = Gamma_hat x this, with Gamma_hat = |G|^2 / (16 pi m_phi): in the isospin limit
-    (equal masses) Gamma(pi0 pi0) = Gamma(pi+ pi-) / 2 and Gamma(K0 K0bar) = Gamma(K+ K-).
-    """
-    if masses is None:
-        masses = (pdg_mass(211), pdg_mass(111)) if channel == "pipi" else (pdg_mass(321), pdg_mass(311))
-    m = np.asarray(m_phi, dtype=float)
-    weights = (1.0, 0.5) if channel == "pipi" else (1.0, 1.0)
-    out = np.zeros_like(m)
-    for w, md in zip(weights, masses):
-        x = 1.0 - 4.0 * md**2 / np.where(m > 0, m, np.inf) ** 2
-        out = out + w * np.sqrt(np.clip(x, 0.0, None))
-    return out
+@cache
+def _omnes_tables(directory: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The four Omnes tables of a folder, parsed once per process (12 MB of text)."""
+    omnes = {name[5:7]: read_omnes(directory / name) for name in OMNES_FILES}
+    if any(not np.array_equal(v[0], omnes["c1"][0]) for v in omnes.values()):
+        raise ParameterError("omnes_dir", str(directory), "its four Omnes tables have different s grids")
+    return omnes
 
 
 def dispersive_band(method: str, omnes_dir: str | Path | None = None, *, seed: int = 0,
@@ -214,10 +205,7 @@ def dispersive_band(method: str, omnes_dir: str | Path | None = None, *, seed: i
     is applied by :func:`upstream_widths`, which reproduces the package's numbers.
     """
     directory = find_omnes_dir() if omnes_dir is None else Path(omnes_dir)
-    omnes = {name[5:7]: read_omnes(directory / name) for name in OMNES_FILES}
-    if any(not np.array_equal(v[0], omnes["c1"][0]) for v in omnes.values()):
-        raise ParameterError("omnes_dir", str(directory), "its four Omnes tables have different s grids")
-    s, g_pi, g_k = form_factors(method, omnes, seed=seed, corrected=corrected)
+    s, g_pi, g_k = form_factors(method, _omnes_tables(directory.resolve()), seed=seed, corrected=corrected)
     keep = s > 0
     m = np.sqrt(s[keep])
     out = {}
@@ -248,15 +236,9 @@ TABLE_COLUMNS = ("m_phi", "pipi_DGL_central", "pipi_DGL_lower", "pipi_DGL_upper"
 
 def table_text(omnes_dir: str | Path | None = None, seed: int = 0) -> str:
     """The text of ``data/dispersive_widths.txt``: the reduced widths of both methods, both channels."""
-    cols = []
-    m = None
-    for method in METHODS:
-        band = dispersive_band(method, omnes_dir, seed=seed)
-        for channel in ("pipi", "KK"):
-            m, values = band[channel]
-            cols.append(values)
-    assert m is not None
-    data = np.column_stack([m, *cols])
+    bands = {method: dispersive_band(method, omnes_dir, seed=seed) for method in METHODS}
+    m = bands["DGL"]["pipi"][0]
+    data = np.column_stack([m, *(bands[method][channel][1] for method in METHODS for channel in ("pipi", "KK"))])
     header = f"""\
 Reduced hadronic widths Gamma_hat = |G|^2 / (16 pi m_phi) of a Higgs-mixed scalar at sin(theta) = 1, in GeV;
 Gamma(phi -> pi pi) = Gamma_hat_pipi (beta_pi+- + beta_pi0 / 2), Gamma(phi -> K K) = Gamma_hat_KK (beta_K+- + beta_K0).

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ParameterError, check_finite, check_nonnegative, check_positive
 from .constants import HBAR_C_GEV_MM, HIGGS_VEV, pdg_mass
-from .dispersive import phase_space, shipped_table
+from .dispersive import shipped_table
 
 HADRONIC_VALIDITY_GEV = 1.2
 """Above this m_phi the two-meson tables miss 4 pi / eta eta (paper section 2)."""
@@ -157,6 +157,40 @@ def lepton_width(m_phi: float, m_l: float, theta: float = math.pi / 2) -> float:
     return math.sin(theta) ** 2 * m_l**2 * m_phi * beta**3 / (8.0 * math.pi * HIGGS_VEV**2)
 
 
+PHI_DECAY_MODES: dict[str, tuple[tuple[tuple[int, int], float], ...]] = {
+    "ee": (((11, -11), 1.0),),
+    "mumu": (((13, -13), 1.0),),
+    "pipi": (((211, -211), 2.0), ((111, 111), 1.0)),
+    "KK": (((321, -321), 1.0), ((311, -311), 1.0)),
+}
+"""phi width key -> its sub-modes (daughter PDG ids, isospin weight). A channel's width is shared among its
+sub-modes as isospin weight x the pair's velocity (an s-wave scalar into two spin-0 or spin-1/2 particles)."""
+
+
+def pair_velocity(m_parent, m_daughter: float):
+    """beta = sqrt(1 - 4 m_d^2 / m^2) of a pair from a parent of mass ``m_parent`` (array or float); 0 below
+    threshold."""
+    m = np.asarray(m_parent, dtype=float)
+    x = 1.0 - 4.0 * m_daughter**2 / np.where(m > 0, m, np.inf) ** 2
+    return np.sqrt(np.clip(x, 0.0, None))
+
+
+def phase_space(channel: str, m_phi, masses: tuple[float, ...] | None = None):
+    """The velocity sum of a two-meson channel's sub-modes, normalised to its charged mode:
+    beta_pi+- + beta_pi0 / 2 (``"pipi"``) or beta_K+- + beta_K0 (``"KK"``) (:data:`PHI_DECAY_MODES`),
+    PDG masses unless ``masses`` (one per sub-mode) are given; 0 below each threshold.
+
+    Gamma_channel = Gamma_hat x this, with Gamma_hat = |G|^2 / (16 pi m_phi) (the dispersive widths,
+    :mod:`mcdh.physics.dispersive`); in the isospin limit (equal masses) Gamma(pi0 pi0) = Gamma(pi+ pi-) / 2 and
+    Gamma(K0 K0bar) = Gamma(K+ K-).
+    """
+    modes = PHI_DECAY_MODES[channel]
+    if masses is None:
+        masses = tuple(pdg_mass(abs(ids[0])) for ids, _ in modes)
+    w0 = modes[0][1]
+    return sum((w / w0) * pair_velocity(m_phi, md) for (_, w), md in zip(modes, masses))
+
+
 WINKLER_PIPI_FIRST_GEV = 0.2965
 """Digitised Winkler pi pi points below this mass are not used: between 0.2806 and 0.2931 GeV they scatter by up
 to 40 % point to point (the steep threshold rise read off a log-scaled figure; Gamma / Gamma_LET jumps between 1.0
@@ -190,7 +224,7 @@ def winkler_width(channel: str, m_phi: float) -> float:
 
     Between the threshold and the first tabulated point the width follows the phase space of the
     sub-modes at a constant form factor (Gamma proportional to (beta_charged + w beta_neutral) / m_phi,
-    :func:`~mcdh.physics.dispersive.phase_space`), as the low-energy theorem does.
+    :func:`phase_space`), as the low-energy theorem does.
     """
     m, g = winkler_table(channel)
     if m_phi <= _threshold(channel):
@@ -328,11 +362,11 @@ def low_energy_theorem_pipi(m_phi: float, theta: float = math.pi / 2) -> float:
     only: the dispersive and Winkler widths exceed it by the pi pi rescattering enhancement (~2-3 at 0.3 GeV).
     """
     m = check_positive("m_phi", m_phi)
+    modes = PHI_DECAY_MODES["pipi"]
     total = 0.0
-    for pdg, w in ((211, 1.0), (111, 0.5)):
-        md = pdg_mass(pdg)
-        if m > 2.0 * md:
-            total += w * (2.0 / 9.0 * (1.0 + 11.0 * md**2 / (2.0 * m**2))) ** 2 * math.sqrt(1.0 - 4.0 * md**2 / m**2)
+    for ids, w in modes:
+        md = pdg_mass(abs(ids[0]))
+        total += w / modes[0][1] * (2.0 / 9.0 * (1.0 + 11.0 * md**2 / (2.0 * m**2))) ** 2 * float(pair_velocity(m, md))
     # G_F / (8 sqrt 2 pi) = 1 / (16 pi v^2)
     return math.sin(theta) ** 2 * m**3 * total / (16.0 * math.pi * HIGGS_VEV**2)
 
