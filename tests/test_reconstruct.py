@@ -63,7 +63,7 @@ def test_asimov_fit_returns_the_truth_off_the_grid_nodes(model):
         lo, hi = r.minos[k]
         assert lo < truth[k] < hi
     assert abs(r.pulls()["m_A"]) < 0.1
-    assert r.significance > 5
+    assert r.z_local > 5
     assert r.ratio_test["lambda"] < 1e-3  # the model's own ratio: nothing to gain from freeing it
 
 
@@ -102,7 +102,7 @@ def test_model_test_sees_a_gamma_phi_rate_the_model_does_not_predict(model, trut
 def test_background_only_gives_no_signal_and_an_upper_limit(model, truth):
     data = asimov_data(model, truth | {"eps": 0.0})
     r = fit(model, data, upper_limit=True, minos=True)
-    assert r.significance < 0.1 and r.q0 < 0.01
+    assert r.z_local < 0.1 and r.q0 < 0.01
     assert not r.valid and "no significant signal" in r.status
     assert r.minos == {}  # masses and theta are undetermined without a signal: no intervals are made up
     assert any("undetermined" in n for n in r.notes)
@@ -208,10 +208,13 @@ def test_pseudo_data_ntuple_has_the_generate_layout_and_the_fit_record(data_file
 
 def test_cli_fit_writes_json_and_figures(data_file, tmp_path, capsys):
     out = tmp_path / "fit"
-    assert main(["fit", str(data_file), "--out", str(out), "--json"]) == 0
+    assert main(["fit", str(data_file), "--out", str(out), "--json", "--toys", "100"]) == 0
     printed = json.loads(capsys.readouterr().out)
     saved = json.loads((out / "fit.json").read_text())
     assert saved["result"]["valid"] is True and printed["valid"] is True
+    lee = saved["result"]["lee"]
+    assert lee["toys"] == 100 and lee["z_local"] >= lee["z_window"] >= lee["z_range"] > 5
+    assert saved["result"]["gof"]["p_value"]["combined"] > 0.01
     assert saved["result"]["values"]["m_A"] == pytest.approx(6.0, abs=0.1)
     assert set(saved["result"]["contours"]) == {"m_A,eps", "eps,theta", "m_A,m_phi"}
     for stem in ("fit_channels", "fit_contours"):
@@ -279,7 +282,7 @@ def test_background_only_toys_find_no_signal_and_limits_agree_with_the_reach():
     dm = DataModel(FitConfig(COVERAGE_POINTS["B1"], luminosity_fb=50e3, n_b=10, template_events=20_000))
     truth = default_truth(dm.config) | {"eps": 0.0}
     results = toys(dm, truth, 300, seed=7, n_workers=2, minos=False, upper_limit=True)
-    z = np.array([r.significance for r in results])
+    z = np.sqrt([r.q0 for r in results])  # q0 also where the fit ended at the edge (no z_local printed there)
     assert np.mean(z < 3) >= 0.95
     limits = np.array([r.eps_upper_95 for r in results], dtype=float)
     assert np.all(np.isfinite(limits))
@@ -321,7 +324,7 @@ def test_an_analysts_own_ntuple_is_fitted_with_the_hypothesis_given(data_file, t
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--mA" in r.stderr, r.stderr
     out = tmp_path / "own"
     assert main(["fit", str(plain), "--benchmark", "B1", "--mA", "6", "--eps", "4.2e-5", "--theta", "1e-3",
-                 "--lumi-fb", "5e4", "--nb", "10", "--template-events", "4000", "--no-contours", "--out", str(out),
-                 "--quiet"]) == 0
+                 "--lumi-fb", "5e4", "--nb", "10", "--template-events", "4000", "--no-contours", "--toys", "0",
+                 "--out", str(out), "--quiet"]) == 0
     saved = json.loads((out / "fit.json").read_text())
     assert saved["result"]["valid"] and saved["data"]["events"]["phi"] == trees["phi"]["__weight__"].sum()

@@ -36,8 +36,9 @@ from .generate.signal import generate_signal
 from .kinematics.variables import mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import ENVELOPE, HadronicValidityWarning, check_width_model, unit_mixing_width, width_envelope
+from .reconstruct.calibration import TOYS, calibrate
 from .reconstruct.data import Data, asimov_data, poisson_data
-from .reconstruct.fit import PAIRS, FitResult, fit, precision_table
+from .reconstruct.fit import MAX_OUTSIDE, PAIRS, FitResult, fit, precision_table
 from .reconstruct.model import DataModel, FitConfig
 from .settings import EPS_REF, LUMINOSITY_FB, MASSES, NB_VALUES, THETA_EPS_SCAN, THETA_TABLE
 
@@ -673,10 +674,19 @@ class Study:
 
     def fit(self, data: Data | str | os.PathLike, *, config: FitConfig | None = None, channels=None,
             contours=PAIRS, profiles=("m_A",), ratio_test: bool = True, upper_limit: bool = False,
-            start: dict | None = None, fix=(), progress: bool = False) -> FitResult:
+            start: dict | None = None, fix=(), theta_from_data: bool = False, n_toys: int = TOYS,
+            n_workers: int | None = None, search_range: tuple[float, float] | None = None,
+            max_outside: float = MAX_OUTSIDE, progress: bool = False) -> FitResult:
         """Fit data (a :class:`~mcdh.reconstruct.data.Data` or a ROOT ntuple) with the model of its
         configuration (``config`` overrides the one the data carry): best fit, HESSE and MINOS errors,
-        correlations, contours, profiles, the signal's significance and the model test of the two channels.
+        correlations, contours, profiles, the local significance, what the rate measures and the model test of
+        the two channels; with ``n_toys`` toys (seeded with the study's seed, on ``n_workers`` processes,
+        default all cores) the global significance over the template window and over ``search_range`` in m_A
+        (default the paper's masses) and the goodness of fit (0: neither).
+
+        ``theta_from_data``: centre the templates on the theta the data's decay radii prefer
+        (:meth:`~mcdh.reconstruct.data.Data.with_theta_from_data`) instead of the configuration's. Data with more than
+        ``max_outside`` of a channel's events outside the fit's ranges are refused (:class:`ParameterError`).
         A fit that does not converge says so (``result.valid``, ``result.status``)."""
         if not isinstance(data, Data):
             data = Data.read(data, config)
@@ -691,9 +701,15 @@ class Study:
         if problem is not None:  # a fit outside the model's validity gives no numbers
             raise ParameterError("config.model.g_chi", data.config.model.g_chi,
                                  f"is outside the model's validity ({problem}): a fit there gives no numbers")
+        if theta_from_data:
+            data = data.with_theta_from_data(self.seed)
         model = self.data_model(data.config, channels, progress)
-        return fit(model, data, start=start, fix=fix, contours=contours, profiles=profiles, ratio_test=ratio_test,
-                   upper_limit=upper_limit)
+        result = fit(model, data, start=start, fix=fix, contours=contours, profiles=profiles, ratio_test=ratio_test,
+                     upper_limit=upper_limit, max_outside=max_outside)
+        if not n_toys:
+            return result
+        return calibrate(model, result, data.counts(model), n_toys=n_toys, seed=self.seed, search_range=search_range,
+                         n_workers=default_threads() if n_workers is None else n_workers, progress=progress)
 
     def precision_table(self, point: str | DarkSector, m_A: float | None = None, *, eps: float | None = None,
                         theta: float | None = None, n_signal=(10, 30, 100, 1000), **options) -> list[dict]:

@@ -14,6 +14,9 @@ FLAGS = {
     "n_signal": "--events", "n_background": "--background-events", "n_threads": "--threads", "eps": "--eps",
     "theta": "--theta", "seed": "--seed", "region": "--region", "benchmark": "--benchmark", "eps_gen": "--eps-gen",
     "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles", "nb_list": "--nb-list",
+    "tree": "--tree", "branches": "--branches", "ctau0": "--ctau0", "flat_range": "--flat-range", "source": "--source",
+    "lifetime_option": "--lifetime-option", "flat_max_cm": "--flat-max-cm", "max_outside": "--max-outside",
+    "search_range": "--search-range",
 }
 """The command-line flag of each library parameter, for error messages."""
 

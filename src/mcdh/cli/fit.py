@@ -4,6 +4,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..reconstruct.calibration import TOYS
+from ..reconstruct.fit import MAX_OUTSIDE
+from ..settings import MASSES
 from . import _options as opt
 
 
@@ -25,35 +28,84 @@ def register(sub) -> None:
                    help="start values, e.g. m_A=6.1,theta=2e-3 (default: the hypothesis in the file; inside the templates)")
     p.add_argument("--fix", type=opt.names, default=[], help="parameters held at their start values, e.g. b")
     p.add_argument("--no-contours", action="store_true", help="skip the 2-D contours and the m_A profile (faster)")
+    p.add_argument("--toys", type=int, default=TOYS,
+                   help=f"toys for the global significance and the goodness of fit (default {TOYS}; 0: neither)")
+    p.add_argument("--search-range", type=opt.floats, default=None,
+                   help="m_A range searched, lo,hi in GeV, for the global significance (default: the paper's masses, "
+                   f"{min(MASSES):g},{max(MASSES):g})")
+    p.add_argument("--max-outside", type=float, default=MAX_OUTSIDE,
+                   help=f"refuse a file with more than this fraction of a channel's events outside the fit's ranges "
+                   f"(default {MAX_OUTSIDE:g}; the events left out are always counted and reported)")
+    opt.add_threads(p)
     g = p.add_argument_group("the model of the data, for an ntuple that does not record it (given, --mA and these "
-                             "replace the file's record; --eps and --theta are then the start values)")
+                             "replace the file's record; --eps is then the start value, and theta is taken from the "
+                             "data's decay radii unless --theta gives it)")
     opt.add_model(g, required=False)
     opt.add_nb(g)
     opt.add_lumi(g)
     opt.add_region(g)
     g.add_argument("--template-events", type=int, default=40_000, help="events per template node (default 40000)")
-    opt.add_seed(g, " (of the templates)")
+    opt.add_seed(g, " (of the templates and the toys)")
+    h = p.add_argument_group("what the model of the data assumes (also replace the file's record)")
+    h.add_argument("--vertex-resolution", type=float, default=None,
+                   help="relative Gaussian resolution of the vertex mass (default: the file's, else 0.01)")
+    h.add_argument("--region-gammaphi", default=None,
+                   help="another region for gamma-phi, e.g. 170,600 (mm) (default: the file's, else --region)")
+    h.add_argument("--template-grid", type=_assignments, default=None,
+                   help="the template grid, e.g. m_A_span=4,m_A_nodes=17: " + ", ".join(GRID) + " (default: "
+                   "m_A_span=3 and m_phi_span=5 resolutions, 13 and 5 nodes, width_decades=1, width_nodes=10)")
     opt.add_json(p)
     opt.add_quiet(p)
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, theta=None)
+
+
+GRID = ("m_A_span", "m_A_nodes", "m_phi_span", "m_phi_nodes", "width_decades", "width_nodes", "radial_bins")
+"""The FitConfig fields --template-grid sets."""
 
 
 def run(args) -> int:
+    import dataclasses
+
+    from ..errors import ParameterError
     from ..reconstruct.data import Data
-    from ..reconstruct.fit import PAIRS
+    from ..reconstruct.fit import GRID_FIELDS, PAIRS
     from ..reconstruct.report import strict_json, write_report
+    from ..settings import THETA_TABLE
     from ..study import Study
 
+    options: dict = {}
+    if args.vertex_resolution is not None:
+        options["vertex_resolution"] = args.vertex_resolution
+    if args.region_gammaphi is not None:
+        options["region_gammaphi"] = opt.region_arg(args.region_gammaphi)
+    for k, v in (args.template_grid or {}).items():
+        if k not in GRID:
+            raise ParameterError("--template-grid", k, f"is not a grid setting (they are {', '.join(GRID)})")
+        options[k] = int(v) if k.endswith(("nodes", "bins")) and float(v).is_integer() else v
+    if args.search_range is not None and len(args.search_range) != 2:
+        raise ParameterError("--search-range", args.search_range, "must be two masses lo,hi in GeV")
+    theta_given = args.theta is not None
     if args.mA is not None:  # the hypothesis given on the command line
+        if not theta_given:
+            args.theta = THETA_TABLE  # a placeholder: theta is taken from the data below
         study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), seed=args.seed)
-        data = Data.read(args.data, study.fit_config(opt.model_from_args(args), template_events=args.template_events))
+        data = Data.read(args.data, study.fit_config(opt.model_from_args(args), template_events=args.template_events,
+                                                     **options))
+        if not theta_given:
+            data = data.with_theta_from_data(args.seed)
+            if not args.quiet and not args.json:
+                print(f"theta from the data's decay radii: {data.config.model.theta:.4g} (the templates' centre; "
+                      "--theta to give it)")
     else:
         data = Data.read(args.data)
-        study = Study()  # the fit uses the model of the data the file records
+        if options:
+            data = dataclasses.replace(data, config=dataclasses.replace(data.config, **options))
+        study = Study(seed=args.seed)  # the fit uses the model of the data the file records
     channels = tuple(args.channels) if args.channels else None
     full = not args.no_contours
     result = study.fit(data, channels=channels, fix=tuple(args.fix), start=args.start, contours=PAIRS if full else (),
-                       profiles=("m_A",) if full else (), progress=not args.quiet)
+                       profiles=("m_A",) if full else (), n_toys=args.toys, n_workers=opt.threads(args), search_range=args.search_range,
+                       max_outside=args.max_outside, progress=not args.quiet)
     out = Path(args.out) if args.out else Path(str(args.data).removesuffix(".root") + "_fit")
     model = study.data_model(data.config, result.channels)
     paths = write_report(out, model, data, result)
@@ -63,7 +115,11 @@ def run(args) -> int:
         print(result)
         print(f"  -> {', '.join(str(p) for p in paths if p.suffix in ('.json', '.png'))}")
     if not result.valid:
-        print(f"mcdh fit: no valid result: {result.status}", file=sys.stderr)
+        hint = ""
+        for k, name in GRID_FIELDS.items():
+            if result.status.startswith(f"{k} reached the edge"):
+                hint = f" (mcdh fit --template-grid {name}=...)"
+        print(f"mcdh fit: no valid result: {result.status}{hint}", file=sys.stderr)
         return 1
     return 0
 

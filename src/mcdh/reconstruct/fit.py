@@ -9,7 +9,16 @@ profile-likelihood contours (68 %, 95 %) come from iminuit's ``mnprofile``
 and ``mncontour``.
 
 * **Signal present**: q0 = -2 Delta log L between eps = 0 (background only,
-  b refitted) and the best fit; the significance is sqrt(q0) (one-sided).
+  b refitted) and the best fit; the *local* significance is sqrt(q0)
+  (one-sided) - local because the masses and theta were free to find the
+  largest excess. The global significance (the look-elsewhere effect, over
+  the template window and over the m_A range searched) and the goodness of
+  fit come from toys (:mod:`mcdh.reconstruct.calibration`).
+* **What the rate measures**: with g_chi and q_phi fixed, the yields fix
+  eps^2 (g_chi q_phi)^2 (to a few per cent while A' -> chi chi dominates):
+  the result states the signal yield per channel and eps g_chi q_phi, so
+  that a wrong fixed coupling gives a visible combination, not only a
+  precise wrong eps.
 * **The model test of dark Higgs-strahlung**: the model fixes the
   gamma-phi/phi rate ratio and the photon-energy peak given m_A. The fit is
   repeated with gamma-phi's own m_A and eps; -2 Delta log L between the two
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -77,6 +87,59 @@ class Likelihood:
 
 
 @dataclass(frozen=True)
+class LookElsewhere:
+    """The global significance of a fit's excess (Gross-Vitells, calibrated with background-only toys; made by
+    :func:`mcdh.reconstruct.calibration.look_elsewhere`).
+
+    ``p_local``/``z_local``: of q0 alone; ``p_window``/``z_window``: global over the template window (the m_A,
+    m_phi and theta the fit could reach); ``p_range``/``z_range``: over ``m_A_range`` (the search);
+    ``coefficients``: N_1 .. N_D; ``toys``, ``toys_above``: the background-only toys and how many reached q0;
+    ``windows``: how many template windows the range holds.
+    """
+
+    q0: float
+    p_local: float
+    z_local: float
+    p_window: float
+    z_window: float
+    p_range: float
+    z_range: float
+    m_A_range: tuple[float, float]
+    windows: float
+    coefficients: tuple[float, ...]
+    toys: int
+    toys_above: int
+    method: str = "Gross-Vitells (Euler characteristic), coefficients from background-only toys"
+
+    def summary(self) -> str:
+        return (f"global {self.z_window:.3g} sigma over the template window, {self.z_range:.3g} sigma over m_A in "
+                f"[{self.m_A_range[0]:.3g}, {self.m_A_range[1]:.3g}] GeV ({self.toys} background-only toys)")
+
+
+@dataclass(frozen=True)
+class GoodnessOfFit:
+    """Deviance of the best fit and its p-value from toys of the best fit, per channel and ``combined`` (made by
+    :func:`mcdh.reconstruct.calibration.goodness_of_fit`)."""
+
+    deviance: dict[str, float]
+    p_value: dict[str, float]
+    toys: int
+
+    @property
+    def p_value_min(self) -> float:
+        return min(self.p_value.values())
+
+    def summary(self) -> str:
+        return ", ".join(f"{c} p = {p:.3g}" for c, p in self.p_value.items()) + f" ({self.toys} toys of the best fit)"
+
+    def warning(self) -> str:
+        worst = min(self.p_value, key=self.p_value.__getitem__)
+        return (f"the model does not describe the data (goodness of fit p = {self.p_value[worst]:.3g} in {worst}): "
+                "the parameters are those of the closest wrong model - check the fixed couplings, the resolutions "
+                "and the background")
+
+
+@dataclass(frozen=True)
 class FitResult:
     """The outcome of :func:`fit`.
 
@@ -84,7 +147,13 @@ class FitResult:
     ``minos``: {name: (lower, upper)} 68 % intervals, a side ``None`` where the profile stays flat to a
     boundary; ``covariance``: {name: {name: cov}} of the free parameters; ``valid`` and ``status``: whether
     MIGRAD converged with an accurate covariance and no parameter on the edge of the templates;
-    ``significance``: sqrt(q0) of the signal; ``eps_upper_95``: the 95 % CL upper limit on eps (profile,
+    ``n_events``: the events fitted per channel and ``n_outside`` those left out ({channel: {reason: events}});
+    ``z_local``: sqrt(q0) of the signal, the *local* significance (None when the fit failed);
+    ``lee``: the global significance (:class:`LookElsewhere`, when toys were run);
+    ``gof``: the goodness of fit (:class:`GoodnessOfFit`, likewise);
+    ``measured``: what the rate measures with the couplings fixed (the signal yield per channel and
+    eps g_chi q_phi, with their 68 % intervals); ``hypothesis``: the masses, eps and theta the templates are
+    centred on; ``eps_upper_95``: the 95 % CL upper limit on eps (profile,
     one-sided); ``ratio_test``: the model test; ``contours``: {"x,y": {level: [[x, y], ...]}};
     ``profiles``: {name: {"x": [...], "delta": [...]}} (-2 Delta log L).
     """
@@ -99,7 +168,7 @@ class FitResult:
     fixed: tuple[str, ...]
     channels: tuple[str, ...]
     n_events: dict[str, float]
-    significance: float | None = None
+    z_local: float | None = None
     q0: float | None = None
     eps_upper_95: float | None = None
     ratio_test: dict | None = None
@@ -108,6 +177,12 @@ class FitResult:
     truth: dict[str, float] | None = None
     notes: tuple[str, ...] = ()
     calls: int = 0
+    n_outside: dict[str, dict[str, float]] = field(default_factory=dict)
+    measured: dict | None = None
+    lee: LookElsewhere | None = None
+    gof: GoodnessOfFit | None = None
+    hypothesis: dict[str, float] = field(default_factory=dict)
+    start: dict[str, float] = field(default_factory=dict)
 
     def correlation(self) -> dict[str, dict[str, float]]:
         c = self.covariance
@@ -130,7 +205,11 @@ class FitResult:
 
     def __str__(self) -> str:
         lines = [f"fit {'converged' if self.valid else 'NOT VALID'}: {self.status}; -2 log L = {self.m2loglike:.4g}; "
-                 f"events {', '.join(f'{c} {n:.4g}' for c, n in self.n_events.items())}"]
+                 f"events fitted {', '.join(f'{c} {n:.4g}' for c, n in self.n_events.items())}"]
+        for c, lost in self.n_outside.items():
+            if lost:
+                lines.append(f"  {c}: {sum(lost.values()):.4g} events left out ("
+                             + "; ".join(f"{n:.4g} {why}" for why, n in lost.items()) + ")")
         for k, v in self.values.items():
             if k in self.fixed:
                 lines.append(f"  {k:>13} = {v:.6g} (fixed)")
@@ -140,16 +219,30 @@ class FitResult:
                 f"  MINOS [{'open' if lo is None else f'{lo:.6g}'}, {'open' if hi is None else f'{hi:.6g}'}]"
             tr = f"  truth {self.truth[k]:.6g}" if self.truth and k in self.truth else ""
             lines.append(f"  {k:>13} = {v:.6g} +- {self.errors[k]:.3g}{mi}{tr}")
-        if self.significance is not None:
-            lines.append(f"  signal: -2 Delta log L (eps = 0) = {self.q0:.4g}, significance {self.significance:.3g} sigma")
+        if self.z_local is not None:
+            text = f"  signal: -2 Delta log L (eps = 0) = {self.q0:.4g}, local significance {self.z_local:.3g} sigma"
+            if self.lee is not None:
+                text += f"; {self.lee.summary()}"
+            lines.append(text)
+        if self.measured:
+            lines.append("  measured: " + _measured_text(self.measured))
+        if self.gof is not None:
+            lines.append(f"  goodness of fit: {self.gof.summary()}")
         if self.eps_upper_95 is not None:
             lines.append(f"  eps < {self.eps_upper_95:.4g} (95 % CL)")
         if self.ratio_test:
             r = self.ratio_test
             lines.append(f"  model test (gamma-phi's own m_A and eps): -2 Delta log L = {r['lambda']:.3g}, "
-                         f"p = {r['p_value']:.3g} ({r['dof']} dof)")
+                         f"p = {r['p_value']:.3g} ({r['dof']} dof){'' if r['valid'] else ', its fit NOT VALID'}")
         lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+
+def _measured_text(m: dict) -> str:
+    parts = [f"{c} signal {v:.4g} [{lo:.4g}, {hi:.4g}] events" for c, (v, lo, hi) in m["signal_events"].items()]
+    v, lo, hi = m["eps_g_chi_q_phi"]
+    parts.append(f"eps g_chi q_phi = {v:.4g} [{lo:.4g}, {hi:.4g}]")
+    return ", ".join(parts)
 
 
 def _limits(model: DataModel, names) -> dict[str, tuple[float | None, float | None]]:
@@ -205,9 +298,15 @@ def _at_limit(m, k: str) -> bool:
     return (math.isfinite(lo) and v - lo < 1e-3 * e) or (math.isfinite(hi) and hi - v < 1e-3 * e)
 
 
+MAX_OUTSIDE = 0.5
+"""The largest fraction of a channel's events that may lie outside the fit's ranges before the data are refused."""
+HYPOTHESIS_OFFSET = 1.0
+"""A best fit further than this many resolutions (sigma_vtx in m_phi, sigma_m in m_A) from the hypothesis gets a note."""
+
+
 def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | None = None, fix=(),
         minos: bool = True, upper_limit: bool = False, ratio_test: bool = False,
-        contours=(), profiles=(), truth: dict | None = None) -> FitResult:
+        contours=(), profiles=(), truth: dict | None = None, max_outside: float = MAX_OUTSIDE) -> FitResult:
     """Fit ``data`` (a :class:`~mcdh.reconstruct.data.Data` or {channel: counts}) with ``model``.
 
     Parameters
@@ -227,10 +326,20 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
         1-D profiles of -2 Delta log L over +-3 sigma.
     truth : dict, optional
         The true parameters (default the data's), for pulls.
+    max_outside : float
+        Refuse data of which a larger fraction of a channel's events lies outside the fit's ranges
+        (events left out are always counted, per reason, in the result).
+
+    The global significance and the goodness of fit come from toys:
+    :func:`mcdh.reconstruct.calibration.calibrate` adds them to the result.
     """
-    counts = data.counts(model) if isinstance(data, Data) else data
-    if truth is None and isinstance(data, Data):
-        truth = data.truth
+    if isinstance(data, Data):
+        counts, outside = data.select(model)
+        _check_outside(data, counts, outside, max_outside)
+        if truth is None:
+            truth = data.truth
+    else:
+        counts, outside = data, {}
     lk = Likelihood(model, counts)
     fix = tuple(fix)
     for k in fix:
@@ -246,16 +355,20 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
         valid, status = _status(m)
     best = float(m.fval)
     values = {k: float(m.values[k]) for k in lk.names}
-    q0 = max(0.0, _null_m2ll(lk, values) - best)
+    null = _null_fit(lk, values)[0]
+    q0 = max(0.0, null - best)
     z = math.sqrt(q0) if values["eps"] > 0 else 0.0
     no_signal = z < 1.0
+    failed = not valid and not no_signal  # without a signal the covariance is not needed: q0 ~ 0 is the answer
     if no_signal:
-        valid, status = False, f"no significant signal (Z = {z:.2g} < 1): eps is compatible with 0"
+        valid, status = False, f"no significant signal (Z_local = {z:.2g} < 1): eps is compatible with 0"
         notes.append("no significant signal: m_A, m_phi and theta are undetermined (their values are not "
                      "measurements); the data bound eps from above (eps_upper_95)")
     for k in ("m_A", "m_phi", "theta"):
         if k not in fix and not no_signal and _at_limit(m, k):
-            valid, status = False, f"{k} reached the edge of the templates {tuple(m.limits[k])}: widen the grid (FitConfig)"
+            failed = True
+            valid, status = False, (f"{k} reached the edge of the templates {tuple(m.limits[k])}: widen the grid "
+                                    f"(FitConfig {GRID_FIELDS[k]})")
     intervals: dict[str, tuple[float | None, float | None]] = {}
     if minos and valid:
         intervals = _minos(m, [k for k in PARAMETERS if k not in fix], notes)
@@ -265,6 +378,7 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
         if abs(c["eps", "theta"]) > 0.9 * math.sqrt(c["eps", "eps"] * c["theta", "theta"]):
             notes.append("eps and theta are degenerate (|correlation| > 0.9): the rate fixes eps^2 x P(theta), "
                          "and the radial shape hardly separates them (decay length far from the region's size)")
+        notes += _offset_notes(model, values, fix)
     if model.width_note and not no_signal:
         notes.append(model.width_note)
     errors = {k: 0.0 if k in fix else float(m.errors[k]) for k in lk.names}
@@ -272,11 +386,63 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
     cov = {a: {b: float(m.covariance[a, b]) for b in free} for a in free} if m.covariance is not None else {}
     eps_up = _eps_upper(lk, values, fix) if upper_limit or no_signal else None
     rt = _ratio_test(model, counts, values, best, fix) if ratio_test and valid else None
-    conts = {f"{x},{y}": _contour(m, x, y) for x, y in contours} if valid else {}
+    conts = {f"{x},{y}": _contour(m, x, y, notes) for x, y in contours} if valid else {}
     profs = {k: _profile(m, k, best) for k in profiles} if valid else {}
+    measured = _measured(model, values, errors, intervals, lk.counts) if valid else None
+    hyp = model.config.model
     return FitResult(values, errors, intervals, cov, best, valid, status, fix, tuple(lk.counts),
-                     {c: float(n.sum()) for c, n in lk.counts.items()}, z, q0, eps_up, rt, conts, profs,
-                     dict(truth) if truth else None, tuple(notes), lk.calls)
+                     {c: float(n.sum()) for c, n in lk.counts.items()}, None if failed else z, q0, eps_up, rt, conts,
+                     profs, dict(truth) if truth else None, tuple(notes), lk.calls, outside, measured,
+                     hypothesis={"m_A": hyp.m_A, "m_phi": hyp.m_phi, "eps": hyp.eps, "theta": hyp.theta}, start=s)
+
+
+GRID_FIELDS = {"m_A": "m_A_span", "m_phi": "m_phi_span", "theta": "width_decades"}
+"""The FitConfig field that widens the template grid along each parameter."""
+
+
+def _check_outside(data: Data, counts, outside, max_outside: float) -> None:
+    """Refuse data of which more than ``max_outside`` of a channel's events lie outside the fit's ranges."""
+    for c, lost in outside.items():
+        n_out = sum(lost.values())
+        total = n_out + float(counts[c].sum())
+        if total > 0 and n_out > max_outside * total:
+            why = "; ".join(f"{n:.4g} {reason}" for reason, n in lost.items())
+            raise ParameterError("data", data.source or "the data", f"has {n_out:.4g} of its {total:.4g} {c} events "
+                                 f"({100 * n_out / total:.3g} %) outside the fit's ranges ({why}); at most "
+                                 f"{100 * max_outside:.3g} % may be (max_outside): check the hypothesis (m_phi sets the "
+                                 "vertex-mass window) and the region")
+
+
+def _offset_notes(model: DataModel, values: dict, fix) -> list[str]:
+    """A note when the best fit lies far from the hypothesis the templates (and the vertex-mass window) are
+    centred on: the model of the data is most accurate there."""
+    cfg = model.config
+    hyp = cfg.model
+    off = {k: abs(values[k] - getattr(hyp, k)) / sig for k, sig in (("m_A", cfg.sigma_m), ("m_phi", cfg.sigma_vtx))
+           if k not in fix}
+    far = {k: d for k, d in off.items() if d > HYPOTHESIS_OFFSET}
+    if not far:
+        return []
+    what = " and ".join(f"{k} {d:.2g} resolutions" for k, d in far.items())
+    return [f"the best fit lies {what} from the hypothesis (m_A = {hyp.m_A:.6g}, m_phi = {hyp.m_phi:.6g} GeV) the "
+            "templates and the vertex-mass window are centred on: refit with the hypothesis at the best fit "
+            f"(m_A = {values['m_A']:.6g}, m_phi = {values['m_phi']:.6g} GeV; mcdh fit --mA {values['m_A']:.6g} "
+            f"--m-chi {hyp.m_chi:.6g} --m-phi {values['m_phi']:.6g})"]
+
+
+def _measured(model: DataModel, values: dict, errors: dict, intervals: dict, counts) -> dict:
+    """What the rate measures with g_chi and q_phi fixed: the signal yield per channel and eps g_chi q_phi,
+    with 68 % intervals (MINOS on eps where made, else HESSE)."""
+    eps = values["eps"]
+    lo, hi = intervals.get("eps", (None, None))
+    lo = max(eps - errors["eps"], 0.0) if lo is None else lo
+    hi = eps + errors["eps"] if hi is None else hi
+    yields = {}
+    for c in counts:
+        n = float(model.signal(c, values.get(f"m_A_{c}", values["m_A"]), values["m_phi"], eps, values["theta"]).sum())
+        yields[c] = (n, n * (lo / eps) ** 2, n * (hi / eps) ** 2) if eps > 0 else (0.0, 0.0, 0.0)
+    gq = model.config.model.g_chi * model.config.model.q_phi
+    return {"signal_events": yields, "eps_g_chi_q_phi": (eps * gq, lo * gq, hi * gq), "g_chi_q_phi": gq}
 
 
 def _status(m) -> tuple[bool, str]:
@@ -313,15 +479,15 @@ def _minos(m, names, notes) -> dict[str, tuple[float | None, float | None]]:
     return out
 
 
-def _null_m2ll(lk: Likelihood, values: dict) -> float:
-    """-2 log L at eps = 0 with b refitted (the signal's shape parameters are then irrelevant)."""
+def _null_fit(lk: Likelihood, values: dict) -> tuple[float, float]:
+    """-2 log L at eps = 0 with b refitted (the signal's shape parameters are then irrelevant), and that b."""
     s = dict(values)
     s["eps"] = 0.0
     if "eps_gammaphi" in s:
         s["eps_gammaphi"] = 0.0
     m = _minuit(lk, s, tuple(k for k in lk.names if k != "b"))
     m.migrad()
-    return float(m.fval)
+    return float(m.fval), float(m.values["b"])
 
 
 def _eps_upper(lk: Likelihood, values: dict, fix) -> float | None:
@@ -359,18 +525,20 @@ def _ratio_test(model: DataModel, counts, values: dict, best: float, fix) -> dic
     m = _minuit(lk, _start(model, lk.names, {k: values[k] for k in values if k in lk.names}), tuple(fix))
     m.migrad()
     lam = max(0.0, best - float(m.fval))
-    return {"lambda": lam, "dof": 2, "p_value": math.exp(-0.5 * lam),  # chi2 survival function, 2 dof "valid": bool(m.valid),
-            "free": {k: float(m.values[k]) for k in lk.names},
+    return {"lambda": lam, "dof": 2, "p_value": math.exp(-0.5 * lam),  # chi2 survival function, 2 dof
+            "valid": bool(m.valid), "free": {k: float(m.values[k]) for k in lk.names},
             "errors": {k: float(m.errors[k]) for k in lk.names}}
 
 
-def _contour(m, x: str, y: str) -> dict[float, list[list[float]]]:
+def _contour(m, x: str, y: str, notes: list[str]) -> dict[float, list[list[float]]]:
     out = {}
     for level in LEVELS:
         try:
             pts = m.mncontour(x, y, cl=level, size=32)
-        except (RuntimeError, ValueError):
+        except (RuntimeError, ValueError) as exc:
             pts = np.empty((0, 2))
+            notes.append(f"the {100 * level:.0f} % contour of ({x}, {y}) was not found ({exc}): the profile is too flat or "
+                         "reaches the edge of the templates there; widen the grid or fix a parameter")
         out[level] = np.asarray(pts).tolist()
     return out
 
@@ -385,44 +553,52 @@ def toys(model: DataModel, truth: dict, n_toys: int, *, seed: int = 0, n_workers
     """Fits of ``n_toys`` Poisson toys of the binned expectation at ``truth`` (seeded; results do not depend on
     ``n_workers``, processes sharing the templates); ``upper_limit``: each toy's 95 % CL limit on eps too."""
     n_toys = check_count("n_toys", n_toys, 1)
-    n_workers = check_count("n_workers", n_workers, 1)
     mu = model.expected(truth)
     seeds = np.random.SeedSequence(seed).spawn(n_toys)
-    jobs = [(mu, s, minos, tuple(fix), truth, upper_limit) for s in seeds]
-    _set_toy_model(model)
-    with progress_bar(n_toys, "toys", "toy", progress) as advance:
-        if n_workers == 1:
+    return map_toys(_toy, (model, mu, minos, tuple(fix), truth, upper_limit), seeds, n_workers, progress)
+
+
+_SHARED: Any = None
+
+
+def map_toys(fn, shared, jobs, n_workers: int = 1, progress: bool = False, what: str = "toys") -> list:
+    """``[fn(shared, job) for job in jobs]`` on ``n_workers`` processes, in order. ``shared`` (the templates,
+    the expectation) reaches the workers by fork, not pickling; ``fn`` must be a module-level function."""
+    global _SHARED
+    n_workers = check_count("n_workers", n_workers, 1)
+    jobs = list(jobs)
+    _SHARED = shared
+    try:
+        with progress_bar(len(jobs), what, "toy", progress) as advance:
             results = []
-            for j in jobs:
-                results.append(_toy(j))
-                advance(1)
+            if n_workers == 1 or len(jobs) < 2:
+                for j in jobs:
+                    results.append(fn(shared, j))
+                    advance(1)
+                return results
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
+                for r in pool.map(_shared_call, [(fn, j) for j in jobs],
+                                  chunksize=max(1, len(jobs) // (8 * n_workers))):
+                    results.append(r)
+                    advance(1)
             return results
-        import multiprocessing as mp
-        from concurrent.futures import ProcessPoolExecutor
-
-        # fork: the workers inherit the templates instead of unpickling them
-        with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
-            results = []
-            for r in pool.map(_toy, jobs, chunksize=max(1, n_toys // (8 * n_workers))):
-                results.append(r)
-                advance(1)
-            return results
+    finally:
+        _SHARED = None
 
 
-_TOY_MODEL: DataModel | None = None
+def _shared_call(job):
+    fn, j = job
+    return fn(_SHARED, j)
 
 
-def _set_toy_model(model: DataModel) -> None:
-    global _TOY_MODEL
-    _TOY_MODEL = model
-
-
-def _toy(job) -> FitResult:
-    mu, seed, minos, fix, truth, upper_limit = job
+def _toy(shared, seed) -> FitResult:
+    model, mu, minos, fix, truth, upper_limit = shared
     rng = np.random.default_rng(seed)
     counts = {c: rng.poisson(m).astype(np.float64) for c, m in mu.items()}
-    assert _TOY_MODEL is not None
-    return fit(_TOY_MODEL, counts, minos=minos, fix=fix, truth=truth, upper_limit=upper_limit)
+    return fit(model, counts, minos=minos, fix=fix, truth=truth, upper_limit=upper_limit)
 
 
 def coverage(results: list[FitResult], truth: dict) -> dict[str, dict[str, float]]:
@@ -480,7 +656,7 @@ def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict 
             row: dict = {"n_signal_phi": n, "eps": eps, "channels": "+".join(chans),
                          "n_signal": {c: float(model.signal(c, t["m_A"], t["m_phi"], eps, t["theta"]).sum())
                                       for c in chans},
-                         "significance": r.significance, "valid": r.valid, "status": r.status}
+                         "z_local": r.z_local, "valid": r.valid, "status": r.status}
             ok = r.valid
             row |= {"sigma_m_A": r.errors["m_A"] if ok else None, "sigma_m_phi": r.errors["m_phi"] if ok else None,
                     "rel_sigma_eps": r.errors["eps"] / eps if ok else None,

@@ -14,11 +14,22 @@ Assumptions, each a parameter of :class:`FitConfig`:
   x m_phi of the hypothesis (default 1 %: two tracks measured by the Belle II
   vertex detector and drift chamber; the track momenta themselves are taken
   as exact, so the radius is the true one);
+* **vertex-mass window**: the fit uses the events whose vertex mass lies
+  within +-5 sigma of the hypothesis m_phi (the paper's vertex-mass
+  selection); events outside it, or outside the region or the other
+  observables' ranges, are counted per reason and reported
+  (:meth:`~mcdh.reconstruct.data.Data.select`), never dropped silently;
 * **background**: the paper's mock background (flat phase space, N_b phi
-  events and 0.22 N_b gamma-phi events at 10 ab^-1). Its vertex has the
-  hypothesis's m_phi (as in the paper: the background passed a vertex-mass
-  window) and is spread uniformly in r over the region. Its normalisation is
-  a free nuisance parameter ``b`` (1 = the generated N_b) unless fixed;
+  events and 0.22 N_b gamma-phi events at 10 ab^-1) for m_chichi and
+  E_gamma, **flat in the vertex mass** across the window (random two-track
+  vertices: nothing in the background knows the hypothesised m_phi) and
+  uniform in r over the region; N_b events in the window at b = 1. Its
+  normalisation is a free nuisance parameter ``b`` unless fixed. (Its
+  m_chichi and E_gamma shapes are those of phase space with the hypothesis's
+  m_phi, whose endpoint sqrt(s) - m_phi moves with it: under the signal's
+  m_chichi peak the shape moves by < 1 % per bin, and its amount by < 2.5 %,
+  which b absorbs, across the whole m_phi grid of +-5 sigma_vtx; checked by a
+  test);
 * **fixed**: m_chi, g_chi, q_phi and the width model. The rate measures
   eps^2 x (g_chi q_phi)^2-dependent couplings together (paper section 2):
   eps is determined only because g_chi is fixed, and so is reported.
@@ -35,9 +46,11 @@ How the yields depend on the parameters
   node, so events move continuously with the masses) and the **expected**
   smearing (each event's Gaussian integrated over the bins, no smearing
   noise), so a template is a smooth function of the masses;
-* between nodes the yields are interpolated with Catmull-Rom cubics in
-  (m_A, m_phi, log10 Gamma_phi): continuous with continuous first
-  derivatives, no steps from binning or Monte Carlo noise.
+* between nodes the yields are interpolated with cubic B-splines in
+  (m_A, m_phi, log10 Gamma_phi) through the nodes (the tables are
+  prefiltered once, mirror boundaries): continuous with continuous first
+  and second derivatives, so the curvature of -2 log L - the HESSE errors -
+  does not depend on where the minimum falls between nodes.
 
 The vertex-mass distribution is a Gaussian at m_phi whatever the rest, so it
 is an analytic factor of every bin: it is never tabulated.
@@ -64,6 +77,8 @@ from ..settings import LUMINOSITY_FB
 
 PARAMETERS = ("m_A", "m_phi", "eps", "theta")
 """The physics parameters of a fit (m_chi, g_chi fixed at the hypothesis)."""
+VERTEX_WINDOW = 5.0
+"""Half-width of the vertex-mass window in units of the vertex-mass resolution."""
 
 
 @dataclass(frozen=True)
@@ -208,9 +223,8 @@ class FitConfig:
         return [e_axis, _axis(m.m_A, self.sigma_m, 2.0 * m.m_chi, m.sqrt_s - m.m_phi, fine=10), r]
 
     def vertex_edges(self) -> np.ndarray:
-        """Bin edges of the vertex mass: 10 bins over +-5 sigma around the hypothesis m_phi, and two outer bins."""
-        c, s = self.model.m_phi, self.sigma_vtx
-        return np.concatenate([[0.0], c + s * np.linspace(-5.0, 5.0, 11), [10.0 * self.model.sqrt_s]])
+        """Bin edges of the vertex mass: the window, 10 bins over +-5 sigma around the hypothesis m_phi."""
+        return self.model.m_phi + VERTEX_WINDOW * self.sigma_vtx * np.linspace(-1.0, 1.0, 11)
 
 
 def _axis(centre: float, sigma: float, lo: float, hi: float, fine: int) -> np.ndarray:
@@ -240,22 +254,38 @@ def expected_smearing(x: np.ndarray, edges: np.ndarray, resolution: Resolution) 
     return np.diff(cdf, axis=1)
 
 
-def _catmull_rom(nodes: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
-    """The four node indices (clamped) and Catmull-Rom weights interpolating at ``x`` on uniform ``nodes``."""
+def _bspline(nodes: np.ndarray, x: float) -> tuple[np.ndarray, np.ndarray]:
+    """The four coefficient indices (mirrored at the ends) and uniform cubic B-spline weights at ``x`` on
+    uniform ``nodes`` - for coefficients prefiltered by :func:`spline_coefficients`."""
     t = (x - nodes[0]) / (nodes[1] - nodes[0])
-    i = min(max(int(math.floor(t)), 0), nodes.size - 2)
+    n = nodes.size
+    i = min(max(int(math.floor(t)), 0), n - 2)
     f = t - i
-    f2, f3 = f * f, f * f * f
-    w = np.array([(-f3 + 2 * f2 - f) / 2, (3 * f3 - 5 * f2 + 2) / 2, (-3 * f3 + 4 * f2 + f) / 2, (f3 - f2) / 2])
-    idx = np.clip(np.arange(i - 1, i + 3), 0, nodes.size - 1)
+    g = 1.0 - f
+    w = np.array([g * g * g / 6.0, (3.0 * f * f * (f - 2.0) + 4.0) / 6.0, (3.0 * f * (1.0 + f * g) + 1.0) / 6.0,
+                  f * f * f / 6.0])
+    idx = np.abs(np.arange(i - 1, i + 3))
+    idx = np.where(idx > n - 1, 2 * (n - 1) - idx, idx)
     return idx, w
+
+
+def spline_coefficients(table: np.ndarray, axes=(0, 1, 2)) -> np.ndarray:
+    """Cubic B-spline coefficients of ``table`` along the grid ``axes`` (mirror boundaries), such that
+    :func:`stencil` weights interpolate the table through its nodes."""
+    from scipy.ndimage import spline_filter1d
+
+    out = np.asarray(table, dtype=np.float64)
+    for ax in axes:
+        out = spline_filter1d(out, order=3, axis=ax, mode="mirror", output=np.float64)
+    return out
 
 
 class ChannelTemplates:
     """The expected signal and background yields of one channel, tabulated on the grid of a :class:`FitConfig`.
 
-    ``signal`` has shape (n_mA, n_mphi, n_width, *bins) in expected events at
-    the hypothesis eps; ``background`` has the shape of the bins (at b = 1).
+    ``coefficients`` has shape (n_mA, n_mphi, n_width, *bins): the B-spline
+    coefficients of the expected events at the hypothesis eps (interpolated by
+    :meth:`interpolate`); ``background`` has the shape of the bins (at b = 1).
     Neither includes the vertex mass (an analytic factor).
     """
 
@@ -279,7 +309,8 @@ class ChannelTemplates:
                 table[a, b] = self._fill(mom, w * L, node.m_phi, widths, beams)
                 if progress is not None:
                     progress(1)
-        self.signal = table
+        self.coefficients = spline_coefficients(table)
+        del table
         self.background = self._background(model, L)
 
     def _fill(self, mom, events, m_phi, widths, beams) -> np.ndarray:
@@ -320,16 +351,17 @@ class ChannelTemplates:
 
     def interpolate(self, rows: np.ndarray, weights: np.ndarray) -> np.ndarray:
         """The yields of a :func:`stencil`: its nodes' templates, weighted."""
-        flat = self.signal.reshape(-1, self.signal[0, 0, 0].size)  # a view: one row per node
-        return (weights @ flat[rows]).reshape(self.signal.shape[3:])
+        c = self.coefficients
+        flat = c.reshape(-1, c[0, 0, 0].size)  # a view: one row per node
+        return (weights @ flat[rows]).reshape(c.shape[3:])
 
 
 def stencil(grid: dict[str, np.ndarray], m_A: float, m_phi: float, log_width: float) -> tuple[np.ndarray, np.ndarray]:
-    """The 64 grid nodes around a point (flat indices into the (m_A, m_phi, log_width) grid) and their
-    Catmull-Rom weights: the same for every channel, whose templates share the grid."""
-    ia, wa = _catmull_rom(grid["m_A"], m_A)
-    ib, wb = _catmull_rom(grid["m_phi"], m_phi)
-    ic, wc = _catmull_rom(grid["log_width"], log_width)
+    """The 64 grid coefficients around a point (flat indices into the (m_A, m_phi, log_width) grid) and their
+    B-spline weights: the same for every channel, whose templates share the grid."""
+    ia, wa = _bspline(grid["m_A"], m_A)
+    ib, wb = _bspline(grid["m_phi"], m_phi)
+    ic, wc = _bspline(grid["log_width"], log_width)
     n_b, n_c = grid["m_phi"].size, grid["log_width"].size
     rows = ((ia[:, None, None] * n_b + ib[None, :, None]) * n_c + ic[None, None, :]).ravel()
     return rows, (wa[:, None, None] * wb[None, :, None] * wc[None, None, :]).ravel()
@@ -387,7 +419,7 @@ class DataModel:
 
         mp = np.linspace(grid["m_phi"][0], grid["m_phi"][-1], 41)
         self._log_width1 = CubicSpline(mp, np.log10([unit_mixing_width(x, m.width_model) for x in mp]))
-        self._vertex_bkg = self.vertex_factor(m.m_phi)
+        self._vertex_bkg = np.diff(self.vertex_edges) / (self.vertex_edges[-1] - self.vertex_edges[0])  # flat
         self.width_note = width_model_note(m.m_phi, m.width_model)
 
     def log_width(self, m_phi: float, theta: float) -> float:

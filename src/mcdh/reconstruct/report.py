@@ -55,7 +55,8 @@ def write_report(out, model: DataModel, data: Data, result: FitResult) -> list[P
     """``fit.json`` (the result, the configuration, the data's record) and the figures, into folder ``out``."""
     out = Path(out)
     record = {"result": result.as_dict(), "config": model.config.as_dict(), "data": {
-        "events": data.n_events(), "asimov": data.asimov, "seed": data.seed, "truth": data.truth}}
+        "events": result.n_events, "outside": result.n_outside, "file": data.source, "asimov": data.asimov,
+        "seed": data.seed, "truth": data.truth}}
     write_text(out / "fit.json", json.dumps(strict_json(record), indent=1, default=json_default, allow_nan=False) + "\n")
     paths = [out / "fit.json"]
     paths += plots.fit_projections(projections(model, data, result), out / "fit_channels")
