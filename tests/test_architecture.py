@@ -22,7 +22,7 @@ LAYERS = [
     {"analysis": ["mcdh.analysis"], "io": ["mcdh.io"]},
     {"plots": ["mcdh.plots", "mcdh.bounds", "mcdh.tables"]},
     {"reconstruct": ["mcdh.reconstruct"]},
-    {"study": ["mcdh.study"]},
+    {"study": ["mcdh.study", "mcdh.reweight"]},
     {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"]},
     {"cli": ["mcdh.cli"]},
     {"api": ["mcdh"]},

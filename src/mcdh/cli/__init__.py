@@ -11,11 +11,27 @@ import sys
 
 from .._version import __version__
 from ..errors import FileAccessError, FileFormatError, GenerationError, ParameterError, one_line
-from . import analyze, background, figure, fit, generate, pseudodata, pythia_config, rambo, reach, reproduce, scan, table, xsec
+from . import (
+    analyze,
+    background,
+    basf2_config,
+    figure,
+    fit,
+    generate,
+    pseudodata,
+    pythia_config,
+    rambo,
+    reach,
+    reproduce,
+    reweight,
+    scan,
+    table,
+    xsec,
+)
 from ._options import error_text
 
-COMMANDS = (rambo, background, xsec, figure, table, reach, reproduce, generate, analyze, scan, pythia_config, pseudodata,
-            fit)
+COMMANDS = (rambo, background, xsec, figure, table, reach, reproduce, generate, analyze, scan, pythia_config, basf2_config,
+            reweight, pseudodata, fit)
 
 
 def build_parser() -> argparse.ArgumentParser:

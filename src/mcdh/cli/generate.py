@@ -23,6 +23,10 @@ def register(sub) -> None:
     opt.add_channel(g, "--process", required=True)
     opt.add_model(g)
     g.add_argument("--frame", choices=("cms", "lab"), default="cms", help="momenta in the CMS (default) or Belle II lab frame")
+    g.add_argument("--unweight", action="store_true",
+                   help="unit-weight events (each kept with probability w / w_max; events above w_max, at most 0.1 %% of "
+                   "sigma, keep their larger weight): for chains that drop weights, e.g. basf2's LHE reader. --events "
+                   "then counts the weighted events drawn; about --events x the unweighting efficiency are written")
     _add_output(g)
     g.set_defaults(func=run_signal)
     g = gsub.add_parser("background", help="the paper's RAMBO mock background (section 3.2)")
@@ -55,22 +59,37 @@ def run_signal(args) -> int:
     file_format(args.output, "output")  # a bad suffix is reported before any work
     model = opt.model_from_args(args)
     t0 = time.perf_counter()
-    stream = SignalStream(model, args.process, args.events, args.seed, frame=args.frame,
-                          n_threads=args.threads, progress=not args.quiet)
-    with open_writer(args.output, args.events, tree=args.process, pdg=args.pdg, seed=args.seed) as out:
-        for chunk in stream:
-            out.write(chunk)
-        out.set_parameters(stream.parameters)
+    if args.unweight:  # w_max needs every weight first: in memory (refused before it starts if it would not fit)
+        from ..generate.signal import generate_signal
+
+        events = generate_signal(model, args.process, args.events, args.seed, unweight=True, frame=args.frame,
+                                 n_threads=args.threads, progress=not args.quiet)
+        with open_writer(args.output, events.n_events, tree=args.process, pdg=args.pdg, seed=args.seed) as out:
+            out.write(events)
+            out.set_parameters(events.parameters)
+        p = events.parameters
+    else:
+        stream = SignalStream(model, args.process, args.events, args.seed, frame=args.frame,
+                              n_threads=args.threads, progress=not args.quiet)
+        with open_writer(args.output, args.events, tree=args.process, pdg=args.pdg, seed=args.seed) as out:
+            for chunk in stream:
+                out.write(chunk)
+            out.set_parameters(stream.parameters)
+        assert stream.parameters is not None  # set once the stream is exhausted
+        p = stream.parameters
     dt = time.perf_counter() - t0
-    p = stream.parameters
-    assert p is not None  # set once the stream is exhausted
-    summary = {"output": str(args.output), "process": args.process, "events": args.events, "frame": args.frame,
+    written = events.n_events if args.unweight else args.events
+    summary = {"output": str(args.output), "process": args.process, "events": written, "frame": args.frame,
+               "weighted": not args.unweight,
                "sigma_fb": p["sigma_fb"], "sigma_err_fb": p["sigma_err_fb"], "eps": model.eps, "theta": model.theta,
                "ctau_phi_mm": model.ctau_phi_mm, "seconds": dt}
     if args.json:
         print(opt.dumps(summary))
     else:
-        print(f"{args.events} {args.process} events ({args.frame} frame) -> {args.output}")
+        kind = "unit-weight " if args.unweight else ""
+        print(f"{written} {kind}{args.process} events ({args.frame} frame) -> {args.output}"
+              + (f" (of {args.events} drawn, unweighting efficiency {p['unweighting_efficiency']:.3g})"
+                 if args.unweight else ""))
         print(f"  sigma = {p['sigma_fb']:.6g} +- {p['sigma_err_fb']:.2g} fb at eps = {model.eps:g} "
               f"(sum of __weight__), c tau_phi = {model.ctau_phi_mm:.4g} mm at theta = {model.theta:g}")
         print(f"  {dt:.1f} s, {args.events / dt:.3g} events/s")

@@ -1,0 +1,78 @@
+"""Lifetime reweighting: one simulated sample of long-lived phi made equal to a sample at any c tau.
+
+A phi with lab decay length L (production to decay vertex, 3-D) and beta gamma = p / m was
+generated with the density f0(L) of one of
+
+* ``exponential`` at c tau_0:  f0 = exp(-L / lambda_0) / lambda_0,  lambda_0 = beta gamma c tau_0;
+* ``flat`` in [L_min, L_max]:  f0 = 1 / (L_max - L_min) (basf2's GeneratedVertexDisplacer ``flat``:
+  L_min = 0, L_max = maxDecayTime),
+
+and the target at c tau is f(L) = exp(-L / lambda) / lambda. The weight w = f(L) / f0(L) makes
+the sample equal to the target's in every distribution of L and of what follows from it (the
+decay radius, the vertex position, the detector response) - exactly, for the L the source covers
+(the flat source has no events beyond L_max: w = 0 there, and the weights' sum is the target's
+probability to decay within [L_min, L_max]).
+
+The kernel evaluates all targets of an event at once (numba, parallel over events), in chunks,
+so a ntuple of any length is reweighted in bounded memory.
+"""
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+from ..errors import ParameterError
+
+SOURCES = ("exponential", "flat")
+"""How the sample's decay lengths were generated."""
+
+
+@nb.njit(cache=True, parallel=True, nogil=True)
+def _weights(length, beta_gamma, ctau, kind, a, b, out):
+    # kind 0: exponential with c tau_0 = a; kind 1: flat in [a, b]
+    n, k_max = out.shape
+    for i in nb.prange(n):
+        L, bg = length[i], beta_gamma[i]
+        if kind == 0:
+            lam0 = bg * a
+            for k in range(k_max):
+                lam = bg * ctau[k]
+                out[i, k] = (lam0 / lam) * math.exp(L / lam0 - L / lam)
+        else:
+            inside = a <= L <= b
+            for k in range(k_max):
+                lam = bg * ctau[k]
+                out[i, k] = (b - a) * math.exp(-L / lam) / lam if inside else 0.0
+
+
+def lifetime_weights(length, beta_gamma, ctau, source: str = "exponential", *, ctau0: float | None = None,
+                     flat_range: tuple[float, float] | None = None) -> np.ndarray:
+    """(n_events, n_targets) weights taking decay lengths ``length`` (beta gamma ``beta_gamma``) generated as
+    ``source`` (``exponential`` with ``ctau0``, or ``flat`` over ``flat_range``) to each c tau of ``ctau``.
+    Lengths in any unit, the same for all of them."""
+    L = np.ascontiguousarray(length, dtype=np.float64).ravel()
+    bg = np.ascontiguousarray(beta_gamma, dtype=np.float64).ravel()
+    targets = np.ascontiguousarray(np.atleast_1d(ctau), dtype=np.float64)
+    if L.shape != bg.shape:
+        raise ParameterError("beta_gamma", bg.shape, f"must match the lengths' shape {L.shape}")
+    if not (targets.size and np.all(np.isfinite(targets)) and np.all(targets > 0)):
+        raise ParameterError("ctau", targets.tolist(), "must be one or more finite c tau > 0")
+    bad = ~(np.isfinite(L) & np.isfinite(bg) & (L >= 0) & (bg > 0))
+    if bad.any():
+        raise ParameterError("length", f"{int(bad.sum())} events", "must have finite decay lengths >= 0 and "
+                             "beta gamma > 0 (check the momentum and vertex branches)")
+    if source == "exponential":
+        if ctau0 is None or not (math.isfinite(ctau0) and ctau0 > 0):
+            raise ParameterError("ctau0", ctau0, "must be the generated c tau (> 0) of an exponential source")
+        kind, a, b = 0, float(ctau0), 0.0
+    elif source == "flat":
+        if flat_range is None or len(flat_range) != 2 or not (0 <= flat_range[0] < flat_range[1] < math.inf):
+            raise ParameterError("flat_range", flat_range, "must be (L_min, L_max) with 0 <= L_min < L_max")
+        kind, a, b = 1, float(flat_range[0]), float(flat_range[1])
+    else:
+        raise ParameterError("source", source, f"must be one of {', '.join(SOURCES)}")
+    out = np.empty((L.size, targets.size))
+    _weights(L, bg, targets, kind, a, b, out)
+    return out

@@ -1,0 +1,154 @@
+"""Lifetime reweighting of full-simulation ntuples: one simulated sample, the whole theta scan.
+
+:func:`reweight_ntuple` reads a ntuple's MC-truth dark Higgs - its four-momentum and its
+production and decay vertices (branch names :data:`BASF2_BRANCHES` by default, basf2's
+``variablesToNtuple`` MC variables; any names can be given) - chunk by chunk, and writes one
+weight column per target c tau (:func:`mcdh.analysis.lifetime.lifetime_weights`) into a new
+ROOT file, a tree of the same length with ``__entry__``: attach it as a friend tree and
+multiply. The source distribution is the generator's: exponential at c tau_0, or flat in
+[L_min, L_max] (basf2's GeneratedVertexDisplacer ``flat``). Memory is flat in the number of
+events; the output is written atomically.
+"""
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ._atomic import atomic_path
+from ._progress import progress_bar
+from .analysis.lifetime import lifetime_weights
+from .errors import FileFormatError, ParameterError, check_count
+
+BASF2_BRANCHES = {"E": "mcE", "px": "mcPX", "py": "mcPY", "pz": "mcPZ",
+                  "x": "mcDecayVertexX", "y": "mcDecayVertexY", "z": "mcDecayVertexZ",
+                  "x0": "mcProductionVertexX", "y0": "mcProductionVertexY", "z0": "mcProductionVertexZ"}
+"""The MC-truth branches read, by role: basf2's names (GeV, cm). The production vertex is optional (default:
+the origin)."""
+STEP = 1_000_000
+"""Events per chunk."""
+
+
+def _open_tree(path: Path, tree: str | None):
+    import uproot
+
+    if not path.is_file():
+        raise FileFormatError(path, "no such file")
+    try:
+        f = uproot.open(path)
+        kinds = {k.split(";")[0]: c for k, c in f.classnames().items()}
+        trees = [k for k, c in kinds.items() if c.startswith("TTree")]
+    except Exception as exc:  # noqa: BLE001 - any failure to parse is a foreign or damaged file
+        raise FileFormatError(path, f"is not a readable ROOT file ({type(exc).__name__}: {exc})") from None
+    if not trees:
+        f.close()
+        raise FileFormatError(path, f"holds no TTree (it holds {', '.join(f'{k} ({c})' for k, c in kinds.items()) or 'nothing'})")
+    if tree is None:
+        if len(trees) != 1:
+            f.close()
+            raise ParameterError("tree", None, f"must be given: {path} holds the trees {sorted(trees)}")
+        tree = trees[0]
+    if tree not in trees:
+        f.close()
+        raise ParameterError("tree", tree, f"is not in {path} (it holds {sorted(trees)})")
+    return f, f[tree], tree
+
+
+def reweight_ntuple(path: str | os.PathLike, output: str | os.PathLike, ctau: dict[str, float], *,
+                    tree: str | None = None, branches: dict[str, str] | None = None, source: str = "exponential",
+                    ctau0: float | None = None, flat_range: tuple[float, float] | None = None, step: int = STEP,
+                    progress: bool = False) -> dict:
+    """Write the lifetime weights of the events of ``path`` for each target of ``ctau`` ({column name: c tau,
+    in the unit of the vertex branches}) into ``output``; returns a summary (events, sum of each column).
+
+    ``branches`` overrides :data:`BASF2_BRANCHES` by role; ``source``/``ctau0``/``flat_range`` say how the
+    sample's decay lengths were generated (:func:`~mcdh.analysis.lifetime.lifetime_weights`).
+
+    The summary gives each column's effective number of events, (sum w)^2 / sum w^2, and a note for targets
+    the sample cannot represent well: from an exponential source, c tau >= 2 c tau_0 gives weights of
+    infinite variance (E[w^2] = int f^2 / f_0 diverges).
+    """
+    path, output = Path(path), Path(output)
+    if not ctau:
+        raise ParameterError("ctau", ctau, "needs at least one target c tau")
+    names = list(ctau)
+    targets = np.array([ctau[k] for k in names], dtype=np.float64)
+    lifetime_weights([0.0], [1.0], targets, source, ctau0=ctau0, flat_range=flat_range)  # the settings, checked first
+    step = check_count("step", step, 1)
+    unknown = sorted(set(branches or {}) - set(BASF2_BRANCHES))
+    if unknown:
+        raise ParameterError("branches", unknown, f"are not roles (they are {', '.join(BASF2_BRANCHES)})")
+    roles = dict(BASF2_BRANCHES) | dict(branches or {})
+    f, t, tree = _open_tree(path, tree)
+    with f:
+        have = set(t.keys())
+        need = [roles[k] for k in ("E", "px", "py", "pz", "x", "y", "z")]
+        missing = [b for b in need if b not in have]
+        if missing:
+            raise ParameterError("branches", missing, f"are not in tree {tree!r} of {path} (give the branch names of "
+                                 "the phi's MC-truth momentum and decay vertex)")
+        production = [roles[k] for k in ("x0", "y0", "z0")]
+        use_production = all(b in have for b in production)
+        columns = need + (production if use_production else [])
+        n = int(t.num_entries)
+        sums, squares = np.zeros(targets.size), np.zeros(targets.size)
+        with atomic_path(output) as tmp, progress_bar(n, "reweight", "event", progress) as advance:
+            import uproot
+
+            with uproot.recreate(tmp) as out:
+                out.mktree(tree, {"__entry__": np.int64, **{k: np.float64 for k in names}})
+                start = 0
+                try:
+                    chunks = t.iterate(columns, step_size=step, library="np")
+                    for cols in chunks:
+                        w = _chunk_weights(cols, roles, use_production, targets, source, ctau0, flat_range, path, start)
+                        m = w.shape[0]
+                        out[tree].extend({"__entry__": np.arange(start, start + m, dtype=np.int64),
+                                          **{k: w[:, j] for j, k in enumerate(names)}})
+                        sums += w.sum(axis=0)
+                        squares += np.square(w).sum(axis=0)
+                        start += m
+                        advance(m)
+                except (ValueError, OSError, KeyError) as exc:
+                    if isinstance(exc, ParameterError):
+                        raise
+                    raise FileFormatError(path, f"cannot be read at entry {start} ({exc})") from None
+                if start != n:
+                    raise FileFormatError(path, f"gave {start} of its {n} entries")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        effective = np.where(squares > 0, sums * sums / squares, 0.0)
+    notes = []
+    if source == "exponential":
+        far = [k for k, c in zip(names, targets) if c >= 2.0 * float(ctau0)]  # type: ignore[arg-type]
+        if far:
+            notes.append(f"{', '.join(far)}: c tau >= 2 x the sample's, where the weights have infinite variance (the "
+                         "estimate converges slowly and its errors are unreliable): simulate at a longer c tau, or flat")
+    return {"output": str(output), "tree": tree, "events": n, "production_vertex": use_production,
+            "sum_of_weights": dict(zip(names, sums.tolist())), "effective_events": dict(zip(names, effective.tolist())),
+            "notes": notes}
+
+
+def _chunk_weights(cols, roles, use_production, targets, source, ctau0, flat_range, path, start) -> np.ndarray:
+    E, px, py, pz = (np.asarray(cols[roles[k]], dtype=np.float64) for k in ("E", "px", "py", "pz"))
+    p = np.sqrt(px * px + py * py + pz * pz)
+    with np.errstate(invalid="ignore"):
+        m = np.sqrt(E * E - p * p)
+        beta_gamma = p / m
+    dx, dy, dz = (np.asarray(cols[roles[k]], dtype=np.float64) for k in ("x", "y", "z"))
+    if use_production:
+        dx, dy, dz = (d - np.asarray(cols[roles[k]], dtype=np.float64) for d, k in zip((dx, dy, dz), ("x0", "y0", "z0")))
+    length = np.sqrt(dx * dx + dy * dy + dz * dz)
+    bad = ~(np.isfinite(length) & np.isfinite(beta_gamma) & (beta_gamma > 0))
+    if bad.any():
+        i = start + int(np.flatnonzero(bad)[0])
+        raise FileFormatError(path, f"entry {i} has no valid phi: a non-finite or non-timelike momentum or vertex "
+                              f"({int(bad.sum())} such entries in this chunk)")
+    return lifetime_weights(length, beta_gamma, targets, source, ctau0=ctau0, flat_range=flat_range)
+
+
+def column_name(kind: str, value: float) -> str:
+    """A weight column's name: ``w_theta_1e-04`` or ``w_ctau_2.5``."""
+    text = f"{value:.6g}".replace("+", "")
+    return f"w_{kind}_{text}" if math.isfinite(value) else f"w_{kind}"
