@@ -148,6 +148,32 @@ def test_scan_local_cluster_equals_serial(tmp_path):
     assert _csv(tmp_path / "dask") == _csv(tmp_path / "serial")
 
 
+def test_scan_recomputes_point_files_with_wrong_values(tmp_path):
+    """Point files checked for values on resume: NaN, a string, a duplicated row, an edited eps95 (its digest
+    no longer matches) - each point is recomputed, never copied into results.csv."""
+    from mcdh.scan import ScanGrid, run_scan
+
+    grid = ScanGrid(masses=(3.0, 6.0), channels=("phi",), thetas=(1e-4, 3e-4), n_b=(1.0,), n_signal=2000,
+                    n_background=2000, seed=4)
+    ref = run_scan(grid, tmp_path / "ref", serial=True, progress=False)
+    out = tmp_path / "run"
+    run_scan(grid, out, serial=True, progress=False)
+    files = sorted((out / "points").glob("*.json"))
+    edits = [lambda rows: rows[0].update(m2loglike=float("nan")), lambda rows: rows[0].update(sel_sig="12"),
+             lambda rows: rows.append(dict(rows[0])), lambda rows: rows[0].update(eps95=rows[0]["eps95"] * 0.5)]
+    for k, edit in enumerate(edits):
+        path = files[k % len(files)]
+        data = json.loads(path.read_text())
+        edit(data["rows"])
+        if k < 3:  # a tool that also rewrote the digest: the values themselves are refused
+            from mcdh.scan import rows_digest
+
+            data["digest"] = rows_digest(data["rows"])
+        path.write_text(json.dumps(data))
+        assert run_scan(grid, out, serial=True, progress=False) == ref, k
+        assert _csv(out) == _csv(tmp_path / "ref")
+
+
 @pytest.mark.slow
 def test_scan_on_an_existing_scheduler(tmp_path, mcdh):
     """--scheduler ADDRESS: the tasks go to a cluster that is already running (here 1 worker)."""

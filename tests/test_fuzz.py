@@ -1,8 +1,9 @@
 """Seeded mutation fuzz of the three readers and property tests of the public functions (issue 15).
 
-Every damaged copy of a real output file either reads back as events that pass the readers' checks
-(finite momenta, finite non-negative weights) or is refused with mcdh's own one-line error naming the
-file. Anything else (another exception, a crash, a non-finite number read silently) fails.
+Every damaged copy of a real output file either reads back the *same numbers* as the original (momenta to
+1e-6 of sqrt(s), weights to 1e-9 of sigma: the readers' physics checks on import) or is refused with mcdh's
+own one-line error naming the file. Anything else (another exception, a crash, a changed or non-finite
+number read silently) fails.
 """
 import math
 import os
@@ -24,10 +25,14 @@ JUNK = [b"nan", b"inf", b"-1e6", b"1e400", b"x", b"", b"-0", b"0", b"<", b"]]>",
 
 
 @pytest.fixture(scope="module")
-def originals(tmp_path_factory):
+def original_events():
+    return mcdh.generate_signal(MODEL, "gammaphi", 20, 3, n_threads=1)
+
+
+@pytest.fixture(scope="module")
+def originals(tmp_path_factory, original_events):
     d = tmp_path_factory.mktemp("orig")
-    ev = mcdh.generate_signal(MODEL, "gammaphi", 20, 3, n_threads=1)
-    return {s: mcdh.write_events(d / f"o{s}", ev).read_bytes() for s in (".root", ".lhe", ".hepmc", ".lhe.gz")}
+    return {s: mcdh.write_events(d / f"o{s}", original_events).read_bytes() for s in (".root", ".lhe", ".hepmc", ".lhe.gz")}
 
 
 def mutate(data: bytes, rng: np.random.Generator, text: bool) -> bytes:
@@ -61,7 +66,7 @@ def mutate(data: bytes, rng: np.random.Generator, text: bool) -> bytes:
 
 
 @pytest.mark.parametrize("suffix", [".root", ".lhe", ".hepmc", ".lhe.gz"])
-def test_mutation_fuzz(tmp_path, originals, suffix):
+def test_mutation_fuzz(tmp_path, originals, original_events, suffix):
     rng = np.random.default_rng(list(b"mcdh-fuzz" + suffix.encode()))
     outcomes = {"read": 0, "refused": 0}
     for k in range(N_MUTANTS):
@@ -82,6 +87,10 @@ def test_mutation_fuzz(tmp_path, originals, suffix):
             assert np.all(np.isfinite(ev.momenta)) and np.all(np.isfinite(ev.weights)), k
             assert np.all(ev.weights >= 0) and ev.weights.sum() > 0 and len(ev) > 0, k
             assert math.isfinite(ev.info.sigma_fb), k
+            o = original_events
+            assert ev.momenta.shape == o.momenta.shape, k  # the numbers read are the original's
+            np.testing.assert_allclose(ev.momenta, o.momenta, rtol=0, atol=1e-6 * MODEL.sqrt_s, err_msg=str(k))
+            np.testing.assert_allclose(ev.weights, o.weights, rtol=0, atol=1e-9 * o.weights.sum(), err_msg=str(k))
             outcomes["read"] += 1
         path.unlink()
     assert outcomes["refused"] > N_MUTANTS // 4, outcomes  # the fuzz does damage
@@ -115,6 +124,8 @@ def test_rambo_valid_or_parameter_error(sqrt_s, masses, n):
 @FAST
 @given(m_A=st.one_of(finite, anything), m_chi=finite, m_phi=finite, g_chi=st.one_of(finite, anything),
        eps=st.one_of(finite, anything), theta=st.one_of(finite, anything))
+@example(m_A=1e-15, m_chi=3e-16, m_phi=1e-16, g_chi=1e-200, eps=1e-200, theta=1e-3)  # underflowed to 0 widths
+@example(m_A=4e-6, m_chi=1.2e-6, m_phi=1e-6, g_chi=1e-12, eps=1e-12, theta=1e-3)  # the smallest accepted
 def test_model_valid_or_parameter_error(m_A, m_chi, m_phi, g_chi, eps, theta):
     import warnings
 

@@ -277,7 +277,9 @@ def test_corrupt_hepmc_event_named_not_half_read(tmp_path, sample, capfd):
     bad = tmp_path / "b.hepmc"
     bad.write_text("\n".join(lines) + "\n")
     capfd.readouterr()
-    with pytest.raises(FileFormatError, match=r"b\.hepmc: event \d+ \(from line \d+\) cannot be parsed.*nothing was read"):
+    # refused by the structure check before HepMC3's reader, or by the reader: the line or event is named
+    with pytest.raises(FileFormatError, match=r"b\.hepmc: (event \d+ \(from line \d+\) cannot be parsed.*nothing was "
+                       r"read|line \d+: )"):
         read_hepmc(bad)
     out, err = capfd.readouterr()
     assert out == "" and err == ""  # HepMC3's own messages go into the error, not onto the terminal

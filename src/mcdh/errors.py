@@ -63,6 +63,19 @@ def check_positive(name: str, value: Any) -> float:
     return x
 
 
+MAX_LUMINOSITY_FB = 1.0e7
+"""The largest integrated luminosity accepted: 10^4 ab^-1, 200 x Belle II's goal of 50 ab^-1 (beyond it event
+counts overflow the Poisson draws and the reach is meaningless)."""
+
+
+def check_luminosity(name: str, value: Any) -> float:
+    """An integrated luminosity in fb^-1: > 0 and at most :data:`MAX_LUMINOSITY_FB`."""
+    x = check_positive(name, value)
+    if not x <= MAX_LUMINOSITY_FB:
+        raise ParameterError(name, value, f"must be at most {MAX_LUMINOSITY_FB:g} fb^-1 (10^4 ab^-1)")
+    return x
+
+
 def check_nonnegative(name: str, value: Any) -> float:
     """A finite number >= 0."""
     x = check_finite(name, value)

@@ -28,6 +28,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 import warnings
 from concurrent.futures import CancelledError
 from dataclasses import asdict, dataclass
@@ -170,18 +171,53 @@ def _create_out(out: Path, grid: ScanGrid) -> None:
         write_text(out / GRID_FILE, json.dumps(grid.as_dict(), indent=1, sort_keys=True))
 
 
+def rows_digest(rows: list[dict]) -> str:
+    """The digest a point file stores of its rows: an edited or damaged value no longer matches it."""
+    return hashlib.sha256(json.dumps(rows, sort_keys=True, allow_nan=True).encode()).hexdigest()
+
+
 def _load_point(path: Path, record: dict):
-    """The rows of a point file, or None (recompute) unless it is this task's and complete."""
+    """The rows of a point file, or None (recompute, never copy) unless it is this task's, complete, as mcdh
+    wrote it (its digest) and its values are what a point holds (:func:`_valid_rows`)."""
     try:
         data = json.loads(path.read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None  # unreadable (cannot happen with atomic writes, but never trust it)
     if not isinstance(data, dict) or {k: data.get(k) for k in record} != record:
         return None
     rows = data.get("rows")
     if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and set(r) == set(ROW_FIELDS) for r in rows):
         return None
+    if data.get("digest") != rows_digest(rows) or not _valid_rows(rows, record):
+        return None
     return rows
+
+
+def _number(x, lo: float = -math.inf) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x >= lo
+
+
+def _valid_rows(rows: list[dict], record: dict) -> bool:
+    """Every row of the task, once per (theta, eps, N_b) of the grid, with finite values in range."""
+    grid, task = record["grid"], record["task"]
+    keys = [(r["theta"], r["eps"], r["n_b"]) for r in rows]
+    expected = [(t, e, n) for t in grid["thetas"] for n in grid["n_b"] for e in grid["eps"]]
+    if sorted(keys) != sorted(expected):  # unique and complete
+        return False
+    for r in rows:
+        if (r["benchmark"], r["mA"], r["channel"]) != (task["benchmark"], task["mA"], task["channel"]):
+            return False
+        if not all(_number(r[k], 0.0) for k in ("resc_sig", "sel_sig", "sel_bkg", "m2loglike")):
+            return False
+        if not (_number(r["window_lo"]) and _number(r["window_hi"]) and r["window_lo"] <= r["window_hi"]):
+            return False
+        if r["excluded"] is not bool(r["m2loglike"] >= 3.84):
+            return False
+        if not (r["eps95"] is None or (_number(r["eps95"]) and r["eps95"] > 0)):
+            return False
+        if not (r["eps95_note"] is None or isinstance(r["eps95_note"], str)):
+            return False
+    return True
 
 
 def saved_points(grid: ScanGrid, out) -> int:
@@ -256,7 +292,8 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
     with progress_bar(len(tasks), "scan", "point", progress, initial=len(done)) as advance:
 
         def store(task, rows):
-            write_text(points / f"{names[task]}.json", json.dumps({**task_record(spec, task), "rows": rows}))
+            write_text(points / f"{names[task]}.json",
+                       json.dumps({**task_record(spec, task), "rows": rows, "digest": rows_digest(rows)}))
             done[task] = rows
             advance(1)
 

@@ -28,7 +28,7 @@ from .analysis import limits
 from .analysis.displacement import Region, get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
 from .channels import CHANNELS, check_channel
-from .errors import ParameterError, check_count, check_positive
+from .errors import ParameterError, check_count, check_luminosity, check_positive
 from .events import Events
 from .generate.background import check_n_b, generate_background
 from .generate.phasespace import default_threads
@@ -465,7 +465,7 @@ class Study:
 
     def __post_init__(self):
         object.__setattr__(self, "n_b", check_n_b(self.n_b))
-        object.__setattr__(self, "luminosity_fb", check_positive("luminosity_fb", self.luminosity_fb))
+        object.__setattr__(self, "luminosity_fb", check_luminosity("luminosity_fb", self.luminosity_fb))
         check_count("n_signal", self.n_signal, 100)
         check_count("n_background", self.n_background, 100)
         if self.n_threads is not None:

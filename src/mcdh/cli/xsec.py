@@ -26,6 +26,9 @@ def run(args) -> int:
     from ..generate.signal import cross_section
     from ..kinematics.acceptance import PhotonAcceptance
 
+    from ..errors import check_luminosity
+
+    check_luminosity("luminosity_fb", args.lumi_fb)
     model = opt.model_from_args(args)
     t0 = time.perf_counter()
     res = cross_section(model, args.process, args.events, args.seed, n_threads=args.threads, progress=not args.quiet)

@@ -25,7 +25,7 @@ import numpy as np
 from .._memory import preflight
 from .._progress import progress_bar
 from ..channels import PARTICLES, check_channel
-from ..errors import ParameterError, check_count, check_nonnegative, check_positive
+from ..errors import ParameterError, check_count, check_luminosity, check_nonnegative, check_positive
 from ..events import Events
 from ..kinematics.acceptance import PhotonAcceptance
 from ..kinematics.variables import pair_mass
@@ -275,7 +275,7 @@ class BackgroundStream:
 
 def background_summary(events: Events, luminosity_fb: float = LUMINOSITY_FB) -> dict:
     """JSON-ready description of a background sample: normalisation, events at ``luminosity_fb`` (fb^-1), m_chichi."""
-    luminosity_fb = check_positive("luminosity_fb", luminosity_fb)
+    luminosity_fb = check_luminosity("luminosity_fb", luminosity_fb)
     m = pair_mass(events.momentum("chi"), events.momentum("chibar"))
     p = dict(events.parameters)
     return {

@@ -99,6 +99,70 @@ def checked_column(path, name: str, array: np.ndarray, n: int | None = None) -> 
     return a
 
 
+BALANCE_TOLERANCE = 1e-6
+"""Four-momentum balance: |sum of the final state - the beams| <= this x sqrt(s), per component."""
+MASS_TOLERANCE = 1e-6
+"""On-shell: |m^2 - m_model^2| <= this x E^2 for each particle."""
+
+
+def _beams_total(frame: str, sqrt_s: float, beams) -> np.ndarray:
+    cms = np.array([sqrt_s, 0.0, 0.0, 0.0])
+    if frame == "cms":
+        return cms
+    from ..kinematics.beams import Beams
+
+    b = Beams(**{k: v for k, v in beams.items() if k != "sqrt_s"}) if isinstance(beams, Mapping) else Beams()
+    return b.to_lab(cms[None])[0]
+
+
+SIGMA_TOLERANCE = 1e-9
+"""A weighted mcdh file's weights must add up to its recorded sigma to this relative precision."""
+
+
+def physics_problem(mom: np.ndarray, particles: tuple[str, ...], frame: str, params: Mapping[str, Any],
+                    weights: np.ndarray | None = None) -> str | None:
+    """The first event whose physics a file's own record contradicts, or None: for a file that records its
+    sqrt(s) (and its model or masses), every event's final state must balance the beams of its frame and each
+    particle sit on its mass shell (tolerances :data:`BALANCE_TOLERANCE`, :data:`MASS_TOLERANCE`), and the
+    weights of a weighted file add up to its recorded sigma (:data:`SIGMA_TOLERANCE`). This catches numbers
+    changed in a file that still parses."""
+    sqrt_s = params.get("sqrt_s")
+    model: Mapping[str, Any] = params["model"] if isinstance(params.get("model"), Mapping) else {}
+    recorded = bool(model) or ("m_phi" in params and "m_chi" in params)  # mcdh's record of a signal or background
+    if not recorded or not isinstance(sqrt_s, (int, float)) or not sqrt_s > 0:
+        return None  # a foreign file (its slots may be part of the final state): nothing recorded to check against
+    try:
+        total = _beams_total(frame, float(sqrt_s), params.get("beams"))
+    except (TypeError, ParameterError):
+        return None
+    off = np.abs(mom.sum(axis=1) - total).max(axis=1)
+    bad = ~(off <= BALANCE_TOLERANCE * sqrt_s)
+    if bad.any():
+        i = int(np.argmax(bad))
+        return f"event {i + 1}: the final state does not balance the beams (off by {off[i]:.3g} GeV): a changed number"
+    masses = {"phi": model.get("m_phi", params.get("m_phi")), "chi": model.get("m_chi", params.get("m_chi")),
+              "gamma": 0.0}
+    masses["chibar"] = masses["chi"]
+    for k, name in enumerate(particles):
+        m0 = masses.get(name)
+        if not isinstance(m0, (int, float)):
+            continue
+        p = mom[:, k]
+        m2 = p[:, 0] ** 2 - np.sum(p[:, 1:] ** 2, axis=1)
+        bad = ~(np.abs(m2 - m0 * m0) <= MASS_TOLERANCE * p[:, 0] ** 2)
+        if bad.any():
+            i = int(np.argmax(bad))
+            return (f"event {i + 1}: the {name} is off its mass shell (m^2 = {m2[i]:.6g} GeV^2, the file's model says "
+                    f"{m0 * m0:.6g}): a changed number")
+    sigma = params.get("sigma_fb")
+    if weights is not None and params.get("weighted") is True and isinstance(sigma, (int, float)) and sigma > 0:
+        w_sum = float(weights.sum())
+        if not abs(w_sum - sigma) <= SIGMA_TOLERANCE * sigma:
+            return (f"its weights add up to {w_sum:.10g} fb, its record says sigma = {sigma:.10g} fb: a changed weight "
+                    "(or a file cut short and its record kept)")
+    return None
+
+
 def checked_events(path, momenta, weights, particles, process: str, frame: str,
                    parameters: Mapping[str, Any] | None) -> Events:
     """The Events of a reader, once shape, finiteness, energies and weights are checked."""
@@ -127,5 +191,8 @@ def checked_events(path, momenta, weights, particles, process: str, frame: str,
         raise _fail(path, f"event {i + 1}: negative weight {w[i]:g} (mcdh's analysis needs weights >= 0)")
     if not w.sum() > 0:
         raise _fail(path, "all weights are zero (no cross section)")
+    problem = physics_problem(mom, tuple(particles), frame, parameters or {}, w)
+    if problem is not None:
+        raise _fail(path, problem)
     return Events(mom.astype(np.float64, copy=False), w.astype(np.float64, copy=False), tuple(particles),
                   process, frame, dict(parameters or {}))

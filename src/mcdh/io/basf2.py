@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import ParameterError
+from ..errors import ParameterError, check_luminosity
 from ..generate.decays import decay_table, displaced_ctau_mm
 from ..physics.model import DarkSector
 from ..settings import LUMINOSITY_FB
@@ -102,6 +102,7 @@ def basf2_steering(model: DarkSector, lhe: str | os.PathLike, *, frame: str, pdg
         raise ParameterError("frame", frame, "must be 'cms' or 'lab'")
     if lifetime_option not in LIFETIME_OPTIONS:
         raise ParameterError("lifetime_option", lifetime_option, f"must be one of {', '.join(LIFETIME_OPTIONS)}")
+    luminosity_fb = check_luminosity("luminosity_fb", luminosity_fb)
     if not (math.isfinite(flat_max_cm) and flat_max_cm > 0):
         raise ParameterError("flat_max_cm", flat_max_cm, "must be a length > 0 in cm")
     ids = dict(PDG_IDS) | dict(pdg or {})

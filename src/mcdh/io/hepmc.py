@@ -186,14 +186,78 @@ def _stderr_to(buffer: list):
             buffer.append(tmp.read().decode(errors="replace"))
 
 
-def _event_lines(path: Path) -> list[int]:
-    """Line numbers (from 1) of the 'E' records of a HepMC3 ASCII file."""
-    out = []
+MOMENTUM_UNITS, LENGTH_UNITS = (b"GEV", b"MEV"), (b"MM", b"CM")
+"""The units a HepMC3 file may declare (its ``U`` records)."""
+
+
+def _scan(path: Path) -> tuple[list[int], bool]:
+    """Check the structure pyhepmc would trust, line by line, before it parses anything: every event
+    (``E n_vertices n_particles``) has a weight record (``W``), valid units (``U``), as many particle records as
+    it declares, and vertex and particle references that exist (a dangling one crashes HepMC3's reader). Returns
+    the line numbers of the ``E`` records and whether the file names its weights (a ``W`` record before the
+    first event)."""
+    starts: list[int] = []
+    named = False
+    event: dict = {}
+
+    def close(k: int) -> None:
+        if not event:
+            return
+        where = f"event {len(starts)} (line {starts[-1]})"
+        if not event["weights"]:
+            raise FileFormatError(path, f"{where} has no weight record ('W' line): its weight is unknown")
+        if event["particles"] != event["n_particles"]:
+            raise FileFormatError(path, f"{where} declares {event['n_particles']} particles and holds "
+                                  f"{event['particles']}")
+
+    def bad(k: int, what: str) -> FileFormatError:
+        return FileFormatError(path, f"line {k}: {what}")
+
     with open(path, "rb") as f:
         for k, line in enumerate(f, 1):
-            if line.startswith(b"E "):
-                out.append(k)
-    return out
+            tag = line[:2]
+            if tag == b"E ":
+                close(k)
+                fields = line.split()
+                try:
+                    n_v, n_p = int(fields[2]), int(fields[3])
+                except (IndexError, ValueError):
+                    raise bad(k, "an event record 'E' without its vertex and particle counts") from None
+                if not (0 <= n_v <= 10**6 and 0 < n_p <= 10**6):
+                    raise bad(k, f"an event record declaring {n_v} vertices and {n_p} particles")
+                starts.append(k)
+                event = {"weights": False, "particles": 0, "n_particles": n_p, "n_vertices": n_v}
+            elif tag == b"W ":
+                if event:
+                    event["weights"] = True
+                else:
+                    named = True
+            elif tag == b"U " and event:
+                units = line.split()[1:3]
+                if len(units) != 2 or units[0] not in MOMENTUM_UNITS or units[1] not in LENGTH_UNITS:
+                    raise bad(k, f"units {b' '.join(units).decode(errors='replace')!r}: HepMC3's are GEV or MEV and "
+                              "MM or CM")
+            elif tag == b"P " and event:
+                fields = line.split()
+                try:
+                    pid, parent = int(fields[1]), int(fields[2])
+                except (IndexError, ValueError):
+                    raise bad(k, "a particle record 'P' without its id and parent") from None
+                event["particles"] += 1
+                if pid != event["particles"] or not -event["n_vertices"] <= parent < pid:
+                    raise bad(k, f"particle {pid} with parent {parent}: a reference outside the event")
+            elif tag == b"V " and event:
+                fields = line.split()
+                try:
+                    vid = int(fields[1])
+                    refs = [int(x) for x in fields[3].strip(b"[]").split(b",") if x] if len(fields) > 3 else []
+                except ValueError:
+                    raise bad(k, "a vertex record 'V' that cannot be read") from None
+                if not -event["n_vertices"] <= vid <= -1 or any(not 1 <= r <= event["particles"] for r in refs):
+                    raise bad(k, f"vertex {vid} refers to particles {refs} the event has not defined (a dangling "
+                              "reference)")
+        close(k + 1 if starts else 0)
+    return starts, named
 
 
 def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, process: str | None = None,
@@ -207,7 +271,11 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
         :data:`mcdh.io.lhe.PDG_IDS`.
     weight_unit : {"fb", "pb"}, optional
         Unit of the first event weight of a file without mcdh's exact
-        ``mcdh_fb`` weight (default pb; fb for files of mcdh 0.1 that had only it).
+        ``mcdh_fb`` weight (default pb); required for a file that does not name its
+        weights at all (no ``W`` record before the first event), which is refused
+        otherwise. An event without a weight record, units other than GeV/MeV and
+        mm/cm, or a reference to a particle or vertex the event does not define
+        are refused before HepMC3's reader sees the file.
     """
     import pyhepmc
 
@@ -226,10 +294,11 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
             tail = raw.read()
         if b"HepMC::Asciiv3-END_EVENT_LISTING" not in tail:
             raise FileFormatError(path, "truncated: no 'HepMC::Asciiv3-END_EVENT_LISTING' at the end")
-        starts = _event_lines(path)
+        starts, named = _scan(path)
         messages: list[str] = []
         with _stderr_to(messages):
-            moms, weights, meta, names, n_read = _read_events(pyhepmc, path, roles, weight_unit)
+            moms, weights, meta, names, n_read = _read_events(pyhepmc, path, roles, weight_unit if named else
+                                                              _unit_without_names(path, weight_unit))
         if n_read != len(starts):
             k = n_read
             hint = "; ".join(line.strip() for m in messages for line in m.splitlines() if "ERROR" in line)[:300]
@@ -243,6 +312,15 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
     name = process or (meta["process"] if meta else "hepmc-import")
     return checked_events(path, np.asarray(moms, dtype=np.float64), np.asarray(weights, dtype=np.float64), names,
                           name, frame, params)
+
+
+def _unit_without_names(path: Path, weight_unit: str | None) -> str:
+    """A file that does not name its weights: which is pb and which fb is unknown unless the caller says."""
+    if weight_unit is None:
+        raise FileFormatError(path, "does not name its weights (no 'W' record before the first event): their unit "
+                              "is unknown - read it with weight_unit='pb' or 'fb' (mcdh's files name them "
+                              "Default|mcdh_fb)")
+    return weight_unit
 
 
 def _read_events(pyhepmc, path: Path, roles, weight_unit):
@@ -270,7 +348,7 @@ def _read_events(pyhepmc, path: Path, roles, weight_unit):
                 if WEIGHT_ID in wnames:  # mcdh's exact weight in fb
                     k_weight, to_fb = wnames.index(WEIGHT_ID), 1.0
                 else:
-                    unit = weight_unit or ("fb" if meta else "pb")
+                    unit = weight_unit or "pb"  # the HepMC3 convention: the first weight, in the unit of sigma
                     k_weight, to_fb = 0, (1.0 if unit == "fb" else 1.0 / PB_PER_FB)
                 if roles is None:
                     roles = meta["pdg"] if meta else None

@@ -374,6 +374,10 @@ def read_lhe(
     have_exact = True
     for i, ev in enumerate(events):
         try:
+            nup = ev.eventinfo.nparticles
+            if nup != len(ev.particles):  # NUP says how many particle lines follow: a reader that trusts it
+                raise FileFormatError(path, f"event {i + 1}: NUP = {nup:g} but the event holds {len(ev.particles)} "
+                                      "particle lines")
             seen = dict.fromkeys(names, 0)
             for p in ev.particles:
                 slot = wanted.get(int(p.id))

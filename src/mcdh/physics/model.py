@@ -70,6 +70,8 @@ def _check_benchmark(name: Any) -> str:
 
 COUPLING_MAX = 4.0 * math.pi
 """Largest g_chi and q_phi a DarkSector accepts (results above sqrt(4 pi) are flagged as beyond perturbativity)."""
+MASS_MIN, COUPLING_MIN = 1e-6, 1e-12
+"""Smallest masses (GeV: 1 keV) and couplings (g_chi, q_phi, eps, alpha_em) a DarkSector accepts."""
 
 
 def m_chi_relic(benchmark: str, g_chi: float) -> float:
@@ -135,6 +137,11 @@ class DarkSector:
             object.__setattr__(self, name, check_positive(name, getattr(self, name)))
         object.__setattr__(self, "theta", check_theta(self.theta, allow_zero=True))
         check_eps(self.eps)
+        for name, least in (("m_A", MASS_MIN), ("m_chi", MASS_MIN), ("m_phi", MASS_MIN), ("g_chi", COUPLING_MIN),
+                            ("q_phi", COUPLING_MIN), ("eps", COUPLING_MIN), ("alpha_em", COUPLING_MIN)):
+            if not getattr(self, name) >= least:  # below, widths and rates underflow: no finite answer
+                raise ParameterError(name, getattr(self, name), f"must be at least {least:g} (smaller values underflow "
+                                     "the widths and rates of double precision)")
         for name in ("g_chi", "q_phi"):  # beyond 4 pi no perturbative (or finite) answer exists
             if not getattr(self, name) <= COUPLING_MAX:
                 raise ParameterError(name, getattr(self, name), f"must be at most 4 pi = {COUPLING_MAX:.4g} (the model "

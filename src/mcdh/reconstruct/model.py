@@ -66,7 +66,7 @@ from scipy.special import ndtr
 from ..analysis.displacement import Region, decay_probabilities, get_region, transverse_decay_length
 from ..analysis.smearing import Resolution
 from ..channels import CHANNELS, PARTICLES, check_channel
-from ..errors import ParameterError, check_count, check_positive
+from ..errors import ParameterError, check_count, check_luminosity, check_positive
 from ..generate.background import check_n_b, generate_background
 from ..generate.signal import FixedUniforms
 from ..kinematics.beams import Beams
@@ -155,7 +155,8 @@ class FitConfig:
                                      "inside it")
         if isinstance(self.resolution, dict):
             object.__setattr__(self, "resolution", Resolution(**self.resolution))
-        for name in ("luminosity_fb", "vertex_resolution", "m_A_span", "m_phi_span", "width_decades"):
+        object.__setattr__(self, "luminosity_fb", check_luminosity("luminosity_fb", self.luminosity_fb))
+        for name in ("vertex_resolution", "m_A_span", "m_phi_span", "width_decades"):
             object.__setattr__(self, name, check_positive(name, getattr(self, name)))
         object.__setattr__(self, "n_b", check_n_b(self.n_b))
         for name, least in (("radial_bins", 1), ("template_events", 100), ("background_events", 100), ("seed", 0),

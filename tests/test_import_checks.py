@@ -1,0 +1,124 @@
+"""No silent wrong answer on import, second pass (issue 25): HepMC3 weights and units, LHE's NUP, the physics
+of every file checked against its own record, damaged references refused before HepMC3's reader sees them,
+and values out of any sensible range refused in one line."""
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import mcdh
+from mcdh.errors import FileFormatError, ParameterError
+from mcdh.io.hepmc import read_hepmc
+
+MODEL = mcdh.DarkSector.from_benchmark("B1", 6.0)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imp")
+    ev = mcdh.generate_signal(MODEL, "phi", 6, 2, n_threads=1)
+    return ev, {s: mcdh.write_events(d / f"s{s}", ev) for s in (".hepmc", ".lhe", ".root")}
+
+
+def _edit(src, dst, fn):
+    dst.write_text(fn(src.read_text()))
+    return dst
+
+
+def test_hepmc_event_without_its_weight_is_refused(files, tmp_path):
+    """awk '/^W [0-9]/{n++; if(n==5) next} {print}': read with weight 1.0 before (sigma x26)."""
+    lines = files[1][".hepmc"].read_text().splitlines(keepends=True)
+    k = [i for i, line in enumerate(lines) if re.match(r"W [0-9]", line)][3]
+    bad = tmp_path / "now.hepmc"
+    bad.write_text("".join(lines[:k] + lines[k + 1:]))
+    with pytest.raises(FileFormatError, match=r"now\.hepmc: event 4 .*no weight record"):
+        mcdh.read_events(bad)
+
+
+def test_hepmc_without_weight_names_needs_their_unit(files, tmp_path):
+    """Its pb weight was read as fb (x1000 too low) before."""
+    ev, f = files
+    bad = _edit(f[".hepmc"], tmp_path / "nonames.hepmc", lambda t: re.sub(r"(?m)^W Default.*\n", "", t))
+    with pytest.raises(FileFormatError, match=r"nonames\.hepmc: does not name its weights.*weight_unit"):
+        mcdh.read_events(bad)
+    got = read_hepmc(bad, weight_unit="pb")
+    np.testing.assert_allclose(got.weights, ev.weights, rtol=1e-15)  # the first weight is mcdh's pb weight
+
+
+@pytest.mark.parametrize("units", ["KEV CM", "GEV KM", "TEV"])
+def test_hepmc_units_that_are_not_hepmc3_units_are_refused(files, tmp_path, units):
+    bad = _edit(files[1][".hepmc"], tmp_path / "u.hepmc", lambda t: t.replace("U GEV MM", f"U {units}", 1))
+    with pytest.raises(FileFormatError, match=r"u\.hepmc: line \d+: units"):
+        mcdh.read_events(bad)
+
+
+def test_a_dangling_vertex_reference_is_refused_not_a_segfault(files, tmp_path):
+    """V -1 0 [1,2,99999] crashed HepMC3's reader (exit 139): refused before it parses, in a child process
+    so that a crash would show as its exit status."""
+    bad = _edit(files[1][".hepmc"], tmp_path / "dangling.hepmc", lambda t: t.replace("V -1 0 [1,2]", "V -1 0 [1,2,99999]", 1))
+    code = "import sys, mcdh\ntry:\n    mcdh.read_events(sys.argv[1])\nexcept mcdh.FileFormatError as e:\n    print(e)\n    sys.exit(2)"
+    r = subprocess.run([sys.executable, "-c", code, str(bad)], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "dangling reference" in r.stdout, (r.returncode, r.stdout, r.stderr[-500:])
+
+
+@pytest.mark.parametrize("nup", ["999999999", "-3", "4"])
+def test_lhe_nup_must_be_the_number_of_particle_lines(files, tmp_path, nup):
+    bad = _edit(files[1][".lhe"], tmp_path / "nup.lhe", lambda t: re.sub(r"<event>\n\s*\d+", f"<event>\n {nup}", t, count=1))
+    with pytest.raises(FileFormatError, match=r"nup\.lhe: event 1: NUP"):
+        mcdh.read_events(bad)
+
+
+def test_changed_numbers_that_still_parse_are_refused(files, tmp_path):
+    """A chibar with p_x = 1e308 (analysed with exit 0 before), an energy changed in the 4th digit, a weight
+    doubled: each contradicts the file's own record (beams, masses, sigma)."""
+    ev, f = files
+
+    def px(t):  # the third outgoing particle (chibar) of the first event
+        lines = t.splitlines(keepends=True)
+        k = [i for i, line in enumerate(lines) if line.strip().startswith("-52 ")][0]
+        fields = lines[k].split()
+        fields[6] = "1e308"
+        lines[k] = " ".join(fields) + "\n"
+        return "".join(lines)
+
+    with pytest.raises(FileFormatError, match=r"event 1: the final state does not balance the beams"):
+        mcdh.read_events(_edit(f[".lhe"], tmp_path / "px.lhe", px))
+
+    import uproot
+
+    with uproot.open(f[".root"]) as src:
+        cols = src["signal_phi"].arrays(library="np")
+        meta = str(src["mcdh_parameters"])
+    for name, change, needle in (("e.root", ("phi_E", 1, 1.001), "does not balance"),
+                                 ("w.root", ("__weight__", 2, 2.0), "weights add up to")):
+        c = {k: v.copy() for k, v in cols.items()}
+        c[change[0]][change[1]] *= change[2]
+        path = tmp_path / name
+        with uproot.recreate(path) as out:
+            out.mktree("signal_phi", {k: v.dtype for k, v in c.items()})
+            out["signal_phi"].extend(c)
+            out["mcdh_parameters"] = meta
+        with pytest.raises(FileFormatError, match=needle):
+            mcdh.read_events(path)
+    assert mcdh.read_events(f[".root"]).sigma_fb == pytest.approx(ev.sigma_fb, rel=1e-15)  # the original reads
+
+
+@pytest.mark.parametrize("args", [
+    ["pseudodata", "--benchmark", "B1", "--mA", "6", "--lumi-fb", "1e300", "--output", "x.root"],
+    ["table", "--channel", "phi", "--nb", "1", "--lumi-fb", "1e300", "--json", "--mA-list", "6"],
+    ["xsec", "--process", "phi", "--benchmark", "B1", "--mA", "6", "--g-chi", "1e-200", "--eps", "1e-200"],
+    ["xsec", "--process", "phi", "--benchmark", "B1", "--mA", "6", "--lumi-fb", "1e300"],
+])
+def test_absurd_magnitudes_are_one_line_not_a_traceback(args, tmp_path, mcdh):
+    r = mcdh(*args, cwd=tmp_path)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and ("at most" in lines[0] or "at least" in lines[0]), r.stderr
+
+
+def test_the_library_refuses_them_too():
+    with pytest.raises(ParameterError, match="luminosity_fb"):
+        mcdh.Study(luminosity_fb=1e300)
+    with pytest.raises(ParameterError, match="g_chi"):
+        MODEL.replace(g_chi=1e-200)
