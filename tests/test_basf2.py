@@ -206,7 +206,7 @@ def test_flat_decays_weighted_equal_exponential_ones():
     n, l_max, ctau = 400_000, 60.0, 3.0
     bg = rng.uniform(0.5, 4.0, n)  # beta gamma of each phi
     flat = rng.uniform(0.0, l_max, n)
-    w = lifetime_weights(flat, bg, [ctau], "flat", flat_range=(0.0, l_max))[:, 0]
+    w = lifetime_weights(flat, bg, [ctau], "flat", flat_range=(0.0, l_max))[0]
     bg2 = rng.uniform(0.5, 4.0, n)
     expo = -np.log(rng.random(n)) * ctau * bg2
     edges = np.linspace(0, l_max, 41)

@@ -90,10 +90,11 @@ def test_weights_are_exact_and_normalised():
     rng = np.random.default_rng(1)
     bg = rng.uniform(0.5, 3.0, 200_000)
     length = -np.log(rng.random(bg.size)) * 2.0 * bg
-    w = lifetime_weights(length, bg, [2.0, 1.0, 4.0], "exponential", ctau0=2.0)
-    np.testing.assert_allclose(w[:, 0], 1.0, rtol=1e-14)
-    assert w.mean(axis=0)[1:] == pytest.approx([1.0, 1.0], rel=0.02)  # reweighting keeps the normalisation
-    np.testing.assert_allclose(w[:3, 1], 2.0 * np.exp(length[:3] / (2.0 * bg[:3]) - length[:3] / bg[:3]), rtol=1e-13)
+    w, sums = lifetime_weights(length, bg, [2.0, 1.0, 4.0], "exponential", ctau0=2.0, with_sums=True)
+    np.testing.assert_allclose(w[0], 1.0, rtol=1e-14)
+    assert w.mean(axis=1)[1:] == pytest.approx([1.0, 1.0], rel=0.02)  # reweighting keeps the normalisation
+    np.testing.assert_allclose(w[1, :3], 2.0 * np.exp(length[:3] / (2.0 * bg[:3]) - length[:3] / bg[:3]), rtol=1e-13)
+    np.testing.assert_allclose(sums, np.stack([w.sum(axis=1), np.square(w).sum(axis=1)], axis=1), rtol=1e-10)
     for kw, needle in (({"ctau0": None}, "ctau0"), ({"ctau0": -1.0}, "ctau0")):
         with pytest.raises(ParameterError, match=needle):
             lifetime_weights(length, bg, [1.0], "exponential", **kw)

@@ -351,8 +351,11 @@ def _connect(scheduler, n_workers):
     from dask.distributed import Client, LocalCluster
 
     if scheduler is None:
+        # ":0": a free port (no warning when 8787 is taken); the workers' logs silenced up to CRITICAL: a worker
+        # whose heartbeat meets the scheduler already closing (a busy machine) logs an ERROR at shutdown, and a
+        # lost cluster or a failed task reaches mcdh through its futures (one line), not through the log
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=":0", silence_logs=40)  # ":0": a free port (no warning when 8787 is taken)
+                               dashboard_address=":0", silence_logs=50)
         return Client(cluster), cluster
     try:
         return Client(scheduler, timeout="10s"), None

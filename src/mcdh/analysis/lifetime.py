@@ -13,8 +13,8 @@ decay radius, the vertex position, the detector response) - exactly, for the L t
 (the flat source has no events beyond L_max: w = 0 there, and the weights' sum is the target's
 probability to decay within [L_min, L_max]).
 
-The kernel evaluates all targets of an event at once (numba, parallel over events), in chunks,
-so a ntuple of any length is reweighted in bounded memory.
+The kernel fills one contiguous row of weights per target (numba, parallel over targets) with its
+sums of w and w^2, in chunks, so a ntuple of any length is reweighted in bounded memory.
 """
 from __future__ import annotations
 
@@ -30,28 +30,34 @@ SOURCES = ("exponential", "flat")
 
 
 @nb.njit(cache=True, parallel=True, nogil=True)
-def _weights(length, beta_gamma, ctau, kind, a, b, out):
+def _weights(length, beta_gamma, ctau, kind, a, b, out, sums):
+    # out (targets, events): each target's column contiguous; sums[k] = (sum w, sum w^2) of target k.
     # kind 0: exponential with c tau_0 = a; kind 1: flat in [a, b]
-    n, k_max = out.shape
-    for i in nb.prange(n):
-        L, bg = length[i], beta_gamma[i]
-        if kind == 0:
-            lam0 = bg * a
-            for k in range(k_max):
-                lam = bg * ctau[k]
-                out[i, k] = (lam0 / lam) * math.exp(L / lam0 - L / lam)
-        else:
-            inside = a <= L <= b
-            for k in range(k_max):
-                lam = bg * ctau[k]
-                out[i, k] = (b - a) * math.exp(-L / lam) / lam if inside else 0.0
+    k_max, n = out.shape
+    for k in nb.prange(k_max):
+        s1 = 0.0
+        s2 = 0.0
+        for i in range(n):
+            L, bg = length[i], beta_gamma[i]
+            lam = bg * ctau[k]
+            if kind == 0:
+                lam0 = bg * a
+                w = (lam0 / lam) * math.exp(L / lam0 - L / lam)
+            else:
+                w = (b - a) * math.exp(-L / lam) / lam if a <= L <= b else 0.0
+            out[k, i] = w
+            s1 += w
+            s2 += w * w
+        sums[k, 0] = s1
+        sums[k, 1] = s2
 
 
 def lifetime_weights(length, beta_gamma, ctau, source: str = "exponential", *, ctau0: float | None = None,
-                     flat_range: tuple[float, float] | None = None) -> np.ndarray:
-    """(n_events, n_targets) weights taking decay lengths ``length`` (beta gamma ``beta_gamma``) generated as
-    ``source`` (``exponential`` with ``ctau0``, or ``flat`` over ``flat_range``) to each c tau of ``ctau``.
-    Lengths in any unit, the same for all of them."""
+                     flat_range: tuple[float, float] | None = None, with_sums: bool = False):
+    """(n_targets, n_events) weights taking decay lengths ``length`` (beta gamma ``beta_gamma``) generated as
+    ``source`` (``exponential`` with ``ctau0``, or ``flat`` over ``flat_range``) to each c tau of ``ctau``
+    (one contiguous row per target). Lengths in any unit, the same for all of them. ``with_sums``: also the
+    (n_targets, 2) sums of w and w^2."""
     L = np.ascontiguousarray(length, dtype=np.float64).ravel()
     bg = np.ascontiguousarray(beta_gamma, dtype=np.float64).ravel()
     targets = np.ascontiguousarray(np.atleast_1d(ctau), dtype=np.float64)
@@ -73,6 +79,7 @@ def lifetime_weights(length, beta_gamma, ctau, source: str = "exponential", *, c
         kind, a, b = 1, float(flat_range[0]), float(flat_range[1])
     else:
         raise ParameterError("source", source, f"must be one of {', '.join(SOURCES)}")
-    out = np.empty((L.size, targets.size))
-    _weights(L, bg, targets, kind, a, b, out)
-    return out
+    out = np.empty((targets.size, L.size))
+    sums = np.empty((targets.size, 2))
+    _weights(L, bg, targets, kind, a, b, out, sums)
+    return (out, sums) if with_sums else out

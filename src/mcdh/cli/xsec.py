@@ -23,10 +23,9 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..errors import check_luminosity
     from ..generate.signal import cross_section
     from ..kinematics.acceptance import PhotonAcceptance
-
-    from ..errors import check_luminosity
 
     check_luminosity("luminosity_fb", args.lumi_fb)
     model = opt.model_from_args(args)
