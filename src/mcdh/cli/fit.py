@@ -82,8 +82,8 @@ def run(args) -> int:
         if k not in GRID:
             raise ParameterError("--template-grid", k, f"is not a grid setting (they are {', '.join(GRID)})")
         options[k] = int(v) if k.endswith(("nodes", "bins")) and float(v).is_integer() else v
-    if args.search_range is not None and len(args.search_range) != 2:
-        raise ParameterError("--search-range", args.search_range, "must be two masses lo,hi in GeV")
+    if args.search_range is not None and not (len(args.search_range) == 2 and 0 < args.search_range[0] < args.search_range[1]):
+        raise ParameterError("--search-range", args.search_range, "must be two masses lo,hi in GeV with 0 < lo < hi")
     theta_given = args.theta is not None
     if args.mA is not None:  # the hypothesis given on the command line
         if not theta_given:

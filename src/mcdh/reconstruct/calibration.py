@@ -152,14 +152,17 @@ def look_elsewhere(model: DataModel, background: dict[str, np.ndarray], q0: floa
     """The global significance of ``q0`` (see the module docstring); ``background``: the background-only
     expectation the toys are drawn from (the data's background-only fit), ``start``/``fix`` as the data's fit."""
     n_toys = check_count("n_toys", n_toys, 20)
-    q = background_q0(model, background, start, fix, n_toys=n_toys, n_workers=n_workers, seed=seed, progress=progress)
-    ec = EulerCharacteristic.fit(q, sum(k not in fix for k in ("m_A", "m_phi", "theta")))
-    g = model.grid["m_A"]
-    lo, hi = (min(MASSES), max(MASSES)) if search_range is None else map(float, search_range)
+    try:  # the range first: a bad one is refused before any toy runs
+        lo, hi = (min(MASSES), max(MASSES)) if search_range is None else (float(x) for x in search_range)
+    except (TypeError, ValueError):
+        lo = hi = math.nan
     if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo > 0):
         raise ParameterError("search_range", search_range, "must be (m_lo, m_hi) with 0 < m_lo < m_hi in GeV")
+    g = model.grid["m_A"]
     lo, hi = min(lo, float(g[0])), max(hi, float(g[-1]))  # the window is always searched
     windows = _resolution_length(model, lo, hi) / _resolution_length(model, float(g[0]), float(g[-1]))
+    q = background_q0(model, background, start, fix, n_toys=n_toys, n_workers=n_workers, seed=seed, progress=progress)
+    ec = EulerCharacteristic.fit(q, sum(k not in fix for k in ("m_A", "m_phi", "theta")))
     p_loc = float(ec_densities([q0], 0)[0, 0])
     p_win = ec.p_window(q0)
     p_rng = min(1.0, p_loc + windows * (p_win - p_loc))
