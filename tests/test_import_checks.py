@@ -122,3 +122,30 @@ def test_the_library_refuses_them_too():
         mcdh.Study(luminosity_fb=1e300)
     with pytest.raises(ParameterError, match="g_chi"):
         MODEL.replace(g_chi=1e-200)
+
+
+def test_closed_stdout_read_only_buffers_and_absurd_weights_are_one_line(tmp_path):
+    """table --csv with stdout closed (AttributeError before), rambo into a read-only weight buffer (a bare
+    ValueError), a data event of weight 1e300 (brentq's sign error)."""
+    import os
+
+    from conftest import mcdh_command
+
+    r = subprocess.run([*mcdh_command(), "table", "--channel", "phi", "--nb", "1", "--mA-list", "6", "--csv"],
+                       stderr=subprocess.PIPE, text=True, preexec_fn=lambda: os.close(1), timeout=120)
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "standard output is closed" in lines[0], r.stderr
+    p, w = np.empty((5, 3, 4)), np.empty(5)
+    w.flags.writeable = False
+    with pytest.raises(ParameterError, match="weights"):
+        mcdh.rambo(10.0, [0.0, 0.0, 0.0], 5, 1, out=(p, w), n_threads=1)
+    from mcdh.reconstruct.data import Data
+    from mcdh.reconstruct.fit import fit
+    from mcdh.reconstruct.model import DataModel, FitConfig
+
+    dm = DataModel(FitConfig(MODEL.replace(eps=4.2e-5, theta=1e-3), luminosity_fb=5e4, n_b=10, template_events=300,
+                             background_events=1000, m_A_nodes=4, m_phi_nodes=4), channels=("phi",))
+    one = {"phi": {"mchichi": np.array([6.0]), "phi_vr": np.array([3.0]), "m_vtx": np.array([1.0]),
+                   "__weight__": np.array([1e300])}}
+    with pytest.raises(ParameterError, match=r"one\.root.*at most 1e\+12 events"):
+        fit(dm, Data(one, dm.config, source="one.root"))

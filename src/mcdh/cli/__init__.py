@@ -98,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
     import signal
     import threading
 
+    if sys.stdout is None:  # started with file descriptor 1 closed (`mcdh ... >&-`): nowhere to print results
+        if sys.stderr is not None:
+            print("mcdh: error: standard output is closed: mcdh prints its results there (redirect it to a file or "
+                  "/dev/null)", file=sys.stderr)
+        return 2
     parser = build_parser()
     args = parser.parse_args(_attach_negative_lists(sys.argv[1:] if argv is None else list(argv)))
     previous: dict = {}

@@ -185,7 +185,8 @@ def rambo(
             or not p.flags.writeable
         ):
             raise ParameterError("out", "momenta", f"must be a writeable C-contiguous float64 array of shape {(n_events, n, 4)}")
-        if not isinstance(w, np.ndarray) or w.shape != (n_events,) or w.dtype != np.float64 or not w.flags.c_contiguous:
+        if (not isinstance(w, np.ndarray) or w.shape != (n_events,) or w.dtype != np.float64 or not w.flags.c_contiguous
+                or not w.flags.writeable):
             raise ParameterError("out", "weights", f"must be a writeable C-contiguous float64 array of shape {(n_events,)}")
     streams = chunk_bit_generators(gen, n_events)
     if n_events == 0:

@@ -43,6 +43,8 @@ from .model import DataModel, FitConfig, default_truth, observables
 
 OBSERVABLES = {"phi": ("mchichi", "phi_vr", "m_vtx"), "gammaphi": ("E_gamma", "mchichi", "phi_vr", "m_vtx")}
 """The branches a fit reads, in the order of :meth:`DataModel.edges`."""
+MAX_EVENTS = 1e12
+"""The most events (sum of weights) a channel of a data set may hold: more than Belle II will ever record."""
 RANGE_NAMES = {"phi_vr": " mm (the region)", "m_vtx": " GeV (the vertex-mass window)"}
 EXTRA = ("phi_E", "phi_px", "phi_py", "phi_pz", "is_signal")
 
@@ -88,6 +90,10 @@ class Data:
                 continue
             cols = self.events[c]
             w = cols["__weight__"]
+            with np.errstate(invalid="ignore"):
+                if np.any(w < 0) or not float(np.sum(w[np.isfinite(w)])) <= MAX_EVENTS:
+                    raise ParameterError("data", self.source or "the data", f"{c} events need weights >= 0 adding up to "
+                                         f"at most {MAX_EVENTS:g} events (more than any Belle II data set)")
             edges = model.edges(c)
             keep = np.isfinite(w)
             for b in OBSERVABLES[c]:
