@@ -149,3 +149,27 @@ def test_closed_stdout_read_only_buffers_and_absurd_weights_are_one_line(tmp_pat
                    "__weight__": np.array([1e300])}}
     with pytest.raises(ParameterError, match=r"one\.root.*at most 1e\+12 events"):
         fit(dm, Data(one, dm.config, source="one.root"))
+
+
+def test_memory_is_checked_before_anything_is_made(tmp_path, mcdh):
+    """pseudodata --nb 1e9 grew to 15.7 GB before; a fit file whose header asks for 1e12 template events ran
+    without bound: both refused in one line, the file named when the size came from it."""
+    from mcdh.reconstruct.data import Data
+    from mcdh.reconstruct.model import FitConfig
+
+    r = mcdh("pseudodata", "--benchmark", "B1", "--mA", "6", "--nb", "1e9", "--lumi-fb", "5e4", "--output",
+             tmp_path / "x.root")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and "--nb" in lines[0] and "GB of memory" in lines[0], r.stderr
+    with pytest.raises(ParameterError, match="template_events.*GB of memory"):
+        FitConfig(MODEL, template_events=10**12)
+    good = FitConfig(MODEL.replace(eps=4.2e-5, theta=1e-3), luminosity_fb=5e4, n_b=10)
+    record = good.as_dict() | {"template_events": 10**12}
+    cols = {"phi": {"mchichi": np.array([6.0]), "phi_vr": np.array([3.0]), "m_vtx": np.array([1.0]),
+                    "__weight__": np.array([1.0])}}
+    from mcdh.io.root import write_columns
+
+    path = tmp_path / "big.root"
+    write_columns(path, cols, {"pseudodata": {"config": record, "truth": None, "asimov": False, "seed": 1}})
+    with pytest.raises(ParameterError, match=r"big\.root.*template_events"):
+        Data.read(path)

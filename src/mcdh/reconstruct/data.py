@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._memory import preflight
 from ..analysis.displacement import decay_probabilities, decay_probability, transverse_decay_length
 from ..channels import CHANNELS
 from ..errors import ParameterError, check_count
@@ -135,7 +136,10 @@ class Data:
                 raise ParameterError("config", None, f"{path} records no model of the data: give the hypothesis "
                                      "(a FitConfig; on the command line --benchmark and --mA, with --lumi-fb, --nb "
                                      "and --region)")
-            config = FitConfig.from_dict(record["config"])
+            try:
+                config = FitConfig.from_dict(record["config"])
+            except ParameterError as exc:  # a value from the file's header: name the file, not a flag
+                raise ParameterError("config", str(path), f"records a model of the data that cannot be used: {exc}") from None
         if sum(float(c["__weight__"].sum()) for c in cols.values()) <= 0:
             raise ParameterError("data", str(path), "holds no events (an empty data set cannot be fitted)")
         return cls(cols, config, record.get("truth"), bool(record.get("asimov", False)), record.get("seed"), str(path))
@@ -232,6 +236,9 @@ def poisson_data(config: FitConfig, truth: dict[str, float] | None = None, *, se
     for name in ("eps", "b"):
         if not (math.isfinite(truth[name]) and truth[name] >= 0):
             raise ParameterError(f"truth[{name!r}]", truth[name], "must be finite and >= 0")
+    expected = sum(_background_level(config, c) * truth["b"] for c in channels)
+    preflight(8.0 * 14 * expected, f"pseudo-data of about {expected:.3g} background events", "n_b", config.n_b,
+              "a smaller N_b or luminosity")
     rng = np.random.default_rng(np.random.SeedSequence([check_count("seed", seed, 0), 17]))
     events = {}
     for c in channels:

@@ -63,6 +63,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
+from .._memory import preflight
 from ..analysis.displacement import Region, decay_probabilities, get_region, transverse_decay_length
 from ..analysis.smearing import Resolution
 from ..channels import CHANNELS, PARTICLES, check_channel
@@ -162,6 +163,19 @@ class FitConfig:
         for name, least in (("radial_bins", 1), ("template_events", 100), ("background_events", 100), ("seed", 0),
                             ("m_A_nodes", 4), ("m_phi_nodes", 4), ("width_nodes", 2)):
             object.__setattr__(self, name, check_count(name, getattr(self, name), least))
+        self._preflight()
+
+    def _preflight(self) -> None:
+        """Refuse templates that would not fit in memory before anything is made (sizes may come from a file)."""
+        n_w = int(round(2 * self.width_decades * self.width_nodes)) + 1
+        bins = max(math.prod(e.size - 1 for e in self.axes(c)) for c in CHANNELS)
+        n_table = self.m_A_nodes * self.m_phi_nodes * n_w * bins
+        preflight(8.0 * 2 * n_table, f"templates of {n_table:.3g} yields per channel", "m_A_nodes", self.m_A_nodes,
+                  "fewer grid nodes (m_A_nodes, m_phi_nodes, width_nodes, width_decades) or radial bins")
+        per_event = n_w * self.radial_bins + bins // self.radial_bins + 64
+        preflight(8.0 * per_event * max(self.template_events, self.background_events),
+                  f"template nodes of {max(self.template_events, self.background_events):.3g} events",
+                  "template_events", self.template_events, "fewer template (or background) events")
 
     def as_dict(self) -> dict:
         d = asdict(self)
