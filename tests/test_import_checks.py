@@ -173,3 +173,16 @@ def test_memory_is_checked_before_anything_is_made(tmp_path, mcdh):
     write_columns(path, cols, {"pseudodata": {"config": record, "truth": None, "asimov": False, "seed": 1}})
     with pytest.raises(ParameterError, match=r"big\.root.*template_events"):
         Data.read(path)
+
+
+def test_values_from_a_file_name_the_file_not_a_flag(files, tmp_path, mcdh):
+    """A header's m_A = -6 was reported as '--mA: m_A = -6.0 is invalid'; a folder as 'no such file'."""
+    bad = _edit(files[1][".lhe"], tmp_path / "neg.lhe", lambda t: t.replace('"m_A": 6.0', '"m_A": -6.0', 1))
+    for command in ("pythia-config", "basf2-config"):
+        r = mcdh(command, bad, "--keep-weighted") if command == "basf2-config" else mcdh(command, bad)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and "neg.lhe" in lines[0] and "--mA" not in lines[0], r.stderr
+    folder = tmp_path / "adir"
+    folder.mkdir()
+    r = mcdh("fit", folder)
+    assert r.returncode == 2 and "is a folder, not a file" in r.stderr, r.stderr

@@ -21,6 +21,7 @@ from ._atomic import atomic_path
 from ._progress import progress_bar
 from .analysis.lifetime import lifetime_weights
 from .errors import FileFormatError, ParameterError, check_count
+from .io._validate import check_input_file
 
 BASF2_BRANCHES = {"E": "mcE", "px": "mcPX", "py": "mcPY", "pz": "mcPZ",
                   "x": "mcDecayVertexX", "y": "mcDecayVertexY", "z": "mcDecayVertexZ",
@@ -34,8 +35,7 @@ STEP = 200_000
 def _open_tree(path: Path, tree: str | None):
     import uproot
 
-    if not path.is_file():
-        raise FileFormatError(path, "no such file")
+    check_input_file(path)
     try:
         f = uproot.open(path)
         kinds = {k.split(";")[0]: c for k, c in f.classnames().items()}

@@ -99,6 +99,17 @@ def checked_column(path, name: str, array: np.ndarray, n: int | None = None) -> 
     return a
 
 
+def check_input_file(path) -> None:
+    """A file to read must exist and be a file (a folder is named as one, not as a missing file)."""
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        raise FileFormatError(p, "is a folder, not a file")
+    if not p.is_file():
+        raise FileFormatError(p, "no such file")
+
+
 BALANCE_TOLERANCE = 1e-6
 """Four-momentum balance: |sum of the final state - the beams| <= this x sqrt(s), per component."""
 MASS_TOLERANCE = 1e-6

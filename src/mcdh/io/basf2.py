@@ -53,6 +53,7 @@ from ..generate.decays import decay_table, displaced_ctau_mm
 from ..physics.model import DarkSector
 from ..settings import LUMINOSITY_FB
 from ._writer import PDG_IDS
+from .pythia import model_from_record
 
 LIFETIME_OPTIONS = ("exponential", "flat")
 """GeneratedVertexDisplacer's lifetime options the fragment offers."""
@@ -210,7 +211,7 @@ def basf2_config_for(path: str | os.PathLike, *, model: DarkSector | None = None
                                  "m_A and couplings)")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            model = DarkSector(**recorded)
+            model = model_from_record(path, recorded)
     decay = Path(decay_file) if decay_file is not None else path.with_name(path.name.removesuffix(".lhe") + "_phi.dec")
     steering = basf2_steering(model, path, frame=meta.get("frame", "cms"), pdg=meta.get("pdg"),
                               sigma_fb=params.get("sigma_fb"), luminosity_fb=luminosity_fb,

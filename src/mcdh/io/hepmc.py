@@ -37,7 +37,7 @@ from .._version import __version__
 from ..errors import FileFormatError, ParameterError, check_count
 from ..events import Events
 from ..generate.decays import PhiDecayer
-from ._validate import checked_events, checked_header, checked_roles, reading
+from ._validate import check_input_file, checked_events, checked_header, checked_roles, reading
 from ._writer import PB_PER_FB, PDG_IDS, WEIGHT_ID, EventWriter, beam_momenta, nominal_masses, roles_for
 
 WEIGHT_NAMES = ["Default", WEIGHT_ID]
@@ -280,8 +280,7 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
     import pyhepmc
 
     path = Path(path)
-    if not path.is_file():
-        raise FileFormatError(path, "no such file")
+    check_input_file(path)
     if weight_unit not in (None, "fb", "pb"):
         raise ParameterError("weight_unit", weight_unit, "must be 'fb' or 'pb'")
     with reading(path):

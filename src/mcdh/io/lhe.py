@@ -49,7 +49,7 @@ from ..events import Events
 from ..generate.decays import PhiDecayer, signal_model
 from ..kinematics.variables import mass
 from ..physics.constants import ALPHA_EM
-from ._validate import checked_events, checked_header, reading
+from ._validate import check_input_file, checked_events, checked_header, reading
 from ._writer import PB_PER_FB, PDG_IDS, WEIGHT_ID, EventWriter, beam_momenta, nominal_masses, roles_for
 
 _F = "{: .16e}"
@@ -263,8 +263,7 @@ class _LargeReads:
 def read_lhe_header(path: str | os.PathLike, *, max_bytes: int = 1 << 26) -> dict:
     """mcdh's header record of an LHE file (its ``<mcdh>`` block), read without reading the events."""
     path = Path(path)
-    if not path.is_file():
-        raise FileFormatError(path, "no such file")
+    check_input_file(path)
     with reading(path), _open_binary(path) as f:
         head = bytearray()
         while b"</header>" not in head and b"<event" not in head and len(head) < max_bytes:
@@ -321,8 +320,7 @@ def read_lhe(
     import pylhe
 
     path = Path(path)
-    if not path.is_file():
-        raise FileFormatError(path, "no such file")
+    check_input_file(path)
     if normalisation not in ("auto", "average", "sum"):
         raise ParameterError("normalisation", normalisation, "must be 'auto', 'average' or 'sum'")
     with reading(path):

@@ -117,5 +117,13 @@ def pythia_settings_for(path: str | os.PathLike) -> str:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = DarkSector(**model_dict)
+        model = model_from_record(path, model_dict)
     return pythia_settings(model, lhe=Path(path).resolve(), frame=meta["frame"], pdg=meta["pdg"])
+
+
+def model_from_record(path, record) -> DarkSector:
+    """The DarkSector a file's header records; a value it does not accept names the file (not a flag)."""
+    try:
+        return DarkSector(**record)
+    except (TypeError, ParameterError) as exc:
+        raise ParameterError("file", str(path), f"records a model that cannot be used: {exc}") from None

@@ -45,7 +45,7 @@ from ..events import Events
 from ..generate.decays import PhiDecayer
 from ..kinematics.beams import Beams
 from ..kinematics.variables import mass
-from ._validate import checked_column, checked_events, checked_header, reading
+from ._validate import check_input_file, checked_column, checked_events, checked_header, reading
 from ._writer import EventWriter
 
 METADATA_KEY = "mcdh_parameters"
@@ -283,8 +283,7 @@ def _open(path, header_optional: bool = False):
     import uproot
 
     p = Path(path)
-    if not p.is_file():
-        raise FileFormatError(p, "no such file")
+    check_input_file(p)
     with reading(p):
         try:
             f = uproot.open(p)
