@@ -186,3 +186,21 @@ def test_values_from_a_file_name_the_file_not_a_flag(files, tmp_path, mcdh):
     folder.mkdir()
     r = mcdh("fit", folder)
     assert r.returncode == 2 and "is a folder, not a file" in r.stderr, r.stderr
+
+
+def test_fit_options_that_would_be_ignored_are_refused(tmp_path, mcdh):
+    """Without --mA the file's record is the model of the data: --template-events 0, --lumi-fb 0, --g-chi 5 were
+    silently ignored."""
+    path = tmp_path / "any.root"
+    path.write_text("not read: the options are checked first\n")
+    for args in (["--template-events", "0"], ["--lumi-fb", "0"], ["--g-chi", "5"], ["--nb", "3"]):
+        r = mcdh("fit", path, *args)
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and args[0] in lines[0] and "--mA" in lines[0], r.stderr
+
+
+def test_a_line_break_in_a_file_name_cannot_reach_pythias_settings():
+    from mcdh.io.pythia import pythia_settings
+
+    with pytest.raises(ParameterError, match="line break"):
+        pythia_settings(MODEL, lhe="a.lhe\nHadronLevel:all = off", pdg={"phi": 9000005})

@@ -57,8 +57,12 @@ def register(sub) -> None:
     opt.add_json(p)
     opt.add_quiet(p)
     p.set_defaults(func=run, theta=None)
+    p.set_defaults(hypothesis_defaults={d: p.get_default(d) for d in HYPOTHESIS_OPTIONS})
 
 
+HYPOTHESIS_OPTIONS = ("benchmark", "m_chi", "m_phi", "eps", "theta", "g_chi", "q_phi", "alpha_em", "kinetic_mixing",
+                      "width_model", "sqrt_s", "nb", "lumi_fb", "region", "template_events")
+"""The options that describe the model of the data: they replace the file's record, so they need --mA."""
 GRID = ("m_A_span", "m_A_nodes", "m_phi_span", "m_phi_nodes", "width_decades", "width_nodes", "radial_bins")
 """The FitConfig fields --template-grid sets."""
 
@@ -85,6 +89,12 @@ def run(args) -> int:
     if args.search_range is not None and not (len(args.search_range) == 2 and 0 < args.search_range[0] < args.search_range[1]):
         raise ParameterError("--search-range", args.search_range, "must be two masses lo,hi in GeV with 0 < lo < hi")
     theta_given = args.theta is not None
+    if args.mA is None:  # the file's record is the model of the data: an option meant to change it must not vanish
+        given = [d for d, v in args.hypothesis_defaults.items() if getattr(args, d) != v]
+        if given:
+            flag = "--" + given[0].replace("_", "-")
+            raise ParameterError(flag, getattr(args, given[0]), "describes the model of the data and applies only with "
+                                 "--mA (the hypothesis given on the command line); without it the file's record is used")
     if args.mA is not None:  # the hypothesis given on the command line
         if not theta_given:
             args.theta = THETA_TABLE  # a placeholder: theta is taken from the data below

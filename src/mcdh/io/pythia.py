@@ -76,6 +76,9 @@ def pythia_settings(model: DarkSector, *, lhe: str | os.PathLike | None = None, 
         "Beams:frameType = 4",
     ]
     if lhe is not None:
+        if any(ch in str(lhe) for ch in "\n\r\x00"):
+            raise ParameterError("lhe", str(lhe), "contains a line break: it would end the settings line and start "
+                                 "another (rename the file)")
         lines.append(f"Beams:LHEF = {Path(lhe)}")
     if frame == "lab":
         lines += ["LesHouches:matchInOut = off   ! keep the file's crossing-angle beams",
