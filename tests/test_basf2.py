@@ -178,6 +178,8 @@ def test_the_fragment_sets_every_value(files, key):
     assert args[0] == phi and args[1] == MODEL.m_phi and kwargs["lifetime"] == 0
     assert calls["pdg", "add_particle", "chi_dark"][0][0] == 52
     assert f"expected events at 10000 fb^-1: {files[key][1].sigma_fb * 1e4:.6g}" in steering
+    assert "WEIGHTED EVENTS" in steering  # these files are weighted: the fragment says where the weights are
+    assert "WEIGHTED EVENTS" not in _fragment(files, "unit")[0]
     # the decay file: the model's branching ratios, K0 pairs as CP-even K_S K_S / K_L K_L
     modes = {tuple(line.split()[1:3]): float(line.split()[0]) for line in dec.splitlines()
              if line.endswith("PHSP;")}

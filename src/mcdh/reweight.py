@@ -11,7 +11,6 @@ events; the output is written atomically.
 """
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -152,5 +151,4 @@ def _chunk_weights(cols, roles, use_production, targets, source, ctau0, flat_ran
 
 def column_name(kind: str, value: float) -> str:
     """A weight column's name: ``w_theta_1e-04`` or ``w_ctau_2.5``."""
-    text = f"{value:.6g}".replace("+", "")
-    return f"w_{kind}_{text}" if math.isfinite(value) else f"w_{kind}"
+    return f"w_{kind}_{value:.6g}".replace("+", "")

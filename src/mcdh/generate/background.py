@@ -148,6 +148,12 @@ def _accepted_in_place(run: _Run, gen: np.random.Generator, progress: bool) -> t
     return p, w, raw_sum
 
 
+def background_sigma_fb(channel: str, n_b: float) -> float:
+    """The mock background's cross section (fb): N_b events at 10 ab^-1 in phi, 0.22 N_b in gamma-phi."""
+    sigma = n_b / LUMINOSITY_FB
+    return sigma * GAMMAPHI_BACKGROUND_RATIO if check_channel(channel) == "gammaphi" else sigma
+
+
 class _Run:
     """A background request, checked; :meth:`batches` makes its raw events."""
 
@@ -163,10 +169,9 @@ class _Run:
         if not self.m_phi + 2.0 * self.m_chi < self.sqrt_s:
             raise ParameterError("m_phi, m_chi", (m_phi, m_chi), f"need m_phi + 2 m_chi < sqrt_s = {sqrt_s} GeV")
         self.masses = background_masses(channel, self.m_phi, self.m_chi)
-        self.target_sigma = self.n_b / LUMINOSITY_FB
+        self.target_sigma = background_sigma_fb(channel, self.n_b)
         self.acc: PhotonAcceptance | None = None
         if channel == "gammaphi":
-            self.target_sigma *= GAMMAPHI_BACKGROUND_RATIO
             self.acc = acceptance if acceptance is not None else PhotonAcceptance()
             if self.acc.e_min >= (self.sqrt_s**2 - (self.m_phi + 2 * self.m_chi) ** 2) / (2 * self.sqrt_s):
                 raise ParameterError("acceptance.e_min", self.acc.e_min, "is above the largest photon energy allowed")

@@ -79,7 +79,7 @@ def evtgen_decay_file(model: DarkSector, name: str = PHI_NAME) -> str:
 def basf2_steering(model: DarkSector, lhe: str | os.PathLike, *, frame: str, pdg: dict[str, int] | None = None,
                    sigma_fb: float | None = None, luminosity_fb: float = LUMINOSITY_FB,
                    lifetime_option: str = "exponential", flat_max_cm: float = 300.0,
-                   decay_file: str | os.PathLike = "phi_dark.dec") -> str:
+                   decay_file: str | os.PathLike = "phi_dark.dec", weighted: bool = False) -> str:
     """The text of a basf2 steering fragment that reads ``lhe`` (an mcdh LHE file of ``frame``) right.
 
     Parameters
@@ -98,6 +98,8 @@ def basf2_steering(model: DarkSector, lhe: str | os.PathLike, *, frame: str, pdg
         L_max of the flat option (cm).
     decay_file : path
         Where the EvtGen decay file of the phi is (:func:`evtgen_decay_file`).
+    weighted : bool
+        The file holds weighted events (the fragment then says where their weights are: basf2 keeps none).
     """
     if frame not in ("cms", "lab"):
         raise ParameterError("frame", frame, "must be 'cms' or 'lab'")
@@ -121,6 +123,8 @@ def basf2_steering(model: DarkSector, lhe: str | os.PathLike, *, frame: str, pdg
         f"frame of the events: {frame}; c tau_phi = {ctau_cm:.10g} cm",
         f"expected events at {luminosity_fb:g} fb^-1: " + ("unknown (no cross section)" if expected is None else
                                                            f"{expected:.6g} (sigma = {sigma_fb:.6g} fb)"),
+        *(["WEIGHTED EVENTS: basf2 stores weight 1 for each; take the weights back from mcdh's ntuple of the same "
+           "events (same order)"] if weighted else []),
         '"""',
         "import basf2",
         "import pdg",
@@ -215,8 +219,6 @@ def basf2_config_for(path: str | os.PathLike, *, model: DarkSector | None = None
     decay = Path(decay_file) if decay_file is not None else path.with_name(path.name.removesuffix(".lhe") + "_phi.dec")
     steering = basf2_steering(model, path, frame=meta.get("frame", "cms"), pdg=meta.get("pdg"),
                               sigma_fb=params.get("sigma_fb"), luminosity_fb=luminosity_fb,
-                              lifetime_option=lifetime_option, flat_max_cm=flat_max_cm, decay_file=decay.resolve())
-    if weighted:
-        steering = steering.replace('"""\nimport basf2', "WEIGHTED EVENTS: basf2 stores weight 1 for each; take the weights "
-                                    "back from mcdh's ntuple of the same events (same order)\n\"\"\"\nimport basf2", 1)
+                              lifetime_option=lifetime_option, flat_max_cm=flat_max_cm, decay_file=decay.resolve(),
+                              weighted=weighted)
     return steering, evtgen_decay_file(model)

@@ -200,7 +200,7 @@ def _scan(path: Path) -> tuple[list[int], bool]:
     named = False
     event: dict = {}
 
-    def close(k: int) -> None:
+    def close() -> None:
         if not event:
             return
         where = f"event {len(starts)} (line {starts[-1]})"
@@ -217,7 +217,7 @@ def _scan(path: Path) -> tuple[list[int], bool]:
         for k, line in enumerate(f, 1):
             tag = line[:2]
             if tag == b"E ":
-                close(k)
+                close()
                 fields = line.split()
                 try:
                     n_v, n_p = int(fields[2]), int(fields[3])
@@ -256,7 +256,7 @@ def _scan(path: Path) -> tuple[list[int], bool]:
                 if not -event["n_vertices"] <= vid <= -1 or any(not 1 <= r <= event["particles"] for r in refs):
                     raise bad(k, f"vertex {vid} refers to particles {refs} the event has not defined (a dangling "
                               "reference)")
-        close(k + 1 if starts else 0)
+    close()
     return starts, named
 
 

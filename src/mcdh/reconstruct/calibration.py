@@ -171,13 +171,8 @@ def look_elsewhere(model: DataModel, background: dict[str, np.ndarray], q0: floa
 
 
 def deviances(lk: Likelihood, x) -> dict[str, float]:
-    """The Poisson deviance 2 sum [mu - n + n log(n / mu)] per channel and ``combined`` at parameters ``x``."""
-    p = dict(zip(lk.names, x))
-    out = {}
-    for c, mu in lk.model.expected(p, channels=tuple(lk.counts)).items():
-        n = lk.counts[c]
-        nz = n > 0
-        out[c] = 2.0 * float(mu.sum() - n.sum() + np.sum(n[nz] * np.log(n[nz] / np.maximum(mu[nz], 1e-300))))
+    """The Poisson deviance per channel (:meth:`Likelihood.deviances`) and ``combined`` at parameters ``x``."""
+    out = lk.deviances(x)
     out["combined"] = sum(out.values())
     return out
 

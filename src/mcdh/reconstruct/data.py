@@ -34,12 +34,11 @@ from .._memory import preflight
 from ..analysis.displacement import decay_probabilities, decay_probability, transverse_decay_length
 from ..channels import CHANNELS
 from ..errors import ParameterError, check_count
-from ..generate.background import generate_background
+from ..generate.background import background_sigma_fb, generate_background
 from ..generate.signal import generate_signal
 from ..io.root import read_columns, write_columns
 from ..kinematics.beams import Beams
 from ..physics.widths import unit_mixing_width
-from ..settings import GAMMAPHI_BACKGROUND_RATIO, LUMINOSITY_FB
 from .model import DataModel, FitConfig, default_truth, observables
 
 OBSERVABLES = {"phi": ("mchichi", "phi_vr", "m_vtx"), "gammaphi": ("E_gamma", "mchichi", "phi_vr", "m_vtx")}
@@ -203,9 +202,8 @@ def _best_yield_deviance(n: np.ndarray, shape: np.ndarray, bkg: np.ndarray) -> f
 
 
 def _background_level(config: FitConfig, channel: str) -> float:
-    """Expected background events of a channel at b = 1 (N_b at 10 ab^-1 for phi, 0.22 N_b for gamma-phi)."""
-    ratio = GAMMAPHI_BACKGROUND_RATIO if channel == "gammaphi" else 1.0
-    return config.n_b * ratio * config.luminosity_fb / LUMINOSITY_FB
+    """Expected background events of a channel at b = 1."""
+    return background_sigma_fb(channel, config.n_b) * config.luminosity_fb
 
 
 def _count(lost: dict[str, float], reason: str, w: np.ndarray, mask: np.ndarray) -> None:

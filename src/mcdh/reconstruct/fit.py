@@ -76,12 +76,16 @@ class Likelihood:
         self.calls += 1
         if not all(math.isfinite(v) for v in x):
             return 1e300
+        return sum(self.deviances(x).values())
+
+    def deviances(self, x) -> dict[str, float]:
+        """Each channel's Poisson deviance 2 sum [mu - n + n log(n / mu)] at ``x`` (their sum is -2 log L)."""
         p = dict(zip(self.names, x))
-        total = 0.0
+        out = {}
         for c, mu in self.model.expected(p, channels=tuple(self.counts)).items():
             m = np.maximum(mu[self._nz[c]], TINY)  # an event where the model expects none: finite, very unlikely
-            total += float(mu.sum()) - float(np.sum(self._n[c] * np.log(m))) + self._const[c]
-        return 2.0 * total
+            out[c] = 2.0 * (float(mu.sum()) - float(np.sum(self._n[c] * np.log(m))) + self._const[c])
+        return out
 
     errordef = 1.0  # -2 log L
 
