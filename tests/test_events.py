@@ -81,6 +81,35 @@ def test_stream_batches_concatenate_to_the_in_memory_sample():
     assert "batch" not in whole.parameters and whole.info.seed == 3
 
 
+@pytest.mark.parametrize("frame", ["cms", "lab"])
+def test_unweighted_stream_is_the_in_memory_unweighted_sample(frame):
+    """Two passes (weights, then events) give generate_signal(unweight=True) exactly: the same events kept, the
+    same weights and the same record."""
+    n = 140_000  # three batches on one thread
+    stream = mcdh.SignalStream(MODEL, "gammaphi", n, 5, n_threads=1, unweight=True, frame=frame)
+    n_out = stream.n_out
+    batches = list(stream)
+    ref = mcdh.generate_signal(MODEL, "gammaphi", n, 5, n_threads=1, unweight=True, frame=frame)
+    whole = mcdh.concatenate(batches)
+    assert n_out == len(ref) == len(whole) < n and len(batches) == 3
+    assert np.array_equal(whole.weights, ref.weights) and np.array_equal(whole.momenta, ref.momenta)
+    assert stream.parameters == ref.parameters and np.mean(ref.weights == ref.parameters["w_max"]) > 0.95
+    with pytest.raises(mcdh.ParameterError, match="max_overweight"):
+        mcdh.SignalStream(MODEL, "phi", n, 5, unweight=True, max_overweight=1.0)
+
+
+def test_phi_decays_do_not_depend_on_the_chunking():
+    from mcdh.generate.decays import PhiDecayer
+
+    q = mcdh.generate_signal(MODEL, "phi", 1000, 2, n_threads=1).momenta[:, 0]
+    whole = PhiDecayer(MODEL, 9)(q)
+    decayer = PhiDecayer(MODEL, 9)
+    parts = [decayer(q[a:b]) for a, b in ((0, 1), (1, 400), (400, 1000))]
+    for key in ("proper_length_mm", "daughter_ids", "daughter_masses"):
+        assert np.array_equal(np.concatenate([getattr(d, key) for d in parts]), getattr(whole, key)), key
+    assert np.array_equal(np.concatenate([d.daughters for d in parts], axis=1), whole.daughters)
+
+
 def test_file_of_stream_batches_records_the_runs_sigma(tmp_path):
     """Written without set_parameters, the file's record is the run's, not the first batch's."""
     n = 70_000

@@ -60,6 +60,13 @@ def test_reweighting_to_another_ctau_reproduces_a_sample_generated_there(samples
     assert _agree(_radius_hist(samples["theta0"], w[k1]), _radius_hist(samples["theta1"])) > 0.01
     # and the samples really differ: without the weights they disagree
     assert _agree(_radius_hist(samples["theta0"]), _radius_hist(samples["theta1"])) < 1e-6
+    # stored as 32-bit floats by default; --double keeps the kernel's 64-bit values, which round to the same
+    assert w[k1].dtype == np.float32
+    assert main(["reweight", str(samples["theta0"]), "--output", str(out), "--branches", MCDH_BRANCHES, "--length-unit",
+                 "mm", "--ctau-list", repr(ctau1), "--ctau0", repr(ctau0), "--quiet", "--double"]) == 0
+    w64 = _tree(out)[k1]
+    assert w64.dtype == np.float64 and np.array_equal(w64.astype(np.float32), w[k1])
+    assert not np.array_equal(w64, w[k1].astype(np.float64))
 
 
 def test_flat_decays_reweighted_equal_exponential_ones(samples, tmp_path):

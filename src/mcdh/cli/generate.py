@@ -59,26 +59,16 @@ def run_signal(args) -> int:
     file_format(args.output, "output")  # a bad suffix is reported before any work
     model = opt.model_from_args(args)
     t0 = time.perf_counter()
-    if args.unweight:  # w_max needs every weight first: in memory (refused before it starts if it would not fit)
-        from ..generate.signal import generate_signal
-
-        events = generate_signal(model, args.process, args.events, args.seed, unweight=True, frame=args.frame,
-                                 n_threads=args.threads, progress=not args.quiet)
-        with open_writer(args.output, events.n_events, tree=args.process, pdg=args.pdg, seed=args.seed) as out:
-            out.write(events)
-            out.set_parameters(events.parameters)
-        p = events.parameters
-    else:
-        stream = SignalStream(model, args.process, args.events, args.seed, frame=args.frame,
-                              n_threads=args.threads, progress=not args.quiet)
-        with open_writer(args.output, args.events, tree=args.process, pdg=args.pdg, seed=args.seed) as out:
-            for chunk in stream:
-                out.write(chunk)
-            out.set_parameters(stream.parameters)
-        assert stream.parameters is not None  # set once the stream is exhausted
-        p = stream.parameters
+    stream = SignalStream(model, args.process, args.events, args.seed, frame=args.frame, n_threads=args.threads,
+                          progress=not args.quiet, unweight=args.unweight)
+    written = stream.n_out  # unweighting: a first pass over the weights alone says how many are kept
+    with open_writer(args.output, written, tree=args.process, pdg=args.pdg, seed=args.seed) as out:
+        for chunk in stream:
+            out.write(chunk)
+        out.set_parameters(stream.parameters)
+    assert stream.parameters is not None  # set once the stream is exhausted
+    p = stream.parameters
     dt = time.perf_counter() - t0
-    written = events.n_events if args.unweight else args.events
     summary = {"output": str(args.output), "process": args.process, "events": written, "frame": args.frame,
                "weighted": not args.unweight,
                "sigma_fb": p["sigma_fb"], "sigma_err_fb": p["sigma_err_fb"], "eps": model.eps, "theta": model.theta,

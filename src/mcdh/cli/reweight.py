@@ -33,6 +33,8 @@ def register(sub) -> None:
     b.add_argument("--branches", type=_roles, default=None,
                    help="branch names by role, e.g. E=phi_E,px=phi_px,py=phi_py,pz=phi_pz,x=phi_vx,y=phi_vy,z=phi_vz "
                    "(default basf2's mcE, mcPX.., mcDecayVertexX.., mcProductionVertexX..; x0,y0,z0 optional)")
+    p.add_argument("--double", action="store_true", help="store the weights as 64-bit floats (default 32-bit: relative "
+                   "rounding 6e-8, half the file)")
     g = p.add_argument_group("the model, to turn theta into c tau")
     opt.add_model(g, required=False)
     opt.add_json(p)
@@ -64,7 +66,8 @@ def run(args) -> int:
     flat = tuple(args.flat_range) if args.flat_range is not None else None
     out = Path(args.output) if args.output else Path(str(args.ntuple).removesuffix(".root") + "_weights.root")
     summary = reweight_ntuple(args.ntuple, out, targets, tree=args.tree, branches=args.branches, source=args.source,
-                              ctau0=ctau0, flat_range=flat, progress=not args.quiet)
+                              ctau0=ctau0, flat_range=flat, double=args.double,
+                              progress=not args.quiet)
     if args.json:
         print(opt.dumps(summary | {"ctau": targets, "length_unit": args.length_unit}))
     else:

@@ -112,7 +112,8 @@ class PhiDecays:
 
 
 class PhiDecayer:
-    """Samples the phi decays of successive chunks of one sample from one random stream.
+    """Samples the phi decays of successive chunks of one sample from one random stream (each event's numbers
+    drawn in turn, so the chunking does not change them).
 
     Parameters
     ----------
@@ -120,7 +121,8 @@ class PhiDecayer:
         Gives c tau (``model.ctau_phi_mm``, which must be finite and > 0) and
         the branching ratios.
     seed : int
-        Seed of the stream; the same seed and the same chunks give the same decays.
+        Seed of the stream; the same seed gives the same decays event by event, however the events are
+        split into chunks.
     daughters : bool
         Also sample the decay mode and the daughters' momenta. The decay
         lengths and the daughters come from two streams of the seed, so every
@@ -158,9 +160,9 @@ class PhiDecayer:
         if self._table is None:
             return PhiDecays(length, q)
         d_ids, cum, d_mass = self._table
-        modes = np.searchsorted(cum, self._rng_kids.random(n) * cum[-1], side="right")
-        u = self._rng_kids.random((n, 2))
+        u = self._rng_kids.random((n, 3))  # event by event (mode, cos, azimuth): the same decays for any chunking
+        modes = np.searchsorted(cum, u[:, 0] * cum[-1], side="right")
         kids = np.empty((2, n, 4))
-        decay_two_body(q, d_mass[modes, 0], d_mass[modes, 1], 2.0 * u[:, 0] - 1.0, 2.0 * math.pi * u[:, 1],
+        decay_two_body(q, d_mass[modes, 0], d_mass[modes, 1], 2.0 * u[:, 1] - 1.0, 2.0 * math.pi * u[:, 2],
                        kids[0], kids[1])
         return PhiDecays(length, q, d_ids[modes], kids, d_mass[modes])

@@ -42,6 +42,7 @@ number of threads.
 """
 from __future__ import annotations
 
+import copy
 import math
 from concurrent.futures import ThreadPoolExecutor
 
@@ -467,17 +468,22 @@ def generate_signal(
     mom, w, setup, history, seeds = _generate(model, process, n_events, rng, acceptance, n_threads, progress, True)
     params = _parameters(model, process, setup, history, w, n_events, unweight) | seed_record(rng)
     if unweight:
-        w_max = overweight_threshold(w, max_overweight)
-        params["unweighting_efficiency"] = float(w.mean() / w_max)
-        params["w_max"] = w_max
-        ugen = np.random.Generator(seeds[-1])
-        keep = ugen.random(n_events) * w_max < w
+        keep, w_max = _unweighting(w, seeds, max_overweight, params)
         mom = mom[keep]
         w = np.maximum(w[keep], w_max)
     else:
         params["unweighting_efficiency"] = unweighting_efficiency(w, max_overweight)
     events = Events(mom, w, PARTICLES[process], f"signal-{process}", "cms", params)
     return to_lab(events, beams) if frame == "lab" else events
+
+
+def _unweighting(w, seeds, max_overweight, params) -> tuple[np.ndarray, float]:
+    """Which events unweighting keeps (each with probability min(1, w / w_max), from the run's last stream) and
+    w_max; records w_max and the efficiency in ``params``."""
+    w_max = overweight_threshold(w, max_overweight)
+    params["unweighting_efficiency"] = float(w.mean() / w_max)
+    params["w_max"] = w_max
+    return np.random.Generator(seeds[-1]).random(w.size) * w_max < w, w_max
 
 
 def _parameters(model, process, setup, history, w, n_events, unweight) -> dict:
@@ -503,7 +509,7 @@ def _parameters(model, process, setup, history, w, n_events, unweight) -> dict:
 
 
 class SignalStream:
-    """The weighted events of :func:`generate_signal`, produced batch by batch (bounded memory).
+    """The events of :func:`generate_signal`, produced batch by batch (bounded memory).
 
     Iterating yields :class:`Events` of at most ``n_threads`` x 65536 events, in
     order; concatenated they equal ``generate_signal(...)`` with the same
@@ -511,11 +517,23 @@ class SignalStream:
     parameters (sigma and its error included), as ``generate_signal`` records
     them up to the rounding of the summation order: no per-event array is kept
     (:class:`WeightSummary`), so the memory does not grow with ``n_events``.
+
+    With ``unweight`` the events are those of ``generate_signal(..., unweight=True)``, exactly (parameters
+    included): w_max needs every weight, so a first pass generates the weights alone (8 bytes and a kept-or-not
+    flag per event, not the momenta's ~150) and the second the events; :attr:`n_out` (the events that will be
+    yielded, which a writer needs first) runs the first pass.
     """
 
     def __init__(self, model, process, n_events, rng=None, *, acceptance=None, frame="cms", beams=None,
-                 n_threads=None, progress=False):
+                 n_threads=None, progress=False, unweight: bool = False, max_overweight: float = 1e-3):
         self.n_events = _check_request(model, process, frame, n_events)
+        self.unweight = bool(unweight)
+        self.max_overweight = check_finite("max_overweight", max_overweight)
+        if not 0.0 <= self.max_overweight < 1.0:
+            raise ParameterError("max_overweight", max_overweight, "must be in [0, 1)")
+        if self.unweight:
+            preflight(9.0 * self.n_events, f"the weights of {self.n_events} signal events", "n_events",
+                      self.n_events, "fewer events per file")
         self.model, self.process, self.frame, self.beams = model, process, frame, beams
         self.n_threads = check_count("n_threads", default_threads() if n_threads is None else n_threads, 1)
         self.particles = PARTICLES[process]
@@ -523,16 +541,44 @@ class SignalStream:
         self._acceptance = acceptance
         self._progress = progress
         self.parameters: dict | None = None
+        self._run: tuple | None = None  # the set-up, streams and channel weights, made once
+        self._keep: tuple | None = None  # unweighting: (kept-or-not per event, w_max, the run's parameters)
+
+    def _prepared(self):
+        if self._run is None:
+            self._run = _prepare(self.model, self.process, self._gen, self._acceptance, self.n_events)
+        return self._run
+
+    @property
+    def n_out(self) -> int:
+        """The events iterating yields: ``n_events``, or those unweighting keeps (runs the weights' pass)."""
+        if not self.unweight:
+            return self.n_events
+        if self._keep is None:
+            setup, seeds, history = self._prepared()
+            seeds = copy.deepcopy(seeds)  # drawing advances a stream: the second pass starts them afresh
+            n = self.n_events
+            w = np.empty(n)
+            run_chunks(n, lambda k: setup.run_chunk(seeds, k, n, None, w), self.n_threads, self._progress,
+                       f"signal {self.process} (weights)")
+            if not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise GenerationError(f"signal {self.process}: non-finite or negative weights for {self.model}")
+            params = _parameters(self.model, self.process, setup, history, w, n, True) | seed_record(self._seed)
+            keep, w_max = _unweighting(w, seeds, self.max_overweight, params)
+            self._keep = keep, w_max, params
+        return int(np.count_nonzero(self._keep[0]))
 
     def __iter__(self):
         n = self.n_events
-        setup, seeds, history = _prepare(self.model, self.process, self._gen, self._acceptance, n)
+        if self.unweight:
+            self.n_out  # noqa: B018 - the weights' pass, once
+        setup, seeds, history = self._prepared()
         summary = WeightSummary()  # no per-event array lives for the whole run: memory flat in n
         n_chunks = -(-n // CHUNK_EVENTS)
         base = {"process": self.process, "model": self.model.as_dict(), "sqrt_s": self.model.sqrt_s,
                 **seed_record(self._seed)}
         w_batch = np.empty(min(n, self.n_threads * CHUNK_EVENTS))
-        batch_lo = 0
+        batch_lo = out_lo = 0
 
         def run(k):
             return setup.run_chunk(seeds, k, n, None, w_batch, w_offset=batch_lo)
@@ -548,13 +594,23 @@ class SignalStream:
                 if not np.all(np.isfinite(w)) or np.any(w < 0):
                     raise GenerationError(f"signal {self.process}: non-finite or negative weights for {self.model}")
                 summary.add(w)
-                ev = Events(np.concatenate(moms), w.copy(), self.particles, f"signal-{self.process}", "cms",
-                            base | {"batch": {"first": lo, "events": hi - lo, "of": n}})
+                mom, w = np.concatenate(moms), w.copy()
+                batch = {"first": lo, "events": hi - lo, "of": n}
+                if self._keep is not None:  # the batch's kept events, numbered among all the kept ones
+                    keep, w_max = self._keep[0][lo:hi], self._keep[1]
+                    mom, w = mom[keep], np.maximum(w[keep], w_max)
+                    batch = {"first": out_lo, "events": len(w), "of": self.n_out}
+                    out_lo += len(w)
+                ev = Events(mom, w, self.particles, f"signal-{self.process}", "cms", base | {"batch": batch})
                 advance(hi - lo)
                 yield to_lab(ev, self.beams) if self.frame == "lab" else ev
-        params = _parameters(self.model, self.process, setup, history, (summary.sigma, summary.sigma_err), n, False)
-        params |= seed_record(self._seed)
-        params["unweighting_efficiency"] = summary.unweighting_efficiency()
+        if self._keep is not None:
+            params = dict(self._keep[2])
+        else:
+            params = _parameters(self.model, self.process, setup, history, (summary.sigma, summary.sigma_err), n,
+                                 False)
+            params |= seed_record(self._seed)
+            params["unweighting_efficiency"] = summary.unweighting_efficiency()
         if self.frame == "lab":
             params["beams"] = (self.beams if self.beams is not None else Beams()).describe()
         self.parameters = params
