@@ -11,7 +11,7 @@ import re
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 import mcdh
@@ -122,22 +122,61 @@ def test_rambo_valid_or_parameter_error(sqrt_s, masses, n):
 
 
 @FAST
-@given(m_A=st.one_of(finite, anything), m_chi=finite, m_phi=finite, g_chi=st.one_of(finite, anything),
-       eps=st.one_of(finite, anything), theta=st.one_of(finite, anything))
-@example(m_A=1e-15, m_chi=3e-16, m_phi=1e-16, g_chi=1e-200, eps=1e-200, theta=1e-3)  # underflowed to 0 widths
-@example(m_A=4e-6, m_chi=1.2e-6, m_phi=1e-6, g_chi=1e-12, eps=1e-12, theta=1e-3)  # the smallest accepted
-def test_model_valid_or_parameter_error(m_A, m_chi, m_phi, g_chi, eps, theta):
+@given(sqrt_s=finite, masses=st.lists(finite, min_size=2, max_size=4), n=st.integers(0, 5),
+       out=st.sampled_from(["right", "read-only", "wrong shape", "int weights", "fortran", "not arrays"]))
+def test_rambo_out_valid_or_parameter_error(sqrt_s, masses, n, out):
+    """rambo(..., out=(p, w)) over the whole float range and with every kind of wrong buffer: filled, or one
+    ParameterError naming ``out``."""
+    k = len(masses)
+    p, w = np.empty((n, k, 4)), np.empty(n)
+    if out == "read-only":
+        w.flags.writeable = False
+    elif out == "wrong shape":
+        p = np.empty((n + 1, k, 4))
+    elif out == "int weights":
+        w = np.empty(n, dtype=np.int64)
+    elif out == "fortran":
+        p = np.asfortranarray(np.empty((n, k, 4)))
+    buffers = ("p", "w") if out == "not arrays" else (p, w)
+    try:
+        p2, w2 = mcdh.rambo(sqrt_s, masses, n, 1, n_threads=1, out=buffers)
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert out == "right" or (out == "fortran" and n < 2), out
+    assert p2 is p and w2 is w and np.all(np.isfinite(p)) and np.all(np.isfinite(w)) and np.all(w > 0)
+
+
+@FAST
+@given(m_A=st.one_of(finite, anything), m_chi=st.one_of(finite, anything), m_phi=st.one_of(finite, anything),
+       g_chi=st.one_of(finite, anything), eps=st.one_of(finite, anything), theta=st.one_of(finite, anything),
+       extra=st.fixed_dictionaries({}, optional={"q_phi": st.one_of(finite, anything),
+                                                 "sqrt_s": st.one_of(finite, anything),
+                                                 "alpha_em": st.one_of(finite, anything),
+                                                 "width_model": st.one_of(st.sampled_from(["winkler", "x"]), anything),
+                                                 "kinetic_mixing": st.one_of(st.sampled_from(["photon", "x"]),
+                                                                             anything)}))
+@example(m_A=6.0, m_chi=2.0, m_phi=1.0, g_chi=1.0, eps=1e-4, theta=1e-4, extra={"q_phi": 1e300})
+@example(m_A=6.0, m_chi=2.0, m_phi=1.0, g_chi=1.0, eps=1e-4, theta=1e-4, extra={"sqrt_s": 1e-300})
+@example(m_A=1e-15, m_chi=3e-16, m_phi=1e-16, g_chi=1e-200, eps=1e-200, theta=1e-3, extra={})  # underflowed to 0 widths
+@example(m_A=4e-6, m_chi=1.2e-6, m_phi=1e-6, g_chi=1e-12, eps=1e-12, theta=1e-3, extra={})  # the smallest accepted
+def test_model_valid_or_parameter_error(m_A, m_chi, m_phi, g_chi, eps, theta, extra):
     import warnings
 
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            m = mcdh.DarkSector(m_A=m_A, m_chi=m_chi, m_phi=m_phi, g_chi=g_chi, eps=eps, theta=theta)
-            values = (m.width_A, m.ctau_phi_mm, sum(m.branching_ratios_A.values()))
+            warnings.simplefilter("error")  # a numerical warning is a defect too, not only an exception
+            m = mcdh.DarkSector(m_A=m_A, m_chi=m_chi, m_phi=m_phi, g_chi=g_chi, eps=eps, theta=theta, **extra)
+            widths = (m.width_A, *m.widths_A.values(), m.width_phi, *m.widths_phi.values())
+            ctau, brs = m.ctau_phi_mm, sum(m.branching_ratios_A.values())
+            again = mcdh.DarkSector(**m.as_dict())
     except ParameterError as exc:
         assert "\n" not in str(exc)
         return
-    assert math.isfinite(values[0]) and values[0] > 0 and values[1] > 0 and values[2] == pytest.approx(1.0)
+    assert all(math.isfinite(v) and v >= 0 for v in widths) and m.width_A > 0, widths
+    # c tau: finite and > 0, or infinite exactly for a phi with no open decay (below 2 m_e)
+    assert ctau > 0 and (math.isfinite(ctau) or m.width_phi == 0), (ctau, m.width_phi)
+    assert brs == pytest.approx(1.0) and again == m
 
 
 @FAST
@@ -167,3 +206,63 @@ def test_study_settings_valid_or_parameter_error(kw):
         assert "\n" not in str(exc)
         return
     assert study.config.luminosity_fb > 0 and study.n_b >= 0
+
+
+@pytest.fixture(scope="module")
+def small_study():
+    """One small study: its analyses (B1, 6 GeV, both channels) made once and asked everything below."""
+    return mcdh.Study(n_signal=4000, n_background=4000, seed=2)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(question=st.sampled_from(["table_row", "m2loglike", "eps_reach", "theta_band"]),
+       channel=st.sampled_from(["phi", "gammaphi", "combined"] * 3 + ["x"]),
+       eps=st.one_of(st.floats(1e-7, 1e-3), st.floats(1e-3, 1.0), st.sampled_from([1e-5, 1e-4, 1e-3]),
+                     st.one_of(finite, anything)),
+       theta=st.one_of(st.floats(1e-7, 1e-3), st.floats(1e-3, 1.5), st.sampled_from([1e-5, 1e-4, 1e-3]),
+                       st.one_of(finite, anything)))
+@example(question="eps_reach", channel="phi", eps=1e-4, theta=1e-300)
+@example(question="theta_band", channel="combined", eps=1.0, theta=1e-3)
+def test_study_questions_answer_or_refuse(small_study, question, channel, eps, theta):
+    """Every question a Study answers at one point (B1, 6 GeV, analysed once), over the whole float range of
+    eps and theta: a finite answer, "no sensitivity" with a reason, or one ParameterError - never another
+    exception, a numerical warning, a NaN or an inf."""
+    import dataclasses
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            if question == "table_row":
+                row = small_study.table_row("B1", 6.0, channel, eps=eps, theta=theta)
+                answer = [getattr(row, f.name) for f in dataclasses.fields(row)]
+                answer = [v for v in answer if isinstance(v, float)]
+            elif question == "m2loglike":
+                answer = small_study.m2loglike("B1", 6.0, channel, eps=eps, theta=theta).ravel().tolist()
+            elif question == "eps_reach":
+                r = small_study.eps_reach("B1", 6.0, channel, theta=theta)
+                assert r.sensitive or r.reason
+                answer = [r.eps] if r.sensitive else []
+            else:
+                b = small_study.theta_band("B1", 6.0, channel, eps=eps)
+                assert b.sensitive or b.reason
+                answer = [x for x in (b.lower, b.upper) if x is not None]
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        event(f"{question} refused: {exc.parameter}")
+        return
+    assert all(math.isfinite(v) for v in answer), (question, answer)
+    event(f"{question} answered")
+
+
+@FAST
+@given(point=st.one_of(st.sampled_from(["B1", "B2", "b3", "B9", ""]), anything), m_A=st.one_of(finite, anything))
+def test_study_points_valid_or_parameter_error(small_study, point, m_A):
+    """Any point the user names: a model with finite widths, or one ParameterError."""
+    try:
+        model = small_study.model(point, m_A)
+    except ParameterError as exc:
+        assert "\n" not in str(exc)
+        return
+    assert math.isfinite(model.width_A) and model.width_A > 0 and model.m_A == m_A

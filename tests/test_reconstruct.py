@@ -246,6 +246,25 @@ def test_cli_refuses_files_it_cannot_fit_in_one_line(data_file, tmp_path, mcdh):
         assert r.returncode == 2 and len(lines) == 1 and needle in lines[0], r.stderr
 
 
+def test_cli_fit_refuses_a_bad_start_or_output_before_making_templates(data_file, tmp_path, capsys, monkeypatch):
+    """A wrong --start or an --out that is a file fails at once (it failed after minutes of templates)."""
+    from mcdh.reconstruct import model as model_module
+
+    def no_templates(*args, **kwargs):
+        raise AssertionError("templates were made")
+
+    monkeypatch.setattr(model_module.DataModel, "__init__", no_templates)
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    for args, needle in ((["--out", str(afile)], "afile is a file, not a folder"),
+                         (["--out", str(afile / "sub")], "afile is a file, not a folder"),
+                         (["--start", "m_A=9"], "start['m_A']"), (["--start", "theta=nan"], "start['theta']"),
+                         (["--start", "mass=1"], "names parameters the fit does not have")):
+        assert main(["fit", str(data_file), *args, "--quiet"]) == 2, args
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and needle in err[0], (args, err)
+
+
 # ----------------------------------------------------------------------
 # coverage (slow: thousands of fits on two processes)
 

@@ -124,6 +124,13 @@ def test_damaged_or_foreign_ntuples_are_refused_in_one_line(samples, tmp_path, m
                                         "mcDecayVertexZ")}
         f.mktree("t", {k: np.float64 for k in cols})
         f["t"].extend(cols)
+    jagged = tmp_path / "jagged.root"
+    with uproot.recreate(jagged) as f:
+        import awkward as ak
+
+        branches = ("mcE", "mcPX", "mcPY", "mcPZ", "mcDecayVertexX", "mcDecayVertexY", "mcDecayVertexZ")
+        f.mktree("t", {b: "var * float64" for b in branches})
+        f["t"].extend({b: ak.Array([[1.0] * (i % 3) for i in range(5)]) for b in branches})
     base = ["--ctau-list", "1"]
     for args, needle in (([text] + base + ["--ctau0", "1"], "text.root"),
                          ([truncated] + base + ["--ctau0", "1"], "truncated.root"),
@@ -131,7 +138,8 @@ def test_damaged_or_foreign_ntuples_are_refused_in_one_line(samples, tmp_path, m
                          ([spacelike] + base + ["--ctau0", "1"], "entry 0"),
                          ([spacelike] + base, "ctau0"),
                          ([spacelike, "--theta-list", "1e-4", "--ctau0", "1"], "model"),
-                         ([spacelike] + base + ["--ctau0", "1", "--branches", "mass=m"], "roles")):
+                         ([spacelike] + base + ["--ctau0", "1", "--branches", "mass=m"], "roles"),
+                         ([jagged] + base + ["--ctau0", "1"], "is jagged")):
         r = mcdh("reweight", *args)
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and needle in lines[0], (args, r.stderr)

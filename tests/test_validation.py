@@ -186,11 +186,18 @@ def test_jagged_root_branch(tmp_path, sample):
 
     p = tmp_path / "jag.root"
     n = len(sample)
-    data = {k: ak.Array([[x] for x in sample.momenta[:, 0, 0]]) for k in ("__weight__",)}
-    with uproot.recreate(p) as f:
-        f["t"] = data
-        f[METADATA_KEY] = json.dumps({"trees": {"t": _tree_meta(sample, n, {})}})
-    _refused(p)
+    columns = {f"{name}_{c}": sample.momenta[:, k, j] for k, name in enumerate(sample.particles)
+               for j, c in enumerate(("E", "px", "py", "pz"))}
+    # every branch right but the weights: a list of 0-2 values per event, then an array of 3 per event
+    for name, weights, words in (("jag", ak.Array([[x] * (i % 3) for i, x in enumerate(sample.weights)]),
+                                  "'__weight__' is jagged"),
+                                 ("array", np.stack([sample.weights] * 3, axis=1),
+                                  "'__weight__' holds an array of 3 values per event")):
+        p = tmp_path / f"{name}.root"
+        with uproot.recreate(p) as f:
+            f["t"] = columns | {"__weight__": weights}
+            f[METADATA_KEY] = json.dumps({"trees": {"t": _tree_meta(sample, n, {})}})
+        _refused(p, words)
 
 
 # ---------------------------------------------------------------- writing and the command line

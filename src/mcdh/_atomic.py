@@ -44,6 +44,22 @@ def remove_stale_partials(path: Path) -> list[Path]:
     return removed
 
 
+def check_output(path: str | os.PathLike, *, folder: bool = False) -> None:
+    """Refuse at once an output that cannot be written (:class:`~mcdh.errors.FileAccessError` naming it): a file
+    where a folder is (``path`` itself when ``folder``, or one above it), a folder where the file should be, or a
+    nearest existing folder the process may not write into - before any work, not after it."""
+    path = Path(path)
+    if not folder and path.is_dir():
+        raise FileAccessError(path, "write", "it is a directory")
+    blocker = next((p for p in ((path,) if folder else ()) + tuple(path.parents) if p.exists() and not p.is_dir()),
+                   None)
+    if blocker is not None:
+        raise FileAccessError(path, "write", f"{blocker} is a file, not a folder")
+    existing = next(p for p in (path, *path.parents) if p.exists())
+    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
+        raise FileAccessError(path, "write", f"{existing} is not writable")
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike):
     """Yield a temporary path next to ``path``; rename it onto ``path`` on success.
@@ -55,11 +71,7 @@ def atomic_path(path: str | os.PathLike):
     naming ``path``.
     """
     path = Path(path)
-    if path.is_dir():
-        raise FileAccessError(path, "write", "it is a directory")
-    blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
-    if blocker is not None:
-        raise FileAccessError(path, "write", f"{blocker} is a file, not a folder")
+    check_output(path)
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,7 +20,7 @@ from ._atomic import atomic_path
 from ._progress import progress_bar
 from .analysis.lifetime import lifetime_weights
 from .errors import FileFormatError, ParameterError, check_count
-from .io._validate import check_input_file
+from .io._validate import check_input_file, checked_column
 
 BASF2_BRANCHES = {"E": "mcE", "px": "mcPX", "py": "mcPY", "pz": "mcPZ",
                   "x": "mcDecayVertexX", "y": "mcDecayVertexY", "z": "mcDecayVertexZ",
@@ -138,6 +138,10 @@ def reweight_ntuple(path: str | os.PathLike, output: str | os.PathLike, ctau: di
 
 
 def _chunk_weights(cols, roles, use_production, targets, source, ctau0, flat_range, path, start, buffer):
+    for name, column in cols.items():
+        if np.asarray(column).dtype.kind in "iu":  # integer vertices or momenta are numbers all the same
+            continue
+        checked_column(path, name, column)
     E, px, py, pz = (np.asarray(cols[roles[k]], dtype=np.float64) for k in ("E", "px", "py", "pz"))
     p = np.sqrt(px * px + py * py + pz * pz)
     with np.errstate(invalid="ignore"):

@@ -38,7 +38,7 @@ from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import ENVELOPE, HadronicValidityWarning, check_width_model, unit_mixing_width, width_envelope
 from .reconstruct.calibration import TOYS, calibrate
 from .reconstruct.data import Data, asimov_data, poisson_data
-from .reconstruct.fit import MAX_OUTSIDE, PAIRS, FitResult, fit, precision_table
+from .reconstruct.fit import MAX_OUTSIDE, PAIRS, FitResult, check_start, fit, precision_table
 from .reconstruct.model import DataModel, FitConfig
 from .settings import EPS_REF, LUMINOSITY_FB, MASSES, NB_VALUES, THETA_EPS_SCAN, THETA_TABLE
 
@@ -703,6 +703,7 @@ class Study:
                                  f"is outside the model's validity ({problem}): a fit there gives no numbers")
         if theta_from_data:
             data = data.with_theta_from_data(self.seed)
+        check_start(data.config, start)  # before the templates: a wrong start fails at once
         model = self.data_model(data.config, channels, progress)
         result = fit(model, data, start=start, fix=fix, contours=contours, profiles=profiles, ratio_test=ratio_test,
                      upper_limit=upper_limit, max_outside=max_outside)

@@ -70,6 +70,7 @@ GRID = ("m_A_span", "m_A_nodes", "m_phi_span", "m_phi_nodes", "width_decades", "
 def run(args) -> int:
     import dataclasses
 
+    from .._atomic import check_output
     from ..errors import ParameterError
     from ..reconstruct.data import Data
     from ..reconstruct.fit import GRID_FIELDS, PAIRS
@@ -88,6 +89,8 @@ def run(args) -> int:
         options[k] = int(v) if k.endswith(("nodes", "bins")) and float(v).is_integer() else v
     if args.search_range is not None and not (len(args.search_range) == 2 and 0 < args.search_range[0] < args.search_range[1]):
         raise ParameterError("--search-range", args.search_range, "must be two masses lo,hi in GeV with 0 < lo < hi")
+    out = Path(args.out) if args.out else Path(str(args.data).removesuffix(".root") + "_fit")
+    check_output(out, folder=True)  # before the templates and the fit, not after
     theta_given = args.theta is not None
     if args.mA is None:  # the file's record is the model of the data: an option meant to change it must not vanish
         given = [d for d, v in args.hypothesis_defaults.items() if getattr(args, d) != v]
@@ -116,7 +119,6 @@ def run(args) -> int:
     result = study.fit(data, channels=channels, fix=tuple(args.fix), start=args.start, contours=PAIRS if full else (),
                        profiles=("m_A",) if full else (), n_toys=args.toys, n_workers=opt.threads(args), search_range=args.search_range,
                        max_outside=args.max_outside, progress=not args.quiet)
-    out = Path(args.out) if args.out else Path(str(args.data).removesuffix(".root") + "_fit")
     model = study.data_model(data.config, result.channels)
     paths = write_report(out, model, data, result)
     if args.json:

@@ -91,9 +91,13 @@ def checked_roles(path, roles: Any, *, where: str = "roles") -> dict[str, int]:
 def checked_column(path, name: str, array: np.ndarray, n: int | None = None) -> np.ndarray:
     """A one-dimensional floating-point column (ROOT branch), of length ``n`` if given."""
     a = np.asarray(array)
-    if a.dtype.kind != "f" or a.ndim != 1:
-        kind = "jagged" if a.dtype.kind == "O" else str(a.dtype)
-        raise _fail(path, f"branch {name!r} holds {kind} values, not one floating-point number per event")
+    if a.dtype.kind == "O":
+        raise _fail(path, f"branch {name!r} is jagged (a list of values per event), not one number per event")
+    if a.ndim != 1:
+        raise _fail(path, f"branch {name!r} holds an array of {'x'.join(map(str, a.shape[1:]))} values per event, "
+                    "not one number")
+    if a.dtype.kind != "f":
+        raise _fail(path, f"branch {name!r} holds {a.dtype} values, not floating-point numbers")
     if n is not None and a.size != n:
         raise _fail(path, f"branch {name!r} has {a.size} entries, the header says {n}")
     return a

@@ -24,6 +24,7 @@ lengths) and checks what it reads with the readers' one validation layer
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -149,12 +150,25 @@ class HepMCWriter(EventWriter):
             raise ParameterError("n_events", self.n_events, f"but {self.n_written} events were written")
         self._writer.close()
         if self._writer.failed():
-            raise OSError(f"writing {self.path} failed")
+            raise _write_failure(self.tmp)
 
     def _abort(self):
         if getattr(self, "_writer", None) is not None:
             with contextlib.suppress(Exception):
                 self._writer.close()
+
+
+def _write_failure(path: Path) -> OSError:
+    """Why HepMC3's writer failed - it says only that it did: the operating system's answer to a probe write at
+    the end of its file (a full disk: ENOSPC)."""
+    try:
+        with open(path, "ab") as f:
+            f.write(bytes(1 << 16))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        return exc
+    return OSError(errno.EIO, "HepMC3's writer failed")
 
 
 def write_hepmc(path, events: Events, *, pdg: dict | None = None, seed: int = 0, decay_phi: bool = True) -> Path:

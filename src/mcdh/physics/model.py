@@ -53,11 +53,17 @@ def check_eps(eps: Any, parameter: str = "eps") -> float:
     return e
 
 
+THETA_MIN = 1e-12
+"""The smallest non-zero Higgs mixing angle (rad): below, the phi's width, ~sin^2 theta, leaves the range where
+the decay probabilities are computed with double precision (and the phi is stable at any experiment)."""
+
+
 def check_theta(theta: Any, parameter: str = "theta", *, allow_zero: bool = False) -> float:
-    """Higgs mixing angle: a number in (0, pi/2] rad ([0, pi/2] with ``allow_zero``: a stable phi)."""
+    """Higgs mixing angle: a number in [THETA_MIN, pi/2] rad (or 0 with ``allow_zero``: a stable phi)."""
     t = check_finite(parameter, theta)
-    if not (0.0 <= t if allow_zero else 0.0 < t) or t > math.pi / 2:
-        raise ParameterError(parameter, theta, f"must be in {'[' if allow_zero else '('}0, pi/2] rad (Higgs mixing angle)")
+    if not ((THETA_MIN <= t or (allow_zero and t == 0.0)) and t <= math.pi / 2):
+        raise ParameterError(parameter, theta, f"must be in [{THETA_MIN:g}, pi/2] rad (Higgs mixing angle)"
+                             + (" or 0 (a stable phi)" if allow_zero else ""))
     return t
 
 

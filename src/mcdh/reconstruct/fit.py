@@ -41,7 +41,7 @@ from .._progress import progress_bar
 from ..channels import CHANNELS
 from ..errors import ParameterError, check_count
 from .data import Data
-from .model import PARAMETERS, DataModel, default_truth
+from .model import PARAMETERS, DataModel, FitConfig, default_truth
 
 PAIRS = (("m_A", "eps"), ("eps", "theta"), ("m_A", "m_phi"))
 """The parameter pairs whose contours a full fit draws."""
@@ -250,32 +250,48 @@ def _measured_text(m: dict) -> str:
 
 
 def _limits(model: DataModel, names) -> dict[str, tuple[float | None, float | None]]:
-    g = model.grid
-    m_phi0 = model.config.model.m_phi
-    t_lo, t_hi = model.theta_range(m_phi0)
-    lim: dict[str, tuple[float | None, float | None]] = {
-        "m_A": (float(g["m_A"][0]), float(g["m_A"][-1])), "m_phi": (float(g["m_phi"][0]), float(g["m_phi"][-1])),
-        "eps": (0.0, 1.0), "theta": (t_lo * 1.02, t_hi / 1.02), "b": (0.0, None),
-    }
-    lim["m_A_gammaphi"], lim["eps_gammaphi"] = lim["m_A"], lim["eps"]
+    t_lo, t_hi = model.theta_range(model.config.model.m_phi)
+    lim = _grid_limits(model.grid) | {"theta": (t_lo * 1.02, t_hi / 1.02)}
     return {k: lim[k] for k in names}
 
 
-def _start(model: DataModel, names, start: dict | None) -> dict[str, float]:
-    s = default_truth(model.config)
+def _grid_limits(g: dict[str, np.ndarray]) -> dict[str, tuple[float | None, float | None]]:
+    """The parameters' ranges that follow from the template grid alone (theta's needs the width model's spline)."""
+    lim: dict[str, tuple[float | None, float | None]] = {
+        "m_A": (float(g["m_A"][0]), float(g["m_A"][-1])), "m_phi": (float(g["m_phi"][0]), float(g["m_phi"][-1])),
+        "eps": (0.0, 1.0), "theta": (0.0, math.pi / 2), "b": (0.0, None),
+    }
+    lim["m_A_gammaphi"], lim["eps_gammaphi"] = lim["m_A"], lim["eps"]
+    return lim
+
+
+def check_start(config: FitConfig, start: dict | None) -> dict[str, float]:
+    """``start`` checked against the configuration before any template is made (an unknown name, a value that
+    is not a number or outside the grid's range fails at once, not after minutes of templates); the start
+    values, the configuration's model where not given."""
+    s = default_truth(config)
     unknown = sorted(set(start or {}) - set(s) - {"m_A_gammaphi", "eps_gammaphi"})
     if unknown:
+        names = list(s) + ["m_A_gammaphi", "eps_gammaphi"]
         raise ParameterError("start", unknown, f"names parameters the fit does not have (it has {', '.join(names)})")
     s.update(start or {})
     s.setdefault("m_A_gammaphi", s["m_A"])
     s.setdefault("eps_gammaphi", s["eps"])
-    lim = _limits(model, names)
-    for k in names:
+    _in_limits(s, _grid_limits(config.grid()))
+    return s
+
+
+def _in_limits(s: dict, lim: dict) -> None:
+    for k, (lo, hi) in lim.items():
         v = s[k]
-        lo, hi = lim[k]
         if not (isinstance(v, (int, float)) and math.isfinite(v)) or (lo is not None and v < lo) or (hi is not None and v > hi):
             raise ParameterError(f"start[{k!r}]", v, f"must lie in [{lo}, {'inf' if hi is None else hi}] "
                                  "(the physical range the templates cover)")
+
+
+def _start(model: DataModel, names, start: dict | None) -> dict[str, float]:
+    s = check_start(model.config, start)
+    _in_limits(s, _limits(model, names))
     return {k: float(s[k]) for k in names}
 
 
