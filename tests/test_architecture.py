@@ -23,7 +23,7 @@ LAYERS = [
     {"plots": ["mcdh.plots", "mcdh.bounds", "mcdh.tables"]},
     {"reconstruct": ["mcdh.reconstruct"]},
     {"study": ["mcdh.study", "mcdh.reweight"]},
-    {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"]},
+    {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"], "publish": ["mcdh.publish"]},
     {"cli": ["mcdh.cli"]},
     {"api": ["mcdh"]},
 ]

@@ -38,6 +38,23 @@ class ParameterError(ValueError):
         super().__init__(one_line(f"{parameter} = {one_line(repr(value), 120)} is invalid: {allowed}"))
 
 
+class MissingExtra(ImportError):
+    """An optional part of mcdh needs a package that is not installed; the message names the extra."""
+
+    def __init__(self, package: str, extra: str, what: str):
+        super().__init__(f"{what} needs {package}: pip install 'mcdh[{extra}]'")
+
+
+def require(module: str, extra: str, what: str):
+    """Import ``module`` of the optional ``extra``, or raise :class:`MissingExtra` naming it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(module.split(".")[0], extra, what) from None
+
+
 class GenerationError(RuntimeError):
     """A generator failed although its inputs were valid (should not happen)."""
 

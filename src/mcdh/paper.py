@@ -34,6 +34,7 @@ import numpy as np
 from . import plots, settings
 from ._atomic import json_default, write_text
 from ._version import __version__
+from .analysis import limits
 from .analysis.displacement import REGIONS
 from .analysis.pipeline import TableRow
 from .channels import CHANNELS
@@ -44,7 +45,7 @@ from .kinematics.variables import e_bar, pair_mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import HadronicValidityWarning
 from .plots import write_rows
-from .study import Study, point_results, run_points
+from .study import Study, combined_reach, point_results, reach_result, run_points
 from .tables import table_csv, table_latex
 
 TABLES = {
@@ -107,7 +108,7 @@ def _point_task(key, study: Study, width_band: bool = False, scan: dict | None =
     """The results of one point; ``scan``: other N_b values and scan settings for figure 11 (default the paper's)."""
     bm, m_A, ch = key
     a = study.analysis(bm, m_A, ch, keep=False)
-    res = point_results(a, width_envelope=width_band, **(scan or {}))
+    res = point_results(a, width_envelope=width_band, statistic=study.limit_statistic, **(scan or {}))
     extras: dict[str, Any] = {}
     if (bm, round(m_A, 6)) == FIGURE10_POINT:
         extras["figure10"] = [_figure10_panel(a, n_b, settings.EPS_REF, settings.THETA_TABLE) for n_b in FIGURE10_NB]
@@ -222,6 +223,8 @@ def reproduce(
             "sqrt_s": "nominal 10.58 GeV (lab-frame boost from the 7 x 4 GeV beams)",
         },
     }
+    if study.limit_statistic != limits.PAPER:  # recorded where it is not the paper's (summaries stay as they were)
+        summary["settings"] |= {"statistic": study.statistic, "background_uncertainty": study.background_uncertainty}
     point_study = study.replace(n_threads=1)  # the points run in parallel, each on one thread
 
     @contextlib.contextmanager
@@ -377,6 +380,45 @@ def figure(
         if number == 11:
             return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3)
         return plots.figure12(reach, stem)
+
+
+SYSTEMATICS = (0.0, 0.1, 0.3)
+"""The background uncertainties of the systematics figure."""
+SYSTEMATICS_NB = (1.0, 1e4)
+"""Its background levels (the paper's two)."""
+
+
+def figure_systematics(out: str | Path, study: Study | None = None, *, benchmarks=("B1",), masses=settings.MASSES,
+                       uncertainties=SYSTEMATICS, n_b=SYSTEMATICS_NB, theta: float = settings.THETA_EPS_SCAN,
+                       progress: bool = True) -> list[Path]:
+    """The combined eps reach against m_A' at each N_b of ``n_b`` for each relative background uncertainty of
+    ``uncertainties`` (the study's statistic), one panel per benchmark: what the paper's caveat on the
+    N_b = 10^4 curves amounts to. ``systematics.png/.pdf/.csv`` in ``out``."""
+    study = _checked_study(study)
+    benchmarks, masses = _checked_grid(benchmarks, masses)
+    stats = [limits.Statistic(study.statistic, r) for r in uncertainties]  # each one checked before any work
+    n_b = [check_nonnegative("nb_list", v) for v in n_b]
+    theta = check_theta(theta)
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(out, "create the folder", exc) from None
+    point_study = study.replace(n_threads=1)
+
+    def point(key):
+        bm, m_A = key
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HadronicValidityWarning)
+            model = point_study.model(bm, m_A)
+            analyses = [point_study.analysis(model, None, ch, keep=False) for ch in CHANNELS]
+            return [{"benchmark": bm, "mA": m_A, "n_b": nb, "background_uncertainty": st.background_uncertainty,
+                     "eps95": reach_result(combined_reach(analyses, theta, nb, st), "combined", theta, model).eps}
+                    for nb in n_b for st in stats]
+
+    keys = [(bm, m) for bm in benchmarks for m in masses]
+    rows = [r for rs in run_points(point, keys, study.threads, progress, desc="systematics points") for r in rs]
+    return plots.figure_systematics(rows, out / "systematics", study.statistic, theta, study.luminosity_fb / 1e3)
 
 
 def _figure4(out: Path, benchmarks, masses, xsec_events, seed, n_threads, progress) -> tuple[list[Path], list[dict]]:

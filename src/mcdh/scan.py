@@ -69,6 +69,8 @@ class ScanGrid:
     seed: int = 1
     region: str = "uninstrumented"
     luminosity_fb: float = LUMINOSITY_FB
+    background_uncertainty: float = 0.0
+    statistic: str = "paper"
 
     def __post_init__(self):
         from .analysis.displacement import get_region
@@ -92,12 +94,20 @@ class ScanGrid:
         check_count("seed", self.seed, 0)
         get_region(self.region)
         check_positive("luminosity_fb", self.luminosity_fb)
+        from .analysis.limits import Statistic
+
+        object.__setattr__(self, "background_uncertainty",
+                           Statistic(self.statistic, self.background_uncertainty).background_uncertainty)
 
     def tasks(self) -> list[tuple[str, float, str]]:
         return [(b, m, c) for b in self.benchmarks for m in self.masses for c in self.channels]
 
     def as_dict(self) -> dict:
         d = asdict(self)
+        # the statistic's settings only where they are not the paper's: a scan made before they existed resumes
+        for k, default in (("background_uncertainty", 0.0), ("statistic", "paper")):
+            if d[k] == default:
+                del d[k]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
 
 
@@ -129,7 +139,8 @@ def run_task(grid: dict, task) -> list[dict]:
 
     benchmark, m_A, channel = task
     study = Study(luminosity_fb=grid["luminosity_fb"], region=grid["region"], n_signal=grid["n_signal"],
-                  n_background=grid["n_background"], seed=grid["seed"], n_threads=1)  # a worker's task: one thread
+                  n_background=grid["n_background"], seed=grid["seed"], n_threads=1,  # a worker's task: one thread
+                  background_uncertainty=grid.get("background_uncertainty", 0.0), statistic=grid.get("statistic", "paper"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
         a = study.analysis(benchmark, m_A, channel)
@@ -137,9 +148,10 @@ def run_task(grid: dict, task) -> list[dict]:
         rows = []
         for theta in grid["thetas"]:
             for n_b in grid["n_b"]:
-                reach = reach_result(a.eps_reach(theta, n_b).eps, channel, theta, a.model)
+                reach = reach_result(a.eps_reach(theta, n_b, statistic=study.limit_statistic).eps, channel, theta,
+                                     a.model)
                 for eps in grid["eps"]:
-                    r = a.table_row(eps, theta, n_b)
+                    r = a.table_row(eps, theta, n_b, study.background_uncertainty)
                     rows.append({
                         "benchmark": benchmark, "mA": m_A, "channel": channel, "theta": theta, "eps": eps,
                         "n_b": n_b, "resc_sig": r.resc_sig, "window_lo": r.window_lo, "window_hi": r.window_hi,

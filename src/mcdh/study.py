@@ -24,9 +24,10 @@ from typing import Any
 import numpy as np
 
 from ._progress import ordered_map
-from .analysis import limits
+from .analysis import cls, limits
 from .analysis.displacement import Region, get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
+from .analysis.workspace import Workspace, build_workspace
 from .channels import CHANNELS, check_channel
 from .errors import ParameterError, check_count, check_luminosity, check_positive
 from .events import Events
@@ -190,6 +191,7 @@ def point_results(
     theta_eps_scan: float = THETA_EPS_SCAN,
     eps_theta_scan: float = EPS_REF,
     width_envelope: bool = False,
+    statistic: limits.Statistic = limits.PAPER,
 ) -> dict:
     """Everything the tables and figures 11-12 need at one point (JSON-ready).
 
@@ -203,6 +205,8 @@ def point_results(
     "upper"}: the range [min, max] each edge of the theta band moves over).
     """
     a = analysis
+    r = statistic.background_uncertainty
+    windows = limits.Statistic("paper", r)  # the cut-and-count comparison is a window's, whatever the statistic
     out: dict[str, Any] = {"m_A": a.model.m_A, "channel": a.channel, "table": {}, "eps95": {}, "eps95_cut_and_count": {},
                            "eps95_note": {}, "theta_band": {}, "theta_band_cut_and_count": {}}
     ratios = envelope_ratios(a.model) if width_envelope else None
@@ -212,18 +216,21 @@ def point_results(
         out["theta_band_width_envelope"] = {}
     for n_b in n_b_values:
         key = f"{n_b:g}"
-        row = a.table_row(eps_table, theta_table, n_b)
+        row = a.table_row(eps_table, theta_table, n_b, r)
         out["table"][key] = asdict(row)
-        reach = reach_result(a.eps_reach(theta_eps_scan, n_b).eps, a.channel, theta_eps_scan, a.model)
+        reach = reach_result(a.eps_reach(theta_eps_scan, n_b, statistic=statistic).eps, a.channel, theta_eps_scan,
+                             a.model)
         out["eps95"][key] = reach.eps
         out["eps95_note"][key] = reach.note
-        out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all").eps,
+        out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all",
+                                                                   statistic=windows).eps,
                                                        a.channel, theta_eps_scan, a.model).eps
         if ratios is not None:
-            lo, hi = eps_envelope(lambda t, n_b=n_b: a.eps_reach(t, n_b).eps, ratios, theta_eps_scan, reach, a.model)
+            lo, hi = eps_envelope(lambda t, n_b=n_b: a.eps_reach(t, n_b, statistic=statistic).eps, ratios,
+                                  theta_eps_scan, reach, a.model)
             out["eps95_width_band"][key] = {"lower": lo, "upper": hi}
-    for label, strategy in (("theta_band", None), ("theta_band_cut_and_count", "all")):
-        bands = a.theta_band(eps_theta_scan, n_b_values, strategy=strategy)
+    for label, strategy, stat in (("theta_band", None, statistic), ("theta_band_cut_and_count", "all", windows)):
+        bands = a.theta_band(eps_theta_scan, n_b_values, strategy=strategy, statistic=stat)
         for n_b, band in bands.items():
             d = asdict(band)
             d["lower"], d["upper"] = _finite(band.lower), _finite(band.upper)
@@ -382,6 +389,19 @@ def validity_problem(model: DarkSector) -> str | None:
     return None
 
 
+def combined_reach(analyses: list[ChannelAnalysis], theta: float, n_b: float,
+                   statistic: limits.Statistic = limits.PAPER) -> float:
+    """The eps reach of one or more channels of one point (independent: the statistic adds; inf without
+    signal) with ``statistic``."""
+    if statistic.kind == "cls":
+        return cls.eps_limit([a.binned(theta, n_b, statistic.background_uncertainty) for a in analyses])
+    if len(analyses) == 1:
+        return analyses[0].eps_reach(theta, n_b, statistic=statistic).eps
+    return limits.combined_eps_reach([
+        limits.ChannelHists(a.signal_hists([theta])[0], a.background_hist(n_b), a.model.eps, a.strategy, a.start_bin,
+                            statistic.background_uncertainty) for a in analyses])
+
+
 def reach_result(eps95: float, channel: str, theta: float, model: DarkSector) -> Reach:
     """A computed eps reach as a :class:`Reach`: a number only inside the model's validity."""
     problem = validity_problem(model)
@@ -394,13 +414,14 @@ def reach_result(eps95: float, channel: str, theta: float, model: DarkSector) ->
     return Reach(float(eps95), None, channel, theta)
 
 
-def band_result(band: ThetaBand, channel: str, eps: float, model: DarkSector, theta_max: float) -> Band:
+def band_result(band: ThetaBand, channel: str, eps: float, model: DarkSector, theta_max: float,
+                target: float = limits.CL95) -> Band:
     """A computed theta band as a :class:`Band`: edges only inside the model's validity."""
     problem = validity_problem(model)
     lower = _finite(band.lower)
     upper = _finite(band.upper)
     if problem is None and not band.excluded:
-        problem = f"-2 log L < 3.84 for every theta up to {theta_max:g} rad at eps = {eps:g}"
+        problem = f"-2 log L < {target:.4g} for every theta up to {theta_max:g} rad at eps = {eps:g}"
     if problem is not None:
         return Band(None, None, False, False, problem, channel, eps)
     return Band(lower, upper, band.below_range, band.above_range, None, channel, eps)
@@ -448,6 +469,15 @@ class Study:
         The rest of the analysis chain's settings: smeared copies,
         resolution, binnings, the theta grid (default: the paper's). Its
         region and luminosity are replaced by the study's.
+    background_uncertainty : float
+        Relative uncertainty sigma_b / B of the background normalisation, in [0, 1) (default 0, the
+        paper's): profiled in every reach, theta band and table statistic, and the windows optimised with
+        it (:func:`~mcdh.analysis.limits.m2loglike_syst`).
+    statistic : {"paper", "cls"}
+        The reach's statistic: the paper's -2 log L = 3.84 in optimised windows (default), or the
+        asymptotic median expected 95 % CL CLs limit on every bin, the background's Monte Carlo error
+        included - the number pyhf computes on :meth:`workspace` (:mod:`mcdh.analysis.cls`). Tables keep
+        the paper's windows either way.
     """
 
     luminosity_fb: float = LUMINOSITY_FB
@@ -460,6 +490,8 @@ class Study:
     width_model: str = "winkler"
     eps_ref: float = EPS_REF
     options: AnalysisConfig = field(default_factory=AnalysisConfig)
+    background_uncertainty: float = 0.0
+    statistic: str = "paper"
     _analyses: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _data_models: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -473,7 +505,13 @@ class Study:
         check_count("seed", self.seed, 0)
         check_eps(self.eps_ref, "eps_ref")
         check_width_model(self.width_model, envelope=True)
+        object.__setattr__(self, "background_uncertainty", self.limit_statistic.background_uncertainty)
         _ = self.config  # validates region, luminosity, binning and theta settings
+
+    @cached_property
+    def limit_statistic(self) -> limits.Statistic:
+        """The statistic of this study's reaches (:class:`~mcdh.analysis.limits.Statistic`)."""
+        return limits.Statistic(self.statistic, self.background_uncertainty)
 
     @cached_property
     def config(self) -> AnalysisConfig:
@@ -552,7 +590,7 @@ class Study:
                   eps: float = EPS_REF, theta: float = THETA_TABLE) -> TableRow:
         """The Appendix B row at (eps, theta) with this study's N_b: window optimised there."""
         eps, theta = check_eps(eps), check_theta(theta)  # refused before any generation
-        return self.analysis(point, m_A, channel).table_row(eps, theta, self.n_b)
+        return self.analysis(point, m_A, channel).table_row(eps, theta, self.n_b, self.background_uncertainty)
 
     def table(self, benchmark: str, channel: str, *, eps: float = EPS_REF, theta: float = THETA_TABLE,
               masses=MASSES, progress: bool = False) -> list[TableRow]:
@@ -562,7 +600,8 @@ class Study:
         point_study = self.replace(n_threads=1)  # the points run in parallel, each on one thread
 
         def one(m_A):
-            return point_study.analysis(benchmark, m_A, channel, keep=False).table_row(eps, theta, self.n_b)
+            return point_study.analysis(benchmark, m_A, channel, keep=False).table_row(eps, theta, self.n_b,
+                                                                                     self.background_uncertainty)
 
         return run_points(one, masses, self.threads, progress, desc=f"table {benchmark} {channel}")
 
@@ -578,7 +617,7 @@ class Study:
         for ch in self._channels(channel):
             a = self.analysis(point, m_A, ch)
             for i, e in enumerate(eps_values):
-                out[i] += a.m2loglike(e, thetas, self.n_b)
+                out[i] += a.m2loglike(e, thetas, self.n_b, statistic=self.limit_statistic)
         return out
 
     def eps_reach(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
@@ -588,9 +627,8 @@ class Study:
         model = self.model(point, m_A)
 
         def reach_at(t: float) -> float:
-            if channel == COMBINED:
-                return limits.combined_eps_reach([self._channel_hists(model, ch, t) for ch in CHANNELS])
-            return self.analysis(model, None, channel).eps_reach(t, self.n_b).eps
+            analyses = [self.analysis(model, None, ch) for ch in self._channels(channel)]
+            return combined_reach(analyses, t, self.n_b, self.limit_statistic)
 
         result = reach_result(reach_at(theta), channel, theta, model)
         if self.width_model != ENVELOPE:
@@ -600,11 +638,6 @@ class Study:
             self.analysis(model, None, ch).signal_hists([theta, *(envelope_thetas(ratios, theta) or [])])
         lo, hi = eps_envelope(reach_at, ratios, theta, result, model)
         return dataclasses.replace(result, eps_lower=lo, eps_upper=hi)
-
-    def _channel_hists(self, model: DarkSector, channel: str, theta: float) -> limits.ChannelHists:
-        a = self.analysis(model, None, channel)
-        return limits.ChannelHists(a.signal_hists([theta])[0], a.background_hist(self.n_b), a.model.eps,
-                                   a.strategy, a.start_bin)
 
     def reach(self, point: str | DarkSector, m_A: float | None = None, *, theta: float = THETA_EPS_SCAN) -> dict[str, Reach]:
         """The eps reach of each channel and of their combination, keyed by channel name."""
@@ -618,18 +651,34 @@ class Study:
         analyses = [self.analysis(model, None, ch) for ch in self._channels(channel)]
 
         def g(_key, thetas):
-            return sum(a.m2loglike(eps, thetas, self.n_b) for a in analyses)
+            return sum(a.m2loglike(eps, thetas, self.n_b, statistic=self.limit_statistic) for a in analyses)
 
         def prefetch(thetas):
             for a in analyses:
                 a.signal_hists(thetas)
 
-        band = theta_bands(self.config, [self.n_b], g, prefetch)[self.n_b]
-        result = band_result(band, channel, eps, model, self.config.theta_range[1])
+        band = theta_bands(self.config, [self.n_b], g, prefetch, self.limit_statistic.target)[self.n_b]
+        result = band_result(band, channel, eps, model, self.config.theta_range[1], self.limit_statistic.target)
         if self.width_model != ENVELOPE or not result.sensitive:
             return result
         lo, hi = theta_edges_envelope(result.lower, result.upper, envelope_ratios(model))
         return dataclasses.replace(result, lower_range=lo, upper_range=hi)
+
+    def workspace(self, point: str | DarkSector, m_A: float | None = None, *, channels=CHANNELS,
+                  theta: float = THETA_EPS_SCAN, eps_ref: float | None = None, windows: bool = False) -> Workspace:
+        """The point's likelihood as a pyhf workspace (:mod:`mcdh.analysis.workspace`): each channel's binned
+        observable (``windows``: the paper's optimised window as one bin) at ``theta`` and this study's N_b, the
+        signal scaled by mu = (eps / ``eps_ref``)^2 (default this study's eps_ref), the background with its Monte
+        Carlo error and this study's background uncertainty. ``.spec`` is what ``pyhf.Workspace`` takes;
+        ``.write(path)`` writes it with its metadata."""
+        theta = check_theta(theta)
+        eps_ref = check_eps(self.eps_ref if eps_ref is None else eps_ref, "eps_ref")
+        channels = tuple(check_channel(c) for c in np.atleast_1d(channels))
+        if not channels or len(set(channels)) != len(channels):
+            raise ParameterError("channels", channels, f"must be distinct channels among {', '.join(CHANNELS)}")
+        model = self.model(point, m_A)
+        return build_workspace([self.analysis(model, None, ch) for ch in channels], theta=theta, n_b=self.n_b,
+                               eps_ref=eps_ref, rel_unc=self.background_uncertainty, windows=windows)
 
     def histograms(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                    eps: float = EPS_REF, theta: float = THETA_TABLE) -> dict[str, Any]:

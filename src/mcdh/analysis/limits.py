@@ -41,13 +41,53 @@ from ..errors import ParameterError
 CL95 = 3.84
 """-2 log L at 95 % CL."""
 
+STATISTICS = ("paper", "cls")
+"""How a reach is computed: the paper's -2 log L = 3.84 in optimised windows, or the asymptotic expected CLs
+limit on the whole binned likelihood (:mod:`mcdh.analysis.cls`)."""
 
-def m2loglike(s: np.ndarray | float, b: np.ndarray | float) -> np.ndarray | float:
+
+@dataclass(frozen=True)
+class Statistic:
+    """The statistic of a reach and its background model.
+
+    ``kind``: ``"paper"`` (eq. (4.9) in the optimised windows, -2 log L = 3.84; with a background uncertainty
+    the normalisation is profiled, :func:`m2loglike_syst`, and the windows are optimised with it) or ``"cls"``
+    (the median expected 95 % CL CLs limit on every bin of the channel's observable, with the background's
+    Monte Carlo error and normalisation uncertainty as pyhf's staterror and normsys: the number pyhf computes
+    on :func:`mcdh.publish.workspace`). ``background_uncertainty``: sigma_b / B in [0, 1).
+    """
+
+    kind: str = "paper"
+    background_uncertainty: float = 0.0
+
+    def __post_init__(self):
+        from .cls import check_background_uncertainty
+
+        if self.kind not in STATISTICS:
+            raise ParameterError("statistic", self.kind, f"must be one of {', '.join(STATISTICS)}")
+        object.__setattr__(self, "background_uncertainty", check_background_uncertainty(self.background_uncertainty))
+
+    @property
+    def target(self) -> float:
+        """The value of the statistic at the 95 % CL reach: 3.84 (the paper's) or Phi^-1(0.975)^2 (CLs)."""
+        from .cls import CLS95
+
+        return CL95 if self.kind == "paper" else CLS95
+
+
+PAPER = Statistic()
+"""The paper's statistic, no background uncertainty."""
+
+
+def m2loglike(s: np.ndarray | float, b: np.ndarray | float, rel_unc: float = 0.0) -> np.ndarray | float:
     """-2 log L = 2 (S - B log(1 + S/B)) of eq. (4.9); 2S at B = 0, 0 at S = 0.
 
     Negative S or B (which Monte Carlo weights can produce in principle) are
-    treated as 0.
+    treated as 0. ``rel_unc`` > 0: the background known to a relative uncertainty sigma_b = ``rel_unc``
+    (:func:`m2loglike_syst`, the background normalisation profiled).
     """
+    if rel_unc:
+        return m2loglike_syst(s, b, rel_unc)
     s_arr = np.maximum(np.asarray(s, dtype=np.float64), 0.0)
     b_arr = np.maximum(np.asarray(b, dtype=np.float64), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -58,13 +98,59 @@ def m2loglike(s: np.ndarray | float, b: np.ndarray | float) -> np.ndarray | floa
     return float(out) if out.ndim == 0 else out
 
 
-def signal_for_m2ll(b: float, target: float = CL95) -> float:
+def m2loglike_syst(s: np.ndarray | float, b: np.ndarray | float, rel_unc: float) -> np.ndarray | float:
+    """The paper's statistic with the background normalisation profiled: B known to sigma_b = ``rel_unc`` x B.
+
+    The background-only expectation (n = B) tested against S + B, with the background constrained by an
+    auxiliary Poisson measurement m ~ Pois(tau B'), tau = B / sigma_B^2 (sigma_B = rel_unc B, the "on/off"
+    problem; Cousins, Linnemann and Tucker, NIM A 595 (2008) 480) and profiled. The profile has the closed
+    form of Bhattiprolu, Martin and Wells, arXiv:2009.07249, eq. (22) (Cowan's discovery form turned to
+    exclusion), with x = sqrt((S+B)^2 - 4 S B sigma^2 / (B + sigma^2)):
+
+        Z^2 = 2 [S - B ln((B+S+x)/(2B)) - (B^2/sigma^2) ln((B-S+x)/(2B))] - (B+S-x)(1 + B/sigma^2),
+
+    evaluated here without its cancellations (e = B + S - x >= 0, y = e / (2B)):
+
+        Z^2 = 2S - 2B log1p(S/B) - 2B log1p(-e/(2(S+B))) - 2 (B^2/sigma^2) [log1p(-y) + y] - e.
+
+    It is 2 (S - B log1p(S/B)) at rel_unc -> 0 and S^2 / (B + sigma_B^2) for S << B: with B >> S the reach
+    needs S ~ 1.96 sigma_B, proportional to rel_unc x B. 2S at B = 0; 0 at S = 0.
+    """
+    r = float(rel_unc)
+    if not (math.isfinite(r) and r >= 0.0):
+        raise ParameterError("background_uncertainty", rel_unc, "must be a finite relative uncertainty >= 0")
+    s_arr = np.maximum(np.asarray(s, dtype=np.float64), 0.0)
+    b_arr = np.maximum(np.asarray(b, dtype=np.float64), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        bb = np.where(b_arr > 0.0, b_arr, 1.0)
+        k = 1.0 / (r * r * bb)  # B / sigma_B^2 (tau)
+        u = 4.0 * s_arr * bb / (k + 1.0)
+        x = np.sqrt(np.maximum((s_arr + bb) ** 2 - u, 0.0))
+        e = u / (x + s_arr + bb)
+        y = e / (2.0 * bb)
+        tail = np.where(y < 1e-4, -y * y * (0.5 + y * (1.0 / 3.0 + 0.25 * y)), np.log1p(-y) + y)
+        z2 = (2.0 * s_arr - 2.0 * bb * np.log1p(s_arr / bb) - 2.0 * bb * np.log1p(-e / (2.0 * (s_arr + bb)))
+              - 2.0 * bb * k * tail - e)
+    out = np.maximum(np.where(b_arr > 0.0, z2, 2.0 * s_arr), 0.0)
+    return float(out) if out.ndim == 0 else out
+
+
+def signal_for_m2ll(b: float, target: float = CL95, rel_unc: float = 0.0) -> float:
     """The S with -2 log L(S, B) = ``target``: the signal needed for 95 % CL at background B.
 
     With x = 1 + S/B the condition reads x - log x = 1 + target / (2B), whose
     root x > 1 is -W_{-1}(-exp(-1 - target/(2B))). Limits: S = target/2 at
-    B = 0, S -> sqrt(target B) for large B.
+    B = 0, S -> sqrt(target B) for large B. With ``rel_unc`` > 0 (:func:`m2loglike_syst`) the root is found
+    numerically above that S (the uncertainty only weakens the test).
     """
+    if rel_unc and b > 0:
+        from scipy.optimize import brentq
+
+        lo = signal_for_m2ll(b, target)
+        hi = 2.0 * lo
+        while m2loglike_syst(hi, b, rel_unc) < target:
+            hi *= 2.0
+        return float(brentq(lambda x: m2loglike_syst(x, b, rel_unc) - target, lo, hi, xtol=1e-300, rtol=1e-14))
     b = max(float(b), 0.0)
     half = 0.5 * target
     if b == 0.0:
@@ -116,13 +202,13 @@ def _check_hists(sig, bkg):
     return sig, bkg
 
 
-def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int) -> Window:
+def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int, rel_unc: float = 0.0) -> Window:
     """The phi-channel window of section 4.2: grow from bin ``start`` while -2 log L rises.
 
     At each step the window extends by one non-empty bin to the left or to
     the right (whichever gives the larger -2 log L), stepping over bins with
     no signal and no background; it stops when neither extension raises
-    -2 log L.
+    -2 log L. ``rel_unc``: the background's relative uncertainty (:func:`m2loglike`).
     """
     sig, bkg = _check_hists(sig, bkg)
     n = sig.size
@@ -132,7 +218,7 @@ def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int) -> Window
     nonempty = (sig != 0.0) | (bkg != 0.0)
 
     def value(lo, hi):
-        return m2loglike(cs[hi + 1] - cs[lo], cb[hi + 1] - cb[lo])
+        return m2loglike(cs[hi + 1] - cs[lo], cb[hi + 1] - cb[lo], rel_unc)
 
     lo = hi = start
     best = value(lo, hi)
@@ -155,33 +241,34 @@ def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int) -> Window
     return Window(lo, hi, float(cs[hi + 1] - cs[lo]), float(cb[hi + 1] - cb[lo]), float(best))
 
 
-def optimise_window_from_zero(sig: np.ndarray, bkg: np.ndarray) -> Window:
+def optimise_window_from_zero(sig: np.ndarray, bkg: np.ndarray, rel_unc: float = 0.0) -> Window:
     """The gamma-phi window: bins 0..k with the k that maximises -2 log L (first one on ties)."""
     sig, bkg = _check_hists(sig, bkg)
     cs, cb = _running_sums(sig, bkg)
-    values = np.asarray(m2loglike(cs[1:], cb[1:]))
+    values = np.asarray(m2loglike(cs[1:], cb[1:], rel_unc))
     k = int(np.argmax(values))
     return Window(0, k, float(cs[k + 1]), float(cb[k + 1]), float(values[k]))
 
 
-def whole_histogram(sig: np.ndarray, bkg: np.ndarray) -> Window:
+def whole_histogram(sig: np.ndarray, bkg: np.ndarray, rel_unc: float = 0.0) -> Window:
     """No selection: every bin (the cut-and-count comparison of figure 12)."""
     sig, bkg = _check_hists(sig, bkg)
     s, b = float(sig.sum()), float(bkg.sum())
-    return Window(0, sig.size - 1, s, b, float(m2loglike(s, b)))
+    return Window(0, sig.size - 1, s, b, float(m2loglike(s, b, rel_unc)))
 
 
 STRATEGIES = ("grow", "from_zero", "all")
 
 
-def optimise_window(sig: np.ndarray, bkg: np.ndarray, strategy: str, start: int = 0) -> Window:
-    """Dispatch on ``strategy``: "grow" (phi, from ``start``), "from_zero" (gamma-phi) or "all" (no selection)."""
+def optimise_window(sig: np.ndarray, bkg: np.ndarray, strategy: str, start: int = 0, rel_unc: float = 0.0) -> Window:
+    """Dispatch on ``strategy``: "grow" (phi, from ``start``), "from_zero" (gamma-phi) or "all" (no selection);
+    ``rel_unc``: the background's relative uncertainty, in the statistic the windows maximise."""
     if strategy == "grow":
-        return optimise_window_grow(sig, bkg, start)
+        return optimise_window_grow(sig, bkg, start, rel_unc)
     if strategy == "from_zero":
-        return optimise_window_from_zero(sig, bkg)
+        return optimise_window_from_zero(sig, bkg, rel_unc)
     if strategy == "all":
-        return whole_histogram(sig, bkg)
+        return whole_histogram(sig, bkg, rel_unc)
     raise ParameterError("strategy", strategy, f"must be one of {STRATEGIES}")
 
 
@@ -196,7 +283,7 @@ class EpsReach:
 
 def eps_reach(
     sig_ref: np.ndarray, bkg: np.ndarray, eps_ref: float, strategy: str, start: int = 0,
-    target: float = CL95, max_iter: int = 50,
+    target: float = CL95, max_iter: int = 50, rel_unc: float = 0.0,
 ) -> EpsReach:
     """The eps at which -2 log L of the optimised window reaches ``target``.
 
@@ -205,7 +292,7 @@ def eps_reach(
     that window in closed form" to a fixed point, where the window is the
     optimal one at the eps it predicts; if the windows cycle instead, the
     smallest eps of the cycle is returned. Returns eps = inf when there
-    is no signal at all.
+    is no signal at all. ``rel_unc``: the background's relative uncertainty (windows and statistic).
     """
     sig_ref, bkg = _check_hists(sig_ref, bkg)
     if not eps_ref > 0:
@@ -216,7 +303,7 @@ def eps_reach(
     history: list[tuple[tuple[int, int], float]] = []
     for it in range(1, max_iter + 1):
         scale = (eps / eps_ref) ** 2
-        win = optimise_window(sig_ref * scale, bkg, strategy, start)
+        win = optimise_window(sig_ref * scale, bkg, strategy, start, rel_unc)
         key = (win.lo, win.hi)
         s_ref = win.s / scale
         if s_ref <= 0.0:
@@ -230,8 +317,8 @@ def eps_reach(
             (lo, hi), eps_best = min(cycle, key=lambda item: item[1])
             s = float(sig_ref[lo : hi + 1].sum()) * (eps_best / eps_ref) ** 2
             b = float(bkg[lo : hi + 1].sum())
-            return EpsReach(eps_best, Window(lo, hi, s, b, float(m2loglike(s, b))), it)
-        eps = eps_ref * math.sqrt(signal_for_m2ll(win.b, target) / s_ref)
+            return EpsReach(eps_best, Window(lo, hi, s, b, float(m2loglike(s, b, rel_unc))), it)
+        eps = eps_ref * math.sqrt(signal_for_m2ll(win.b, target, rel_unc) / s_ref)
         history.append((key, eps))
     raise RuntimeError("eps reach did not converge")  # pragma: no cover - bounded by the number of windows
 
@@ -253,17 +340,20 @@ def band_edges(log_x: np.ndarray, g: np.ndarray, target: float = CL95) -> tuple[
 
 @dataclass(frozen=True)
 class ChannelHists:
-    """One channel's inputs to a combination: signal at ``eps_ref``, background, window strategy and start bin."""
+    """One channel's inputs to a combination: signal at ``eps_ref``, background, window strategy and start bin,
+    and the background's relative uncertainty."""
 
     sig_ref: np.ndarray
     bkg: np.ndarray
     eps_ref: float
     strategy: str
     start: int = 0
+    rel_unc: float = 0.0
 
     def m2ll(self, eps: float) -> float:
         """-2 log L of this channel's window optimised at ``eps`` (S scales as eps^2)."""
-        return optimise_window(self.sig_ref * (eps / self.eps_ref) ** 2, self.bkg, self.strategy, self.start).m2ll
+        return optimise_window(self.sig_ref * (eps / self.eps_ref) ** 2, self.bkg, self.strategy, self.start,
+                               self.rel_unc).m2ll
 
 
 def combined_m2ll(channels: list[ChannelHists], eps: float) -> float:
@@ -282,7 +372,8 @@ def combined_eps_reach(channels: list[ChannelHists], target: float = CL95, rtol:
     """
     if not channels:
         raise ParameterError("channels", channels, "give at least one channel")
-    singles = [eps_reach(c.sig_ref, c.bkg, c.eps_ref, c.strategy, c.start, target).eps for c in channels]
+    singles = [eps_reach(c.sig_ref, c.bkg, c.eps_ref, c.strategy, c.start, target, rel_unc=c.rel_unc).eps
+               for c in channels]
     hi = min(singles)
     if not math.isfinite(hi):
         return math.inf

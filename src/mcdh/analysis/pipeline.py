@@ -30,7 +30,7 @@ from ..kinematics.variables import e_bar, pair_mass
 from ..physics.model import DarkSector, check_eps, check_theta
 from ..physics.widths import unit_mixing_width
 from ..settings import LUMINOSITY_FB
-from . import limits
+from . import cls, limits
 from .binning import Binning, mchichi_binning, sqrt_abs_v_max, v_binning
 from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region, transverse_decay_length
 from .smearing import DEFAULT_COPIES, Resolution, replay_fill, seed_key, smear_fill, smear_record
@@ -344,12 +344,13 @@ class ChannelAnalysis:
         sig = self.signal_hists([theta])[0] * self.eps_scale(eps)
         return limits.optimise_window(sig, self.background_hist(n_b), strategy or self.strategy, self.start_bin)
 
-    def table_row(self, eps: float, theta: float, n_b: float) -> TableRow:
-        """The Appendix B row at (eps, theta, N_b) with the window optimised there."""
+    def table_row(self, eps: float, theta: float, n_b: float, rel_unc: float = 0.0) -> TableRow:
+        """The Appendix B row at (eps, theta, N_b) with the window optimised there (``rel_unc``: the background's
+        relative uncertainty, profiled in -2 log L)."""
         h, var = self.signal_hists([theta], with_variance=True)
         scale = self.eps_scale(eps)
         sig = h[0] * scale
-        win = limits.optimise_window(sig, self.background_hist(n_b), self.strategy, self.start_bin)
+        win = limits.optimise_window(sig, self.background_hist(n_b), self.strategy, self.start_bin, rel_unc)
         e = self.binning.edges
         err = math.sqrt(float(var[0][win.lo : win.hi + 1].sum())) * scale
         return TableRow(
@@ -357,20 +358,40 @@ class ChannelAnalysis:
             float(e[win.hi + 1]), win.s, win.b, win.m2ll, err,
         )
 
-    def eps_reach(self, theta: float, n_b: float, strategy: str | None = None) -> limits.EpsReach:
-        """95 % CL reach in eps at ``theta`` and N_b (window re-optimised at the reach)."""
+    def eps_reach(self, theta: float, n_b: float, strategy: str | None = None,
+                  statistic: limits.Statistic = limits.PAPER) -> limits.EpsReach:
+        """95 % CL reach in eps at ``theta`` and N_b (window re-optimised at the reach; with the CLs statistic
+        every bin, no window)."""
+        if statistic.kind == "cls":
+            return limits.EpsReach(cls.eps_limit([self.binned(theta, n_b, statistic.background_uncertainty)]), None, 0)
         sig = self.signal_hists([theta])[0]
-        return limits.eps_reach(sig, self.background_hist(n_b), self.model.eps, strategy or self.strategy, self.start_bin)
+        return limits.eps_reach(sig, self.background_hist(n_b), self.model.eps, strategy or self.strategy, self.start_bin,
+                                rel_unc=statistic.background_uncertainty)
 
-    def m2loglike(self, eps: float, thetas, n_b: float, strategy: str | None = None) -> np.ndarray:
-        """-2 log L at ``eps`` and N_b for each of ``thetas``, the window re-optimised at every theta."""
+    def binned(self, theta: float, n_b: float, rel_unc: float = 0.0, sig: np.ndarray | None = None) -> cls.BinnedChannel:
+        """The channel's binned likelihood at ``theta`` and N_b (signal at the model's eps, the background with its
+        Monte Carlo error and relative normalisation uncertainty ``rel_unc``); ``sig``: the signal histogram at
+        ``theta`` when it is at hand."""
+        sig = self.signal_hists([theta])[0] if sig is None else sig
+        return cls.BinnedChannel(sig, self.background_hist(n_b), np.sqrt(self.background_variance(n_b)), self.model.eps,
+                                 rel_unc)
+
+    def m2loglike(self, eps: float, thetas, n_b: float, strategy: str | None = None,
+                  statistic: limits.Statistic = limits.PAPER) -> np.ndarray:
+        """-2 log L at ``eps`` and N_b for each of ``thetas``, the window re-optimised at every theta (the CLs
+        statistic: q_mu,A of every bin)."""
         scale = self.eps_scale(eps)
         bkg = self.background_hist(n_b)
+        r = statistic.background_uncertainty
+        if statistic.kind == "cls":
+            return np.array([self.binned(t, n_b, r, h).q(scale) for t, h in zip(np.atleast_1d(thetas),
+                                                                              self.signal_hists(thetas))])
         strategy = strategy or self.strategy
-        return np.array([limits.optimise_window(h * scale, bkg, strategy, self.start_bin).m2ll
+        return np.array([limits.optimise_window(h * scale, bkg, strategy, self.start_bin, r).m2ll
                          for h in self.signal_hists(thetas)])
 
-    def theta_band(self, eps: float, n_b_values, strategy: str | None = None) -> dict[float, ThetaBand]:
+    def theta_band(self, eps: float, n_b_values, strategy: str | None = None,
+                   statistic: limits.Statistic = limits.PAPER) -> dict[float, ThetaBand]:
         """The sensitive band in theta at ``eps`` for each N_b: both edges, by bracketing and refinement.
 
         -2 log L(theta) (window re-optimised at every theta) is evaluated on
@@ -383,13 +404,13 @@ class ChannelAnalysis:
         n_b_values = [float(n) for n in np.atleast_1d(n_b_values)]
 
         def g(n_b: float, thetas: np.ndarray) -> np.ndarray:
-            return self.m2loglike(eps, thetas, n_b, strategy)
+            return self.m2loglike(eps, thetas, n_b, strategy, statistic)
 
-        return theta_bands(self.config, n_b_values, g, self.signal_hists)
+        return theta_bands(self.config, n_b_values, g, self.signal_hists, statistic.target)
 
 
-def theta_bands(config: AnalysisConfig, keys: list, g, prefetch) -> dict:
-    """Theta bands where ``g(key, thetas)`` (-2 log L at those thetas) reaches 3.84, one per key.
+def theta_bands(config: AnalysisConfig, keys: list, g, prefetch, target: float = limits.CL95) -> dict:
+    """Theta bands where ``g(key, thetas)`` (-2 log L at those thetas) reaches ``target``, one per key.
 
     ``g`` is evaluated on ``config.theta_grid()``; every crossing is
     bracketed and its bracket divided into 16 sub-intervals
@@ -403,10 +424,10 @@ def theta_bands(config: AnalysisConfig, keys: list, g, prefetch) -> dict:
     state: dict[Any, dict[str, Any]] = {}
     for key in keys:
         g_grid = g(key, grid)
-        up, down = limits.band_edges(np.log(grid), g_grid)
-        below = bool(g_grid[0] >= limits.CL95)
-        above = bool(g_grid[-1] >= limits.CL95)
-        state[key] = {"below": below, "above": above, "excluded": bool(np.any(g_grid >= limits.CL95)), "edges": {}}
+        up, down = limits.band_edges(np.log(grid), g_grid, target)
+        below = bool(g_grid[0] >= target)
+        above = bool(g_grid[-1] >= target)
+        state[key] = {"below": below, "above": above, "excluded": bool(np.any(g_grid >= target)), "edges": {}}
         if up and not below:
             k = up[0]
             pending.append([key, "lower", grid[k], grid[k + 1], g_grid[k], g_grid[k + 1]])
@@ -421,14 +442,14 @@ def theta_bands(config: AnalysisConfig, keys: list, g, prefetch) -> dict:
         for p, sub in zip(pending, subs):
             ts = np.concatenate([[p[2]], sub, [p[3]]])
             g_ts = np.concatenate([[p[4]], g(p[0], sub), [p[5]]])
-            up, down = limits.band_edges(np.log(ts), g_ts)
+            up, down = limits.band_edges(np.log(ts), g_ts, target)
             cands = up if p[1] == "lower" else down
             if not cands:  # pragma: no cover - endpoints bracket a crossing, so one exists
                 continue
             k = cands[0] if p[1] == "lower" else cands[-1]
             p[2:] = [ts[k], ts[k + 1], g_ts[k], g_ts[k + 1]]
     for p in pending:
-        log_t = limits.interpolate_crossing(math.log(p[2]), math.log(p[3]), p[4], p[5])
+        log_t = limits.interpolate_crossing(math.log(p[2]), math.log(p[3]), p[4], p[5], target)
         state[p[0]]["edges"][p[1]] = math.exp(log_t)
     return {
         key: ThetaBand(st["edges"].get("lower", math.nan), st["edges"].get("upper", math.nan),

@@ -10,14 +10,16 @@ import re
 import sys
 
 from .._version import __version__
-from ..errors import FileAccessError, FileFormatError, GenerationError, ParameterError, one_line
+from ..errors import FileAccessError, FileFormatError, GenerationError, MissingExtra, ParameterError, one_line
 from . import (
     analyze,
     background,
     basf2_config,
+    export_pyhf,
     figure,
     fit,
     generate,
+    hepdata,
     pseudodata,
     pythia_config,
     rambo,
@@ -31,7 +33,7 @@ from . import (
 from ._options import error_text
 
 COMMANDS = (rambo, background, xsec, figure, table, reach, reproduce, generate, analyze, scan, pythia_config, basf2_config,
-            reweight, pseudodata, fit)
+            reweight, pseudodata, fit, export_pyhf, hepdata)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,6 +126,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:  # the system refused a file: FileAccessError names the path the user gave
         print(f"mcdh {args.command}: error: {one_line(str(exc) if isinstance(exc, FileAccessError) else _os_text(exc))}",
               file=sys.stderr)
+        return 2
+    except MissingExtra as exc:
+        print(f"mcdh {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except MemoryError:
         print(f"mcdh {args.command}: error: out of memory; use fewer events (or a streaming command: "

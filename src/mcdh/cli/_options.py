@@ -16,7 +16,7 @@ FLAGS = {
     "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles", "nb_list": "--nb-list",
     "tree": "--tree", "branches": "--branches", "ctau0": "--ctau0", "flat_range": "--flat-range", "source": "--source",
     "lifetime_option": "--lifetime-option", "flat_max_cm": "--flat-max-cm", "max_outside": "--max-outside",
-    "search_range": "--search-range",
+    "search_range": "--search-range", "background_uncertainty": "--bkg-syst", "statistic": "--statistic",
 }
 """The command-line flag of each library parameter, for error messages."""
 
@@ -112,6 +112,37 @@ def add_nb(p: argparse.ArgumentParser, default: float | None = 1.0) -> None:
     p.add_argument("--nb", type=float, default=default, required=default is None,
                    help="background level N_b: phi-channel background events at 10 ab^-1 (gamma-phi: 0.22 N_b); "
                    "at --lumi-fb L the background is N_b L / 10 ab^-1" + ("" if default is None else f" (default {default:g})"))
+
+
+def add_statistic(p: argparse.ArgumentParser) -> None:
+    """--statistic and --bkg-syst: how a reach is computed (:class:`mcdh.analysis.limits.Statistic`)."""
+    g = p.add_argument_group("the statistic")
+    g.add_argument("--statistic", default="paper", metavar="paper|cls",
+                   help="paper: -2 log L = 3.84 in optimised windows (default); cls: the asymptotic median expected "
+                   "95%% CL CLs limit on every bin, the background's MC error included (pyhf's number on mcdh "
+                   "export-pyhf's workspace)")
+    g.add_argument("--bkg-syst", type=float, default=0.0, metavar="SIGMA",
+                   help="relative uncertainty of the background normalisation, e.g. 0.2 (default 0): profiled in "
+                   "every reach, band and table statistic")
+
+
+def statistic_args(args) -> dict:
+    """The Study settings of :func:`add_statistic`'s options."""
+    return {"statistic": args.statistic, "background_uncertainty": args.bkg_syst}
+
+
+def statistic_record(study) -> dict:
+    """The statistic's settings for a JSON record: nothing for the paper's (records stay as they were)."""
+    st = study.limit_statistic
+    if st.kind == "paper" and st.background_uncertainty == 0:
+        return {}
+    return {"statistic": st.kind, "background_uncertainty": st.background_uncertainty}
+
+
+def statistic_text(study) -> str:
+    """The statistic's settings for a printed header: nothing for the paper's."""
+    rec = statistic_record(study)
+    return f", statistic {rec['statistic']}, background +-{rec['background_uncertainty']:.3g}" if rec else ""
 
 
 def add_region(p: argparse.ArgumentParser) -> None:

@@ -12,7 +12,9 @@ def register(sub) -> None:
         "Dalitz plots, 8 photon regimes, 9 E_gamma and v, 10 selection windows, 11 reach in eps and theta (with "
         "the external bounds and the band of the hadronic-width envelope), 12 reach ratios. Same numbers as mcdh reproduce "
         "with the same options.")
-    p.add_argument("number", type=int, choices=range(3, 13), metavar="N", help="figure number, 3 to 12")
+    p.add_argument("number", choices=[str(n) for n in range(3, 13)] + ["systematics"], metavar="N",
+                   help="figure number, 3 to 12, or 'systematics': the combined eps reach at N_b = 1 and 1e4 for "
+                   "background uncertainties of 0, 10 and 30 %% (--benchmarks, --mA-list, --theta, the statistic)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--benchmarks", type=lambda t: [x.upper() for x in opt.names(t)], default=["B1", "B2", "B3"],
                    help="comma-separated benchmarks of figures 4, 11, 12 (default B1,B2,B3)")
@@ -27,6 +29,7 @@ def register(sub) -> None:
     p.add_argument("--eps", type=float, default=None, help="figure 11: eps of the theta band (default: the paper's)")
     opt.add_region(p)
     opt.add_lumi(p)
+    opt.add_statistic(p)
     opt.add_width_model(p)  # figure 11 draws the band of the width envelope around the curves of this model
     opt.add_seed(p)
     opt.add_threads(p)
@@ -42,9 +45,23 @@ def run(args) -> int:
 
     study = Study(luminosity_fb=args.lumi_fb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=args.threads,
-                  width_model=check_width_model(args.width_model))
+                  width_model=check_width_model(args.width_model), **opt.statistic_args(args))
     from .. import settings
 
+    if args.number == "systematics":
+        from ..paper import figure_systematics
+
+        if args.nb_list is not None or args.eps is not None or args.bkg_syst:
+            raise ParameterError("nb_list", args.nb_list, "the systematics figure draws N_b = 1 and 1e4 at "
+                                 "uncertainties 0, 10 and 30 %: --nb-list, --eps and --bkg-syst do not apply")
+        paths = figure_systematics(args.out, study, benchmarks=args.benchmarks,
+                                   masses=args.mA_list if args.mA_list is not None else MASSES,
+                                   theta=args.theta if args.theta is not None else settings.THETA_EPS_SCAN,
+                                   progress=not args.quiet)
+        if not args.quiet:
+            print("wrote " + ", ".join(str(p) for p in paths))
+        return 0
+    args.number = int(args.number)
     if args.number != 11 and (args.nb_list, args.theta, args.eps) != (None, None, None):
         raise ParameterError("nb_list", args.nb_list, "--nb-list, --theta and --eps set figure 11's scan only")
     paths = figure(args.number, args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,

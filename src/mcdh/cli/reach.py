@@ -19,6 +19,7 @@ def register(sub) -> None:
     p.add_argument("--eps", type=float, default=EPS_REF, help=f"kinetic mixing of the theta band (default {EPS_REF:g})")
     opt.add_nb(p)
     opt.add_lumi(p)
+    opt.add_statistic(p)
     opt.add_region(p)
     opt.add_width_model(p, envelope=True)
     p.add_argument("--events", type=int, default=100_000, help="weighted signal events per channel (default 100000)")
@@ -35,14 +36,14 @@ def run(args) -> int:
 
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
-                  width_model=args.width_model)
+                  width_model=args.width_model, **opt.statistic_args(args))
     reach = study.reach(args.benchmark, args.mA, theta=args.theta)
     bands = {ch: study.theta_band(args.benchmark, args.mA, ch, eps=args.eps) for ch in (*CHANNELS, COMBINED)}
     if args.json:
         print(opt.dumps({
             "benchmark": args.benchmark, "m_A": args.mA, "n_b": args.nb, "luminosity_fb": args.lumi_fb,
             "region": args.region, "seed": args.seed, "theta": args.theta, "eps": args.eps,
-            "width_model": args.width_model,
+            "width_model": args.width_model, **opt.statistic_record(study),
             "eps95": {ch: r.eps for ch, r in reach.items()},
             "eps95_note": {ch: r.note for ch, r in reach.items()},
             "theta_band": {ch: [b.lower, b.upper] for ch, b in bands.items()},
@@ -53,7 +54,7 @@ def run(args) -> int:
         }))
         return 0
     print(f"{args.benchmark}, m_A = {args.mA:g} GeV, N_b = {args.nb:g} (at 10 ab^-1), {args.lumi_fb / 1e3:g} ab^-1, "
-          f"region {args.region}, {args.width_model} widths")
+          f"region {args.region}, {args.width_model} widths{opt.statistic_text(study)}")
     for ch in reach:
         b = bands[ch]
         band = (f"theta in [{_edge(b.lower, 'below range')}, {_edge(b.upper, 'above range')}]" if b.sensitive

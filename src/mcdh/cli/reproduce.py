@@ -17,9 +17,13 @@ def register(sub) -> None:
                    help="comma-separated benchmarks (default B1,B2,B3)")
     p.add_argument("--mA-list", type=opt.floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
     opt.add_lumi(p)
+    opt.add_statistic(p)
     opt.add_width_model(p)  # figure 11 draws the band of the width envelope around the curves of this model
     opt.add_seed(p)
     opt.add_threads(p)
+    p.add_argument("--hepdata", action="store_true",
+                   help="also write figure 11 and tables 3-6 as a HEPData submission into OUT/hepdata (needs the "
+                   "publish extra)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or summary")
     p.set_defaults(func=run)
 
@@ -34,9 +38,20 @@ def run(args) -> int:
     from ..physics.widths import check_width_model
 
     study = Study(luminosity_fb=args.lumi_fb, n_signal=args.events, n_background=args.background_events,
-                  seed=args.seed, n_threads=args.threads, width_model=check_width_model(args.width_model))
+                  seed=args.seed, n_threads=args.threads, width_model=check_width_model(args.width_model),
+                  **opt.statistic_args(args))
+    if args.hepdata:  # a missing extra is said before the run, not after it
+        from ..errors import require
+
+        require("hepdata_lib", "publish", "mcdh reproduce --hepdata")
     summary = reproduce(args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
                         benchmarks=args.benchmarks, progress=not args.quiet, **kw)
+    if args.hepdata:
+        from ..publish import hepdata_submission
+
+        hepdata_submission(summary, Path(args.out) / "hepdata")
     if not args.quiet:
         print_summary(summary, Path(args.out))
+        if args.hepdata:
+            print(f"  HEPData submission -> {Path(args.out) / 'hepdata'}")
     return 0

@@ -32,6 +32,7 @@ def register(sub) -> None:
     opt.add_seed(p, " (root of the per-point seeds)")
     opt.add_region(p)
     opt.add_lumi(p)
+    opt.add_statistic(p)
     p.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes (default 2)")
     p.add_argument("--scheduler", default=None, help="address of a running dask scheduler, e.g. tcp://host:8786")
     p.add_argument("--serial", action="store_true", help="run in this process without dask")
@@ -42,13 +43,13 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..scan import ClusterLost, ScanGrid, run_scan, saved_points
 
-    kw = {}
+    kw: dict = {}
     if args.mA_list is not None:
         kw["masses"] = tuple(args.mA_list)
     grid = ScanGrid(benchmarks=tuple(args.benchmarks), channels=tuple(args.channels), thetas=tuple(args.theta_list),
                     eps=tuple(args.eps_list), n_b=tuple(args.nb_list), n_signal=args.events,
                     n_background=args.background_events, seed=args.seed, region=args.region,
-                    luminosity_fb=args.lumi_fb, **kw)
+                    luminosity_fb=args.lumi_fb, **opt.statistic_args(args), **kw)
     out = Path(args.out)
     t0 = time.perf_counter()
     try:

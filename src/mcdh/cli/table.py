@@ -24,6 +24,7 @@ def register(sub) -> None:
     opt.add_threads(p)
     opt.add_region(p)
     opt.add_lumi(p)
+    opt.add_statistic(p)
     opt.add_width_model(p)
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument("--csv", action="store_true",
@@ -41,7 +42,7 @@ def run(args) -> int:
 
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
-                  width_model=check_width_model(args.width_model))
+                  width_model=check_width_model(args.width_model), **opt.statistic_args(args))
     rows = study.table(args.benchmark, args.channel, eps=args.eps, theta=args.theta,
                        masses=args.mA_list if args.mA_list is not None else MASSES, progress=not args.quiet)
     dicts = [r.as_csv_dict() for r in rows]
