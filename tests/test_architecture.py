@@ -14,7 +14,8 @@ PACKAGE = SRC / "mcdh"
 # The layer order of ARCHITECTURE.md, lowest first. A module may import from a lower layer and from
 # its own group; groups on the same layer (analysis | io, scan | paper) do not import each other.
 LAYERS = [
-    {"base": ["mcdh._version", "mcdh.errors", "mcdh._atomic", "mcdh._memory", "mcdh._progress", "mcdh._numba_cache", "mcdh.channels",
+    {"base": ["mcdh._version", "mcdh.errors", "mcdh._atomic", "mcdh._memory", "mcdh._progress", "mcdh._numba_cache",
+              "mcdh._jit", "mcdh.channels",
               "mcdh.settings", "mcdh.events", "mcdh._rambo", "mcdh._types"]},
     {"physics": ["mcdh.physics"]},
     {"kinematics": ["mcdh.kinematics"]},

@@ -48,7 +48,10 @@ def test_reproduce_writes_every_figure_and_table_and_is_reproducible(tmp_path):
     args = ["--events", "3000", "--background-events", "3000", "--xsec-events", "2000", "--figure-events", "5000",
             "--mA-list", "3,7.5", "--benchmarks", "B1,B3", "--quiet"]
     for d in ("a", "b"):
-        assert main(["reproduce", "--out", str(tmp_path / d), *args]) == 0
+        assert main(["reproduce", "--out", str(tmp_path / d), *args, *(["--hepdata"] if d == "a" else [])]) == 0
+    from mcdh.publish import validate_submission
+
+    assert validate_submission(tmp_path / "a" / "hepdata") == [] and (tmp_path / "a" / "hepdata.tar.gz").exists()
     names = [f"figure{n}.{ext}" for n in (3, 4, 5, 6, 7, 8, 9, 10, 11, 12) for ext in ("png", "pdf")]
     for name in names:
         assert (tmp_path / "a" / name).stat().st_size > 1000, name

@@ -37,25 +37,36 @@ except ImportError as exc:  # pragma: no cover - exercised only on broken instal
         "install with `pip install .` (or `pip install -e .` to work on the sources)"
     ) from exc
 
-from . import _numba_cache
+# The public names load their modules on first use (PEP 562): ``import mcdh`` costs little above numpy, and
+# numba, scipy, uproot and dask are imported by the parts that need them.
+_LAZY = {
+    "Seed": "._types", "CHANNELS": ".channels", "Channel": ".channels",
+    "FileFormatError": ".errors", "GenerationError": ".errors", "ParameterError": ".errors",
+    "Events": ".events", "SampleInfo": ".events", "concatenate": ".events",
+    "generate_background": ".generate.background",
+    "lips_factor": ".generate.phasespace", "massless_volume": ".generate.phasespace", "rambo": ".generate.phasespace",
+    "SignalStream": ".generate.signal", "cross_section": ".generate.signal", "generate_signal": ".generate.signal",
+    "open_writer": ".io", "read_events": ".io", "write_events": ".io",
+    "PhotonAcceptance": ".kinematics.acceptance", "BENCHMARKS": ".physics.model", "DarkSector": ".physics.model",
+    "Data": ".reconstruct.data", "FitResult": ".reconstruct.fit", "FitConfig": ".reconstruct.model",
+    "ScanGrid": ".scan", "run_scan": ".scan", "COMBINED": ".study", "Band": ".study", "Reach": ".study",
+    "Study": ".study",
+}
 
-_numba_cache.install()  # before any kernel is defined: mcdh's kernels are cached per version and source
 
-from ._types import Seed  # noqa: E402
-from .channels import CHANNELS, Channel  # noqa: E402
-from .errors import FileFormatError, GenerationError, ParameterError  # noqa: E402
-from .events import Events, SampleInfo, concatenate  # noqa: E402
-from .generate.background import generate_background  # noqa: E402
-from .generate.phasespace import lips_factor, massless_volume, rambo  # noqa: E402
-from .generate.signal import SignalStream, cross_section, generate_signal  # noqa: E402
-from .io import open_writer, read_events, write_events  # noqa: E402
-from .kinematics.acceptance import PhotonAcceptance  # noqa: E402
-from .physics.model import BENCHMARKS, DarkSector  # noqa: E402
-from .reconstruct.data import Data  # noqa: E402
-from .reconstruct.fit import FitResult  # noqa: E402
-from .reconstruct.model import FitConfig  # noqa: E402
-from .scan import ScanGrid, run_scan  # noqa: E402
-from .study import COMBINED, Band, Reach, Study  # noqa: E402
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value  # once: later lookups do not come here
+        return value
+    raise AttributeError(f"module 'mcdh' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "BENCHMARKS",

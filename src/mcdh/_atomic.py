@@ -46,8 +46,9 @@ def remove_stale_partials(path: Path) -> list[Path]:
 
 def check_output(path: str | os.PathLike, *, folder: bool = False) -> None:
     """Refuse at once an output that cannot be written (:class:`~mcdh.errors.FileAccessError` naming it): a file
-    where a folder is (``path`` itself when ``folder``, or one above it), a folder where the file should be, or a
-    nearest existing folder the process may not write into - before any work, not after it."""
+    where a folder is (``path`` itself when ``folder``, or one above it), or a folder where the file should be -
+    before any work, not after it (a folder the system refuses to write into is reported by the write, in the
+    system's words)."""
     path = Path(path)
     if not folder and path.is_dir():
         raise FileAccessError(path, "write", "it is a directory")
@@ -55,9 +56,6 @@ def check_output(path: str | os.PathLike, *, folder: bool = False) -> None:
                    None)
     if blocker is not None:
         raise FileAccessError(path, "write", f"{blocker} is a file, not a folder")
-    existing = next(p for p in (path, *path.parents) if p.exists())
-    if existing.is_dir() and not os.access(existing, os.W_OK | os.X_OK):
-        raise FileAccessError(path, "write", f"{existing} is not writable")
 
 
 @contextlib.contextmanager

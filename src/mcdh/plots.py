@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -23,18 +24,49 @@ STYLE: dict[str, Any] = {
 all sides, minor ticks, frameless legends, powers of ten in mathtext)."""
 
 
-def _pyplot():
-    import matplotlib
+class _Figures:
+    """pyplot's constructors without pyplot: figures that belong to no backend and no window manager, so drawing
+    one never switches the user's backend (a notebook's stays inline) and never leaves a figure open."""
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(*args, figsize=None, constrained_layout: bool = False, **kwargs):
+        fig = _Figures.figure(figsize=figsize, constrained_layout=constrained_layout)
+        return fig, fig.subplots(*args, **kwargs)
 
-    plt.rcParams.update(STYLE)  # type: ignore[arg-type]  # (rcParams' keys are typed as a Literal)
-    return plt
+    @staticmethod
+    def figure(figsize=None, constrained_layout: bool = False):
+        from matplotlib.figure import Figure
+
+        return Figure(figsize=figsize, layout="constrained" if constrained_layout else None)
+
+    @staticmethod
+    def get_cmap(name: str):
+        import matplotlib
+
+        return matplotlib.colormaps[name]
+
+
+def _pyplot() -> type[_Figures]:
+    return _Figures
+
+
+def styled(fn):
+    """Run a figure function inside mcdh's style (:data:`STYLE`, a ``matplotlib.rc_context``): the user's
+    rcParams are never changed."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        import matplotlib
+
+        with matplotlib.rc_context(STYLE):  # type: ignore[arg-type]  # (rcParams' keys are typed as a Literal)
+            return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def save(fig, stem: str | os.PathLike, formats=("png", "pdf"), csv: bool = True, caption: str | None = None) -> list[Path]:
-    """Save ``fig`` as ``stem.png``, ``stem.pdf`` and ``stem.csv`` (the numbers drawn) atomically, close it; return the paths.
+    """Save ``fig`` as ``stem.png``, ``stem.pdf`` and ``stem.csv`` (the numbers drawn) atomically; return the paths.
 
     ``csv=False`` where the caller writes the figure's data itself (figure 4: the cross-section table);
     ``caption``: also ``stem.txt``, the caption text.
@@ -53,7 +85,6 @@ def save(fig, stem: str | os.PathLike, formats=("png", "pdf"), csv: bool = True,
         with atomic_path(path) as tmp:
             tmp.write_text(caption.strip() + "\n")
         out.append(path)
-    _pyplot().close(fig)
     return out
 
 
@@ -129,6 +160,7 @@ def drawn_rows(fig) -> tuple[list[str], list[dict]]:
     return panels, rows
 
 
+@styled
 def figure6(phi: Events, gammaphi: Events, stem: str | os.PathLike) -> list[Path]:
     """Figure 6: m_chichi against cos theta_phi for the two RAMBO mock backgrounds.
 
@@ -163,6 +195,7 @@ BENCHMARK_LINES = {"B1": ("-", 2.6), "B2": ("--", 1.6), "B3": ("-.", 1.6)}
 BENCHMARK_MARKERS = {"B1": "o", "B2": "s", "B3": "^"}
 
 
+@styled
 def figure3(stem: str | os.PathLike, m_A=None) -> list[Path]:
     """Figure 3: g_chi reproducing the relic density, eqs. (2.11)-(2.13), against m_A."""
     from .physics.model import BENCHMARKS, g_chi_relic
@@ -181,6 +214,7 @@ def figure3(stem: str | os.PathLike, m_A=None) -> list[Path]:
     return save(fig, stem)
 
 
+@styled
 def figure4(rows: list[dict], stem: str | os.PathLike) -> list[Path]:
     """Figure 4: signal cross sections against m_A (solid: phi, dashed: gamma-phi)."""
     plt = _pyplot()
@@ -205,6 +239,7 @@ def figure4(rows: list[dict], stem: str | os.PathLike) -> list[Path]:
     return save(fig, stem, csv=False)  # its data: the cross-section table (figure4.csv, written by the caller)
 
 
+@styled
 def figure8(stem: str | os.PathLike, sqrt_s: float = 10.58, e0: float = 0.25) -> list[Path]:
     """Figure 8: soft / bimodal / hard photon regimes of gamma-phi in the (m_A, m_phi) plane."""
     from matplotlib.colors import ListedColormap
@@ -258,6 +293,7 @@ def _step(ax, edges, values, **kw):
     ax.stairs(values, edges, **kw)
 
 
+@styled
 def figure5(data: dict, stem: str | os.PathLike) -> list[Path]:
     """Figure 5: effect of the decay-probability reweighting on kinematic distributions.
 
@@ -284,6 +320,7 @@ def figure5(data: dict, stem: str | os.PathLike) -> list[Path]:
     return save(fig, stem)
 
 
+@styled
 def figure7(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
     """Figure 7: gamma-phi Dalitz plots (E_gamma, m_chichi) with the E_gamma histogram on top.
 
@@ -329,6 +366,7 @@ def figure7(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
     return save(fig, stem)
 
 
+@styled
 def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
     """Figure 9: E_gamma (left) and v (right) for gamma-phi signal and background, normalised.
 
@@ -356,6 +394,7 @@ def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
     return save(fig, stem)
 
 
+@styled
 def figure10(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
     """Figure 10: expected signal and background with the selected window shaded.
 
@@ -434,6 +473,7 @@ def _envelope(ax, x, lo, hi, color, label, series):
     return True
 
 
+@styled
 def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> list[Path]:
     """Figure 11: 95 % CL reach in eps (left) and theta (right) for each benchmark (rows).
 
@@ -516,6 +556,7 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> lis
                 + "\n".join(f"- {b.label}: {b.source}" for b in (babar, *theta_exclusions())))
 
 
+@styled
 def figure_systematics(rows: list[dict], stem: str | os.PathLike, statistic: str, theta: float,
                        lumi_ab: float = 10.0) -> list[Path]:
     """The combined eps reach against m_A' for each background uncertainty (colours) and N_b (solid: the
@@ -600,6 +641,7 @@ photon; right, the low-mass theta exclusions of a Higgs-mixed scalar, mapped fro
 to m_A' through the benchmark's mass ratio."""
 
 
+@styled
 def figure12(reach: dict, stem: str | os.PathLike) -> list[Path]:
     """Figure 12: reach ratio N_b = 10^4 over N_b = 1 in eps (left) and theta (right, lower edge).
 
@@ -649,6 +691,7 @@ def _visible(edges: np.ndarray) -> slice:
     return slice(lo, hi)
 
 
+@styled
 def fit_projections(channels: list[dict], stem: str | os.PathLike) -> list[Path]:
     """Data against the fitted model, each observable's projection, with pulls (data - model) / sqrt(model).
 
@@ -691,6 +734,7 @@ def fit_projections(channels: list[dict], stem: str | os.PathLike) -> list[Path]
     return save(fig, stem)
 
 
+@styled
 def fit_contours(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
     """2-D profile-likelihood contours (68 and 95 % CL) with the best fit and, when known, the truth.
 
@@ -718,6 +762,8 @@ def fit_contours(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
             else:
                 ax.text(0.03, 0.03 + 0.07 * (level > 0.9), f"{level:.0%} contour not found", transform=ax.transAxes,
                         fontsize=7)
+        if p.get("failure"):  # why, and what to do (fit.json's notes say it in full)
+            ax.set_title(textwrap.fill(p["failure"], 48), fontsize=5.5, loc="left")
         ax.plot(*p["best"], "k+", ms=9, label="best fit")
         if p.get("truth") is not None:
             ax.plot(*p["truth"], "*", color="tab:green", ms=9, label="truth")

@@ -26,3 +26,9 @@ LUMINOSITY_FB = 1.0e4
 GAMMAPHI_BACKGROUND_RATIO = 0.22
 """sigma(ee -> 3 gamma) / sigma(ee -> 2 gamma): the gamma-phi mock background
 is 0.22 N_b (section 3.2)."""
+
+FIT_TOYS = 300
+"""Toys per calibration of a fit by default (each for the global significance and for the goodness of fit)."""
+
+FIT_MAX_OUTSIDE = 0.5
+"""The largest fraction of a channel's events that may lie outside the fit's ranges before the data are refused."""

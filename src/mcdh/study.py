@@ -547,31 +547,41 @@ class Study:
 
     def analysis(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
                  signal: Events | str | os.PathLike | None = None,
-                 background: Events | str | os.PathLike | None = None, check_masses: bool = True,
-                 keep: bool = True) -> ChannelAnalysis:
+                 background: Events | str | os.PathLike | None = None, eps_gen: float | None = None,
+                 check_masses: bool = True, keep: bool = True) -> ChannelAnalysis:
         """The analysis of one channel at one point (generated once, then kept).
 
         ``signal`` / ``background`` import samples instead of generating
         them: :class:`Events` or a file (ROOT, LHE, HepMC3). An imported
         signal must have been made with this point's masses (its recorded
-        model and its momenta are checked) unless ``check_masses=False``.
-        ``keep=False`` does not keep a generated analysis (for running
-        through many points in bounded memory).
+        model and its momenta are checked) unless ``check_masses=False``, and
+        its weights are read at the eps it was generated at: the one mcdh
+        recorded in it, or ``eps_gen`` for a sample that records none (a
+        foreign file: then ``eps_gen`` is required - the model's eps is never
+        taken for it). The imported analysis is kept: every later question
+        about this point and channel (``eps_reach``, ``reach``, ``theta_band``,
+        ``table_row`` ...) uses it, until another import replaces it.
+        ``keep=False`` does not keep the analysis (for running through many
+        points in bounded memory).
         """
         check_channel(channel)
         model = self.model(point, m_A)
+        key = (model, channel)
         if signal is None and background is None:
-            key = (model, channel)
+            if eps_gen is not None:
+                raise ParameterError("eps_gen", eps_gen, "applies to an imported signal (signal=...)")
             if key in self._analyses:
                 return self._analyses[key]
             a = self._analyse(model, channel, None, None)
-            if keep:
-                self._analyses[key] = a
-            return a
-        sig = _events(signal)
-        if sig is not None and check_masses:
-            check_sample_model(sig, model)
-        return self._analyse(model, channel, sig, _events(background))
+        else:
+            sig = _events(signal)
+            if sig is not None and check_masses:
+                check_sample_model(sig, model)
+            sample_model = model if sig is None else model.replace(eps=generation_eps(sig, eps_gen))
+            a = self._analyse(sample_model, channel, sig, _events(background))
+        if keep:
+            self._analyses[key] = a
+        return a
 
     def _analyse(self, model, channel, signal, background) -> ChannelAnalysis:
         return analyse_point(model.benchmark or "custom", model.m_A, channel, n_signal=self.n_signal,
@@ -801,6 +811,22 @@ def _events(sample) -> Events | None:
 
 MASS_TOLERANCE = 1e-6
 """Relative agreement required between a sample's masses and the model's."""
+
+
+def generation_eps(events: Events, eps_gen: float | None = None) -> float:
+    """The eps a signal sample was generated at (its weights scale as eps^2): the one mcdh recorded in it, or
+    ``eps_gen`` for a sample that records none; both given must agree (to 1e-9)."""
+    recorded = (events.info.model or {}).get("eps")
+    if eps_gen is not None:
+        eps_gen = check_eps(eps_gen, "eps_gen")
+        if recorded is not None and not math.isclose(float(recorded), eps_gen, rel_tol=1e-9):
+            raise ParameterError("eps_gen", eps_gen, f"disagrees with the eps = {float(recorded):g} the sample records "
+                                 "(its weights were generated there)")
+        return eps_gen
+    if recorded is None:
+        raise ParameterError("eps_gen", None, "the sample records no generation eps (not written by mcdh): give "
+                             "the eps its events were generated at (their weights scale as eps^2)")
+    return check_eps(recorded, "eps_gen")
 
 
 def check_sample_model(events: Events, model: DarkSector) -> None:

@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
+from .._jit import nb
 from ..errors import ParameterError, check_finite, check_nonnegative
 from ..physics.constants import HBAR_C_GEV_MM
 

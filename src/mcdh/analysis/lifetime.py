@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import math
 
-import numba as nb
 import numpy as np
 
+from .._jit import nb
 from ..errors import ParameterError
 
 SOURCES = ("exponential", "flat")

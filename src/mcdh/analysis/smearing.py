@@ -29,9 +29,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba as nb
 import numpy as np
 
+from .._jit import nb
 from ..errors import ParameterError, check_count, check_nonnegative
 
 # SplitMix64 constants (Steele, Lea, Flood 2014)

@@ -151,29 +151,37 @@ def add_region(p: argparse.ArgumentParser) -> None:
                    "or r_in,r_out in mm")
 
 
-def add_eps_theta(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--eps", type=float, default=EPS_REF, help=f"kinetic mixing in (0, 1] (default {EPS_REF:g})")
-    p.add_argument("--theta", type=float, default=THETA_TABLE, help=f"Higgs mixing angle in (0, pi/2] rad (default {THETA_TABLE:g})")
+def add_eps_theta(p: argparse.ArgumentParser, eps: tuple[float, str] | None = None,
+                  theta: tuple[float, str] | None = None) -> None:
+    """--eps and --theta; ``eps``/``theta``: (default, help) where they mean something else than the model's."""
+    eps = eps or (EPS_REF, f"kinetic mixing in (0, 1] (default {EPS_REF:g})")
+    theta = theta or (THETA_TABLE, f"Higgs mixing angle in (0, pi/2] rad (default {THETA_TABLE:g})")
+    p.add_argument("--eps", type=float, default=eps[0], help=eps[1])
+    p.add_argument("--theta", type=float, default=theta[0], help=theta[1])
 
 
 def add_channel(p: argparse.ArgumentParser, name: str = "--channel", **kw) -> None:
     p.add_argument(name, choices=CHANNELS, **kw)
 
 
-def add_model(p: argparse.ArgumentParser, required: bool = True) -> None:
-    """The model options: a benchmark at m_A, or explicit masses, and the couplings."""
-    p.add_argument("--benchmark", type=str.upper, choices=("B1", "B2", "B3"), default=None,
-                   help="mass benchmark: B1 = m_A(1, 1/3, 1/6), B2 = m_A(1, 1/4, 1/6), B3 = m_A(1, 1/4, 1/8)")
+def add_model(p: argparse.ArgumentParser, required: bool = True, envelope: bool = False, benchmark: str | None = None,
+              eps: tuple[float, str] | None = None, theta: tuple[float, str] | None = None) -> None:
+    """The model options: a benchmark at m_A, or explicit masses, and the couplings (``envelope``: the width
+    model may also be the envelope, for commands that compute reaches; ``benchmark``: a default benchmark;
+    ``eps``/``theta``: see :func:`add_eps_theta`)."""
+    p.add_argument("--benchmark", type=str.upper, choices=("B1", "B2", "B3"), default=benchmark,
+                   help="mass benchmark: B1 = m_A(1, 1/3, 1/6), B2 = m_A(1, 1/4, 1/6), B3 = m_A(1, 1/4, 1/8)"
+                   + (f" (default {benchmark}; --m-chi and --m-phi override its masses)" if benchmark else ""))
     p.add_argument("--mA", type=float, required=required, default=None, help="dark photon mass in GeV")
     p.add_argument("--m-chi", type=float, default=None, help="override the benchmark dark-matter mass (GeV)")
     p.add_argument("--m-phi", type=float, default=None, help="override the benchmark dark Higgs mass (GeV)")
-    add_eps_theta(p)
+    add_eps_theta(p, eps, theta)
     p.add_argument("--g-chi", type=float, default=1.0, help="dark gauge coupling (default 1)")
     p.add_argument("--q-phi", type=float, default=1.0, help="U(1)' charge of the dark Higgs (default 1); sigma scales as q_phi^2")
     p.add_argument("--alpha-em", type=float, default=ALPHA_EM, help="fine-structure constant (default 1/137.035999)")
     p.add_argument("--kinetic-mixing", choices=("photon", "hypercharge"), default="photon",
                    help="eps multiplies e J_em (photon, default) or mixes with hypercharge (x cos(theta_W) on the coupling)")
-    add_width_model(p)
+    add_width_model(p, envelope)
     p.add_argument("--sqrt-s", type=sqrt_s_arg, default=SQRT_S,
                    help="CMS energy in GeV, 'nominal' (10.58, default) or 'beams' (10.574 from the 7 x 4 GeV beams)")
 
@@ -193,10 +201,12 @@ def add_width_model(p: argparse.ArgumentParser, envelope: bool = False) -> None:
 def model_from_args(args):
     """The DarkSector of the model options."""
     from ..physics.model import DarkSector
+    from ..physics.widths import ENVELOPE
 
     kw = dict(
         eps=args.eps, g_chi=args.g_chi, q_phi=args.q_phi, theta=args.theta, alpha_em=args.alpha_em,
-        kinetic_mixing=args.kinetic_mixing, sqrt_s=args.sqrt_s, width_model=args.width_model,
+        kinetic_mixing=args.kinetic_mixing, sqrt_s=args.sqrt_s,
+        width_model="winkler" if args.width_model == ENVELOPE else args.width_model,  # the envelope's centre
     )
     if args.m_chi is not None or args.m_phi is not None:
         if args.m_chi is None or args.m_phi is None:

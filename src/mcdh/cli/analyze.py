@@ -54,11 +54,9 @@ def analysis_model(args, signal):
             raise ParameterError("--mA", None, f"{args.file} records no model (not written by mcdh): give --benchmark "
                                  "and --mA (or --m-chi and --m-phi) and the --eps-gen the events were generated at")
         return DarkSector(**model)
-    recorded = signal.info.model
-    eps_gen = args.eps_gen if args.eps_gen is not None else (recorded or {}).get("eps")
-    if eps_gen is None:
-        raise ParameterError("--eps-gen", None, "give the eps the events were generated at (their weights scale as eps^2)")
-    return opt.model_from_args(args).replace(eps=eps_gen)
+    from ..study import generation_eps
+
+    return opt.model_from_args(args).replace(eps=generation_eps(signal, args.eps_gen))
 
 
 def run(args) -> int:
@@ -77,7 +75,8 @@ def run(args) -> int:
                   n_background=args.background_events, seed=args.seed,
                   n_threads=args.threads if args.threads is not None else 1)
     background = read_events(args.background, tree=args.background_tree) if args.background else None
-    a = study.analysis(model, None, channel, signal=signal, background=background, check_masses=not args.force_model)
+    a = study.analysis(model, None, channel, signal=signal, background=background, eps_gen=model.eps,
+                       check_masses=not args.force_model)
     eps, theta = check_eps(args.eps), check_theta(args.theta)
     row = a.table_row(eps, theta, args.nb)
     reach = reach_result(a.eps_reach(theta, args.nb).eps, channel, theta, model)

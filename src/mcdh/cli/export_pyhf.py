@@ -14,8 +14,7 @@ def register(sub) -> None:
         "observations are the background-only expectation. The metadata (eps_ref, theta, model, luminosity, bin "
         "edges) go to OUTPUT's stem + .metadata.json. Needs the publish extra (pip install 'mcdh[publish]').",
     )
-    opt.add_model(p)
-    p.set_defaults(theta=THETA_EPS_SCAN)
+    opt.add_model(p, theta=(THETA_EPS_SCAN, f"Higgs mixing angle of the signal (default {THETA_EPS_SCAN:g})"))
     p.add_argument("--output", required=True, help="the workspace's JSON file")
     p.add_argument("--channels", type=opt.names, default=["phi", "gammaphi"], help="channels (default phi,gammaphi)")
     p.add_argument("--windows", action="store_true", help="each channel's optimised window as one bin (default: every bin)")

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..reconstruct.calibration import TOYS
-from ..reconstruct.fit import MAX_OUTSIDE
+from ..settings import FIT_MAX_OUTSIDE as MAX_OUTSIDE
+from ..settings import FIT_TOYS as TOYS
 from ..settings import MASSES
 from . import _options as opt
 

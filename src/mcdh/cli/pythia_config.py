@@ -9,9 +9,11 @@ def register(sub) -> None:
         "pythia-config",
         help="Pythia 8 settings (dark particles, phi decays, beams) for an mcdh LHE file",
         description="Writes the settings that let Pythia 8 (Pythia.readFile) shower and decay an mcdh LHE file, "
-        "CMS or lab frame: the dark Higgs (PDG 54) with the model's mass, c tau and branching ratios, decaying at the "
-        "file's VTIMUP length; chi (52) stable and invisible; for lab-frame files LesHouches:matchInOut = off, which "
-        "keeps the crossing-angle beams.",
+        "CMS or lab frame: the dark Higgs with the model's mass, c tau and branching ratios, decaying at the "
+        "file's VTIMUP length; chi stable and invisible; for lab-frame files LesHouches:matchInOut = off, which "
+        "keeps the crossing-angle beams. Pythia recomputes (and switches off) the decays of PDG ids 54-59, "
+        "mcdh's default id for the phi included: generate the file with a free id, mcdh generate signal ... "
+        "--pdg phi=9000005.",
     )
     p.add_argument("file", help="an LHE file written by mcdh generate signal (.lhe or .lhe.gz)")
     p.add_argument("--output", default=None, help="write the settings to this file (default: standard output)")

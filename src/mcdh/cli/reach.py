@@ -1,7 +1,7 @@
 """mcdh reach: the 95 % CL reach of one model point, each channel and their combination, without files."""
 from __future__ import annotations
 
-from ..settings import EPS_REF, THETA_EPS_SCAN
+from ..settings import EPS_REF, THETA_EPS_SCAN, THETA_TABLE
 from . import _options as opt
 
 
@@ -13,15 +13,13 @@ def register(sub) -> None:
         "eps reach at --theta and the theta band at --eps for the phi and gamma-phi channels and their combination "
         "(independent channels: -2 log L adds). A reach beyond the model's validity is reported as no sensitivity.",
     )
-    p.add_argument("--benchmark", type=str.upper, choices=("B1", "B2", "B3"), default="B1", help="mass benchmark (default B1)")
-    p.add_argument("--mA", type=float, required=True, help="dark photon mass in GeV")
-    p.add_argument("--theta", type=float, default=THETA_EPS_SCAN, help=f"Higgs mixing of the eps reach (default {THETA_EPS_SCAN:g})")
-    p.add_argument("--eps", type=float, default=EPS_REF, help=f"kinetic mixing of the theta band (default {EPS_REF:g})")
+    opt.add_model(p, envelope=True, benchmark="B1",
+                  eps=(EPS_REF, f"kinetic mixing of the theta band (default {EPS_REF:g})"),
+                  theta=(THETA_EPS_SCAN, f"Higgs mixing of the eps reach (default {THETA_EPS_SCAN:g})"))
     opt.add_nb(p)
     opt.add_lumi(p)
     opt.add_statistic(p)
     opt.add_region(p)
-    opt.add_width_model(p, envelope=True)
     p.add_argument("--events", type=int, default=100_000, help="weighted signal events per channel (default 100000)")
     p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per channel (default 100000)")
     opt.add_seed(p, " (as mcdh table and reproduce)")
@@ -37,13 +35,16 @@ def run(args) -> int:
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
                   width_model=args.width_model, **opt.statistic_args(args))
-    reach = study.reach(args.benchmark, args.mA, theta=args.theta)
-    bands = {ch: study.theta_band(args.benchmark, args.mA, ch, eps=args.eps) for ch in (*CHANNELS, COMBINED)}
+    # the point at the study's generation eps and the tables' theta, as a benchmark point (same samples, same numbers)
+    model = opt.model_from_args(args).replace(eps=study.eps_ref, theta=THETA_TABLE)
+    reach = study.reach(model, theta=args.theta)
+    bands = {ch: study.theta_band(model, channel=ch, eps=args.eps) for ch in (*CHANNELS, COMBINED)}
     if args.json:
         print(opt.dumps({
             "benchmark": args.benchmark, "m_A": args.mA, "n_b": args.nb, "luminosity_fb": args.lumi_fb,
             "region": args.region, "seed": args.seed, "theta": args.theta, "eps": args.eps,
             "width_model": args.width_model, **opt.statistic_record(study),
+            **({"model": model.as_dict()} if _custom(args) else {}),
             "eps95": {ch: r.eps for ch, r in reach.items()},
             "eps95_note": {ch: r.note for ch, r in reach.items()},
             "theta_band": {ch: [b.lower, b.upper] for ch, b in bands.items()},
@@ -53,7 +54,10 @@ def run(args) -> int:
                if args.width_model == "envelope" else {}),
         }))
         return 0
-    print(f"{args.benchmark}, m_A = {args.mA:g} GeV, N_b = {args.nb:g} (at 10 ab^-1), {args.lumi_fb / 1e3:g} ab^-1, "
+    point = (f"{args.benchmark}, m_A = {args.mA:g} GeV" if not _custom(args) else
+             f"m_A = {model.m_A:g}, m_chi = {model.m_chi:g}, m_phi = {model.m_phi:g} GeV, g_chi = {model.g_chi:g}, "
+             f"q_phi = {model.q_phi:g}")
+    print(f"{point}, N_b = {args.nb:g} (at 10 ab^-1), {args.lumi_fb / 1e3:g} ab^-1, "
           f"region {args.region}, {args.width_model} widths{opt.statistic_text(study)}")
     for ch in reach:
         b = bands[ch]
@@ -64,6 +68,14 @@ def run(args) -> int:
             print(f"  {'':9s} theta band edges over the width envelope: lower in {_range(b.lower_range)}, "
                   f"upper in {_range(b.upper_range)}")
     return 0
+
+
+def _custom(args) -> bool:
+    """Whether the point is not a plain benchmark point (then the model is printed and recorded in full)."""
+    from ..physics.constants import ALPHA_EM, SQRT_S
+
+    return (args.m_chi is not None or args.m_phi is not None or args.g_chi != 1.0 or args.q_phi != 1.0
+            or args.alpha_em != ALPHA_EM or args.kinetic_mixing != "photon" or args.sqrt_s != SQRT_S)
 
 
 def _range(r: list[float] | None) -> str:

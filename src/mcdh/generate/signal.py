@@ -47,8 +47,8 @@ import math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
 
+from .._jit import njit
 from .._memory import preflight
 from .._progress import progress_bar
 from ..channels import CHANNELS, PARTICLES, check_channel

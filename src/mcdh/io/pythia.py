@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from .._version import __version__
-from ..errors import ParameterError
+from ..errors import FileFormatError, ParameterError
 from ..generate.decays import decay_table, displaced_ctau_mm
 from ..physics.model import DarkSector
 from ._writer import PDG_IDS
@@ -121,6 +121,11 @@ def pythia_settings_for(path: str | os.PathLike) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         model = model_from_record(path, model_dict)
+    phi = int((dict(PDG_IDS) | dict(meta.get("pdg") or {}))["phi"])
+    if abs(phi) in PYTHIA_RESONANCES:  # the file's id, not an option of this command
+        raise FileFormatError(path, f"writes the phi as PDG {phi}, an id whose decays Pythia 8 recomputes and switches "
+                              "off: generate the file for Pythia with a free id, mcdh generate signal ... --pdg "
+                              "phi=9000005")
     return pythia_settings(model, lhe=Path(path).resolve(), frame=meta["frame"], pdg=meta["pdg"])
 
 

@@ -30,7 +30,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from .._jit import njit
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 

@@ -37,13 +37,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import ParameterError, check_count
-from ..settings import MASSES
+from ..settings import FIT_TOYS, MASSES
 from .fit import FitResult, GoodnessOfFit, Likelihood, LookElsewhere, _minuit, _null_fit, map_toys
 from .model import DataModel
 
 P_GOF_WARNING = 0.01
 """A goodness-of-fit p-value below this gets a note."""
-TOYS = 300
+TOYS = FIT_TOYS
 """Toys per calibration by default (each for the global significance and for the goodness of fit)."""
 
 

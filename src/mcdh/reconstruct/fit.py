@@ -40,6 +40,7 @@ import numpy as np
 from .._progress import progress_bar
 from ..channels import CHANNELS
 from ..errors import ParameterError, check_count
+from ..settings import FIT_MAX_OUTSIDE
 from .data import Data
 from .model import PARAMETERS, DataModel, FitConfig, default_truth
 
@@ -187,6 +188,8 @@ class FitResult:
     gof: GoodnessOfFit | None = None
     hypothesis: dict[str, float] = field(default_factory=dict)
     start: dict[str, float] = field(default_factory=dict)
+    contour_failures: dict[str, str] = field(default_factory=dict)
+    """Why a contour of a pair ("x,y") was not found, and the remedy."""
 
     def correlation(self) -> dict[str, dict[str, float]]:
         c = self.covariance
@@ -318,7 +321,7 @@ def _at_limit(m, k: str) -> bool:
     return (math.isfinite(lo) and v - lo < 1e-3 * e) or (math.isfinite(hi) and hi - v < 1e-3 * e)
 
 
-MAX_OUTSIDE = 0.5
+MAX_OUTSIDE = FIT_MAX_OUTSIDE
 """The largest fraction of a channel's events that may lie outside the fit's ranges before the data are refused."""
 HYPOTHESIS_OFFSET = 1.0
 """A best fit further than this many resolutions (sigma_vtx in m_phi, sigma_m in m_A) from the hypothesis gets a note."""
@@ -406,14 +409,16 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
     cov = {a: {b: float(m.covariance[a, b]) for b in free} for a in free} if m.covariance is not None else {}
     eps_up = _eps_upper(lk, values, fix) if upper_limit or no_signal else None
     rt = _ratio_test(model, counts, values, best, fix) if ratio_test and valid else None
-    conts = {f"{x},{y}": _contour(m, x, y, notes) for x, y in contours} if valid else {}
+    failures: dict[str, str] = {}
+    conts = {f"{x},{y}": _contour(m, x, y, notes, failures) for x, y in contours} if valid else {}
     profs = {k: _profile(m, k, best) for k in profiles} if valid else {}
     measured = _measured(model, values, errors, intervals, lk.counts) if valid else None
     hyp = model.config.model
     return FitResult(values, errors, intervals, cov, best, valid, status, fix, tuple(lk.counts),
                      {c: float(n.sum()) for c, n in lk.counts.items()}, None if failed else z, q0, eps_up, rt, conts,
                      profs, dict(truth) if truth else None, tuple(notes), lk.calls, outside, measured,
-                     hypothesis={"m_A": hyp.m_A, "m_phi": hyp.m_phi, "eps": hyp.eps, "theta": hyp.theta}, start=s)
+                     hypothesis={"m_A": hyp.m_A, "m_phi": hyp.m_phi, "eps": hyp.eps, "theta": hyp.theta}, start=s,
+                     contour_failures=failures)
 
 
 GRID_FIELDS = {"m_A": "m_A_span", "m_phi": "m_phi_span", "theta": "width_decades"}
@@ -550,17 +555,40 @@ def _ratio_test(model: DataModel, counts, values: dict, best: float, fix) -> dic
             "errors": {k: float(m.errors[k]) for k in lk.names}}
 
 
-def _contour(m, x: str, y: str, notes: list[str]) -> dict[float, list[list[float]]]:
+def _contour(m, x: str, y: str, notes: list[str], failures: dict[str, str]) -> dict[float, list[list[float]]]:
     out = {}
     for level in LEVELS:
         try:
             pts = m.mncontour(x, y, cl=level, size=32)
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError):
             pts = np.empty((0, 2))
-            notes.append(f"the {100 * level:.0f} % contour of ({x}, {y}) was not found ({exc}): the profile is too flat or "
-                         "reaches the edge of the templates there; widen the grid or fix a parameter")
+            reason = contour_failure(m, (x, y), level)
+            failures.setdefault(f"{x},{y}", reason)
+            notes.append(f"the {100 * level:.0f} % contour of ({x}, {y}) was not found: {reason}")
         out[level] = np.asarray(pts).tolist()
     return out
+
+
+def contour_failure(m, pair: tuple[str, str], level: float) -> str:
+    """Why Minuit found no contour at ``level`` around the minimum of ``m`` in ``pair``, and the remedy: a
+    parameter whose interval at that level runs into its limit (the template grid's edge, or a physical bound),
+    or one the data hardly constrain."""
+    from scipy.stats import chi2
+
+    k = math.sqrt(chi2.ppf(level, 2))  # the contour's reach in HESSE errors along an axis
+    for name in pair:
+        lo, hi = m.limits[name]
+        v, e = m.values[name], m.errors[name]
+        for edge, beyond in ((lo, v - k * e <= lo), (hi, v + k * e >= hi)):
+            if math.isfinite(edge) and beyond:
+                field = GRID_FIELDS.get(name)
+                remedy = (f"widen the template grid (FitConfig {field}, mcdh fit --template-grid {field}=...)" if field
+                          else f"{name} is at its physical bound: fix it (mcdh fit --fix {name}) or show the profile")
+                return f"{name} reaches its limit {edge:.4g} within {level:.0%} CL ({name} = {v:.4g} +- {e:.2g}); {remedy}"
+    widest = max(pair, key=lambda n: m.errors[n] / max(abs(m.values[n]), 1e-300))
+    return (f"the likelihood is too flat in ({pair[0]}, {pair[1]}) for Minuit's contour search ({widest} = "
+            f"{m.values[widest]:.4g} +- {m.errors[widest]:.2g}): the data hardly constrain {widest}; fix it "
+            f"(mcdh fit --fix {widest}) or use its 1-D profile")
 
 
 def _profile(m, k: str, best: float) -> dict[str, list[float]]:

@@ -44,6 +44,7 @@ def contour_panels(result: FitResult) -> list[dict]:
     for key, levels in result.contours.items():
         x, y = key.split(",")
         panels.append({"x": SYMBOLS.get(x, x), "y": SYMBOLS.get(y, y), "contours": levels,
+                       "failure": result.contour_failures.get(key),
                        "best": (result.values[x], result.values[y]),
                        "truth": (truth[x], truth[y]) if x in truth and y in truth else None})
     for k, prof in result.profiles.items():

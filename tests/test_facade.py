@@ -1,0 +1,116 @@
+"""A façade a physicist can extend (issue 27): no guessed inputs, an import that stays imported, the model
+options everywhere, figures that draw into the user's axes."""
+import pytest
+
+import mcdh
+from mcdh.cli import main
+
+MODEL = mcdh.DarkSector.from_benchmark("B1", 6.0, eps=1e-4)
+
+
+@pytest.fixture(scope="module")
+def samples(tmp_path_factory):
+    d = tmp_path_factory.mktemp("imp")
+    ev = mcdh.generate_signal(MODEL.replace(eps=3e-4), "phi", 20_000, 5, n_threads=1)
+    mcdh_file = mcdh.write_events(d / "mcdh.lhe", ev)
+    foreign = d / "foreign.lhe"  # the same events without mcdh's record: a foreign file
+    text = mcdh_file.read_text()
+    start, end = text.index("<mcdh "), text.index("</mcdh>") + len("</mcdh>")
+    foreign.write_text(text[:start] + text[end:])
+    return {"events": ev, "mcdh": mcdh_file, "foreign": foreign}
+
+
+def test_a_sample_without_a_recorded_eps_needs_eps_gen(samples):
+    study = mcdh.Study(n_background=5000, seed=2)
+    with pytest.raises(mcdh.ParameterError, match="eps_gen") as err:
+        study.analysis(MODEL, channel="phi", signal=samples["foreign"], check_masses=False)
+    assert "\n" not in str(err.value)
+    # given, the reach is the one of the recorded sample, whatever eps the model was written with
+    given = study.analysis(MODEL, channel="phi", signal=samples["foreign"], eps_gen=3e-4, check_masses=False)
+    recorded = mcdh.Study(n_background=5000, seed=2).analysis(MODEL.replace(eps=1e-3), channel="phi",
+                                                              signal=samples["mcdh"])
+    assert given.eps_reach(1e-4, 1.0).eps == pytest.approx(recorded.eps_reach(1e-4, 1.0).eps, rel=1e-12)
+    with pytest.raises(mcdh.ParameterError, match="disagrees with the eps = 0.0003"):
+        study.analysis(MODEL, channel="phi", signal=samples["mcdh"], eps_gen=1e-4)
+
+
+def test_an_imported_sample_answers_every_later_question(samples):
+    study = mcdh.Study(n_background=5000, seed=2)
+    imported = study.analysis(MODEL, channel="phi", signal=samples["mcdh"])
+    assert study.analysis(MODEL, channel="phi") is imported
+    assert study.eps_reach(MODEL, channel="phi").eps == pytest.approx(imported.eps_reach(1.27e-4, 1.0).eps, rel=1e-12)
+    generated = mcdh.Study(n_background=5000, seed=2).eps_reach(MODEL, channel="phi").eps
+    assert study.eps_reach(MODEL, channel="phi").eps != generated  # not a fresh sample of its own
+
+
+def test_reach_takes_the_model_options(capsys):
+    common = ["--mA", "6", "--events", "5000", "--background-events", "5000", "--json"]
+    assert main(["reach", "--benchmark", "B1", *common]) == 0
+    base = __import__("json").loads(capsys.readouterr().out)
+    assert main(["reach", "--benchmark", "B1", "--g-chi", "0.5", *common]) == 0
+    weak = __import__("json").loads(capsys.readouterr().out)
+    # sigma ~ g_chi^2 (the A' width changes too): a weaker coupling, a weaker reach
+    assert weak["eps95"]["phi"] > base["eps95"]["phi"] and weak["model"]["g_chi"] == 0.5
+    assert main(["reach", "--mA", "6", "--m-chi", "2.2", "--m-phi", "1.1", "--events", "5000",
+                 "--background-events", "5000", "--json"]) == 0
+    assert __import__("json").loads(capsys.readouterr().out)["model"]["m_phi"] == 1.1
+
+
+def test_pythia_config_names_the_files_id_not_a_flag(tmp_path, mcdh):
+    path = tmp_path / "s.lhe"
+    assert main(["generate", "signal", "--process", "phi", "--benchmark", "B1", "--mA", "6", "--events", "300",
+                 "--output", str(path), "--quiet"]) == 0
+    r = mcdh("pythia-config", str(path))
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 1 and str(path) in lines[0] and "PDG 54" in lines[0]
+    assert "--pdg phi=9000005" in lines[0] and "--pdg:" not in lines[0]
+    help_text = mcdh("pythia-config", "--help").stdout
+    assert "(PDG 54)" not in help_text and "--pdg phi=9000005" in " ".join(help_text.split())
+
+
+def test_figures_leave_the_users_backend_and_style_alone(tmp_path):
+    import matplotlib
+
+    matplotlib.use("svg")  # a user's choice (a notebook's inline backend is another)
+    before = dict(matplotlib.rcParams)
+    from mcdh import plots
+
+    paths = plots.figure3(tmp_path / "f3")
+    assert matplotlib.get_backend() == "svg" and dict(matplotlib.rcParams) == before
+    assert all(p.stat().st_size > 0 for p in paths)
+    import matplotlib.pyplot as plt
+
+    assert plt.get_fignums() == []  # nothing left open in the user's pyplot
+
+
+def test_a_contour_that_is_not_found_says_why_and_what_to_do():
+    from iminuit import Minuit
+
+    from mcdh.reconstruct.fit import contour_failure
+
+    def cost(m_A, theta):  # m_A bounded by the template grid, theta poorly constrained
+        return ((m_A - 6.01) / 0.02) ** 2 + ((theta - 1e-3) / 5e-2) ** 2
+
+    cost.errordef = 1
+    m = Minuit(cost, m_A=6.0, theta=1e-3)
+    m.limits["m_A"] = (5.97, 6.1)
+    m.migrad()
+    m.hesse()
+    text = contour_failure(m, ("m_A", "theta"), 0.95)
+    assert "m_A reaches its limit 5.97" in text and "--template-grid m_A_span=" in text
+    m.limits["m_A"] = (None, None)
+    text = contour_failure(m, ("m_A", "theta"), 0.95)
+    assert "too flat" in text and "--fix theta" in text and "MnContours" not in text
+
+
+def test_import_mcdh_is_lean():
+    """import mcdh loads neither numba nor scipy, uproot or dask (the names load on first use); structural, not
+    timed (asv's timeraw_import_mcdh measures the time)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, mcdh, mcdh.cli; heavy = [m for m in ('numba', 'scipy', 'uproot', 'dask', 'matplotlib', "
+            "'iminuit', 'pyhf') if m in sys.modules]; print(heavy); print(mcdh.Study.__name__, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]" and out[1] == "Study True"
+    assert set(mcdh.__all__) <= set(dir(mcdh))
