@@ -336,11 +336,7 @@ def figure(
     if number not in FIGURE_NUMBERS:
         raise ParameterError("number", number, "must be a figure of the paper with results: 3 to 12")
     study = _checked_study(study)
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FileAccessError(out, "create the folder", exc) from None
+    out = _folder(out)
     seed, n_threads = study.seed, study.threads
     benchmarks, masses = _checked_grid(benchmarks, masses)
     point_study = study.replace(n_threads=1)
@@ -399,11 +395,7 @@ def figure_systematics(out: str | Path, study: Study | None = None, *, benchmark
     stats = [limits.Statistic(study.statistic, r) for r in uncertainties]  # each one checked before any work
     n_b = [check_nonnegative("nb_list", v) for v in n_b]
     theta = check_theta(theta)
-    out = Path(out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FileAccessError(out, "create the folder", exc) from None
+    out = _folder(out)
     point_study = study.replace(n_threads=1)
 
     def point(key):
@@ -439,6 +431,16 @@ def _analyse(keys, point_study: Study, n_threads: int, progress: bool, *, width_
     """The results (and figure extras) of every (benchmark, m_A, channel) point, points in parallel."""
     return run_points(lambda k: _point_task(k, point_study, width_band, scan), keys, n_threads, progress,
                       desc="analysis points")
+
+
+def _folder(out: str | Path) -> Path:
+    """The output folder, created (the system's refusal names it)."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FileAccessError(out, "create the folder", exc) from None
+    return out
 
 
 def _checked_study(study) -> Study:

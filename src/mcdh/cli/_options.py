@@ -145,6 +145,14 @@ def statistic_text(study) -> str:
     return f", statistic {rec['statistic']}, background +-{rec['background_uncertainty']:.3g}" if rec else ""
 
 
+def add_point_samples(p: argparse.ArgumentParser) -> None:
+    """The samples of one analysed point: --events, --background-events and their --seed."""
+    p.add_argument("--events", type=int, default=100_000, help="weighted signal events per channel (default 100000)")
+    p.add_argument("--background-events", type=int, default=100_000,
+                   help="weighted background events per channel (default 100000)")
+    add_seed(p, " (as mcdh table and reproduce)")
+
+
 def add_region(p: argparse.ArgumentParser) -> None:
     p.add_argument("--region", default="uninstrumented",
                    help="where phi must decay: prompt, uninstrumented (default, 2-9 mm), instrumented, invisible, all, "

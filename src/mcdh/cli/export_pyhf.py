@@ -26,9 +26,7 @@ def register(sub) -> None:
     p.add_argument("--bkg-syst", type=float, default=0.0, metavar="SIGMA",
                    help="relative uncertainty of the background normalisation, a normsys (default 0: none)")
     opt.add_region(p)
-    p.add_argument("--events", type=int, default=100_000, help="weighted signal events per channel (default 100000)")
-    p.add_argument("--background-events", type=int, default=100_000, help="weighted background events per channel (default 100000)")
-    opt.add_seed(p, " (as mcdh table and reproduce)")
+    opt.add_point_samples(p)
     opt.add_threads(p)
     opt.add_json(p)
     p.set_defaults(func=run)
