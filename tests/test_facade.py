@@ -114,3 +114,28 @@ def test_import_mcdh_is_lean():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[]" and out[1] == "Study True"
     assert set(mcdh.__all__) <= set(dir(mcdh))
+
+
+def test_figure11_draws_the_users_curves(tmp_path, mcdh):
+    import csv
+
+    curve = tmp_path / "belle2_mono.csv"
+    curve.write_text("# another projection\nm_A,eps\n2.0,3e-4\n4.0,2e-4\n7.0,1.5e-4\n")
+    out = tmp_path / "f11"
+    assert main(["figure", "11", "--out", str(out), "--benchmarks", "B1", "--mA-list", "3,6", "--events", "3000",
+                 "--background-events", "3000", "--overlay", f"{curve}:Belle II mono-photon", "--overlay", str(curve),
+                 "--quiet"]) == 0
+    lines = [line for line in (out / "figure11.csv").read_text().splitlines() if not line.startswith("#")]
+    drawn = {}
+    for r in csv.DictReader(lines):
+        if r["series"] in ("Belle II mono-photon", "belle2_mono"):
+            drawn.setdefault(r["series"], []).append((float(r["x"]), float(r["y"])))
+    assert drawn["Belle II mono-photon"] == [(2.0, 3e-4), (4.0, 2e-4), (7.0, 1.5e-4)]
+    assert drawn["belle2_mono"] == drawn["Belle II mono-photon"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("m_A,eps\n2.0,x\n")
+    for args, needle in ((["11", "--overlay", str(bad)], "line 2"), (["11", "--overlay", str(tmp_path / "no.csv")], "no.csv"),
+                         (["5", "--overlay", str(curve)], "figure 11")):
+        r = mcdh("figure", *args, "--out", str(tmp_path / "x"), "--quiet")
+        lines = r.stderr.strip().splitlines()
+        assert r.returncode == 2 and len(lines) == 1 and needle in lines[0] and "--overlay" in lines[0], r.stderr

@@ -322,10 +322,12 @@ def figure(
     n_b=settings.NB_VALUES,
     theta_eps_scan: float = settings.THETA_EPS_SCAN,
     eps_theta_scan: float = settings.EPS_REF,
+    overlays=(),
     progress: bool = True,
 ) -> list[Path]:
     """One figure of the paper into ``out`` (PNG, PDF and the CSV of its numbers); the same numbers as
-    ``reproduce`` with the same study (seeds per figure and per point).
+    ``reproduce`` with the same study (seeds per figure and per point). ``overlays``: curves of the user's
+    (:class:`~mcdh.plots.Overlay`) on figure 11's eps panels.
 
     Figures 11 and 12 analyse the whole grid (``benchmarks`` x ``masses`` x both channels); 5 and 10 one
     point each; 4 computes the cross sections; 6, 7 and 9 draw samples; 3 and 8 are closed forms.
@@ -335,6 +337,8 @@ def figure(
     """
     if number not in FIGURE_NUMBERS:
         raise ParameterError("number", number, "must be a figure of the paper with results: 3 to 12")
+    if overlays and number != 11:
+        raise ParameterError("overlay", [o.label for o in overlays], "draws on figure 11's eps panels only")
     study = _checked_study(study)
     out = _folder(out)
     seed, n_threads = study.seed, study.threads
@@ -374,7 +378,7 @@ def figure(
         outputs = _analyse(keys, point_study, n_threads, progress, width_band=band, scan=scan)
         reach = _reach_summary([o[0] for o in outputs], keys, theta_eps_scan, eps_theta_scan)
         if number == 11:
-            return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3)
+            return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3, tuple(overlays))
         return plots.figure12(reach, stem)
 
 

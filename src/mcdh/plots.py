@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ._atomic import atomic_path
 from .channels import CHANNELS
+from .errors import ParameterError
 from .events import Events
 from .kinematics.variables import cos_theta, pair_mass
 from .settings import EPS_REF, THETA_EPS_SCAN
@@ -473,9 +475,43 @@ def _envelope(ax, x, lo, hi, color, label, series):
     return True
 
 
+@dataclass(frozen=True)
+class Overlay:
+    """A curve of the user's (an exclusion, another tool's projection) drawn on the eps panels of figure 11."""
+
+    label: str
+    x: np.ndarray
+    y: np.ndarray
+
+    @classmethod
+    def read(cls, spec: str) -> Overlay:
+        """``FILE.csv[:label]``: two numeric columns, m_A' in GeV and eps (a header line and ``#`` comments are
+        skipped); the label defaults to the file's stem."""
+        path, _, label = spec.partition(":")
+        p = Path(path)
+        if not p.is_file():
+            raise ParameterError("overlay", spec, f"needs an existing CSV file: {p} is not one")
+        rows, header = [], False
+        for k, line in enumerate(p.read_text(errors="replace").splitlines(), 1):
+            cells = [c.strip() for c in line.split(",")]
+            if not line.strip() or line.lstrip().startswith("#"):
+                continue
+            try:
+                rows.append((float(cells[0]), float(cells[1])))
+            except (ValueError, IndexError):
+                if rows or header:  # only the first line that is not a comment may be a header
+                    raise ParameterError("overlay", spec, f"line {k} of {p} is not two numbers m_A,eps") from None
+                header = True
+        xy = np.array(rows, dtype=float).reshape(-1, 2)
+        if len(xy) < 2 or not np.all(np.isfinite(xy)) or np.any(xy <= 0):
+            raise ParameterError("overlay", spec, f"{p} needs at least two rows of positive, finite m_A,eps")
+        return cls(label.strip() or p.stem, xy[:, 0], xy[:, 1])
+
+
 @styled
-def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> list[Path]:
-    """Figure 11: 95 % CL reach in eps (left) and theta (right) for each benchmark (rows).
+def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0, overlays: tuple = ()) -> list[Path]:
+    """Figure 11: 95 % CL reach in eps (left) and theta (right) for each benchmark (rows); ``overlays``
+    (:class:`Overlay`): the user's curves, drawn in black on every eps panel.
 
     Red: phi, green: gamma-phi; solid N_b = 1, dashed N_b = 10^4. Left: the
     eps reach at the paper's theta with the band of the hadronic-width
@@ -531,6 +567,9 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0) -> lis
         xlim = (max(0.0, m.min() - 0.2), m.max() + 0.2)
         inside = (babar.x >= xlim[0]) & (babar.x <= xlim[1])
         ax_e.fill_between(babar.x, babar.y, 1.0, color="0.8", lw=0, zorder=0, label=babar.label)
+        for ov, ls in zip(overlays, ("-", "--", ":", "-.") * 3):
+            ax_e.plot(ov.x, ov.y, color="k", ls=ls, lw=1.2, label=ov.label)
+            eps_all.append(ov.y)
         low = min([v.min() for v in eps_all if v.size] or [1e-6])
         ax_e.set_ylim(low / 3, 3 * float(babar.y[inside].max() if inside.any() else 1e-3))
         for k, b in enumerate(theta_exclusions()):

@@ -17,6 +17,7 @@ FLAGS = {
     "tree": "--tree", "branches": "--branches", "ctau0": "--ctau0", "flat_range": "--flat-range", "source": "--source",
     "lifetime_option": "--lifetime-option", "flat_max_cm": "--flat-max-cm", "max_outside": "--max-outside",
     "search_range": "--search-range", "background_uncertainty": "--bkg-syst", "statistic": "--statistic",
+    "overlay": "--overlay",
 }
 """The command-line flag of each library parameter, for error messages."""
 

@@ -27,6 +27,8 @@ def register(sub) -> None:
                    help="figure 11: background levels N_b (phi-channel events at 10 ab^-1), up to four (default 1,1e4)")
     p.add_argument("--theta", type=float, default=None, help="figure 11: theta of the eps reach (default: the paper's)")
     p.add_argument("--eps", type=float, default=None, help="figure 11: eps of the theta band (default: the paper's)")
+    p.add_argument("--overlay", action="append", default=[], metavar="FILE.csv[:label]",
+                   help="figure 11: a curve of your own on every eps panel (two columns m_A [GeV], eps; repeatable)")
     opt.add_region(p)
     opt.add_lumi(p)
     opt.add_statistic(p)
@@ -62,13 +64,17 @@ def run(args) -> int:
             print("wrote " + ", ".join(str(p) for p in paths))
         return 0
     args.number = int(args.number)
+    from ..plots import Overlay
+
+    overlays = [Overlay.read(spec) for spec in args.overlay]  # a bad file is refused before any work
     if args.number != 11 and (args.nb_list, args.theta, args.eps) != (None, None, None):
         raise ParameterError("nb_list", args.nb_list, "--nb-list, --theta and --eps set figure 11's scan only")
     paths = figure(args.number, args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
                    benchmarks=args.benchmarks, masses=args.mA_list if args.mA_list is not None else MASSES,
                    n_b=args.nb_list or settings.NB_VALUES,
                    theta_eps_scan=args.theta if args.theta is not None else settings.THETA_EPS_SCAN,
-                   eps_theta_scan=args.eps if args.eps is not None else settings.EPS_REF, progress=not args.quiet)
+                   eps_theta_scan=args.eps if args.eps is not None else settings.EPS_REF, overlays=overlays,
+                   progress=not args.quiet)
     if not args.quiet:
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
