@@ -98,6 +98,13 @@ def test_a_contour_that_is_not_found_says_why_and_what_to_do():
     m.hesse()
     text = contour_failure(m, ("m_A", "theta"), 0.95)
     assert "m_A reaches its limit 5.97" in text and "--template-grid m_A_span=" in text
+    # the gamma-phi copy of m_A lives on the same grid: the same remedy, not "a physical bound"
+    m2 = Minuit(lambda m_A_gammaphi, theta: cost(m_A_gammaphi, theta), m_A_gammaphi=6.0, theta=1e-3)
+    m2.errordef = 1
+    m2.limits["m_A_gammaphi"] = (5.97, 6.1)
+    m2.migrad()
+    m2.hesse()
+    assert "--template-grid m_A_span=" in contour_failure(m2, ("m_A_gammaphi", "theta"), 0.95)
     m.limits["m_A"] = (None, None)
     text = contour_failure(m, ("m_A", "theta"), 0.95)
     assert "too flat" in text and "--fix theta" in text and "MnContours" not in text

@@ -308,3 +308,30 @@ def test_systematics_figure(tmp_path):
     for name in ("systematics.png", "systematics.pdf", "systematics.txt"):
         assert (tmp_path / name).stat().st_size > 0
     assert main(["figure", "systematics", "--out", str(tmp_path), "--bkg-syst", "0.1"]) == 2
+
+
+def test_the_profiled_statistic_joins_the_papers_continuously(studies):
+    """sigma_b = 1e-9 runs through the profiled path (closed form, windows maximising it, the numerical root for
+    the signal needed): the reach equals the paper's to 1e-6. (The sigma_b = 0 test compares two studies on
+    one code path; this one compares the two paths.)"""
+    paper = studies(n_b=1e4).reach("B1", 6.0)
+    for r, rel in ((1e-9, 1e-9), (1e-4, 1e-4)):  # 1e-9 met a bracket without a sign change (fixed)
+        small = studies(n_b=1e4, background_uncertainty=r).reach("B1", 6.0)
+        for ch in paper:
+            assert small[ch].eps == pytest.approx(paper[ch].eps, rel=rel), (r, ch)
+            assert r < 1e-6 or small[ch].eps > paper[ch].eps, (r, ch)  # really the other path: a weaker reach
+
+
+def test_scan_with_a_background_uncertainty(tmp_path):
+    from mcdh.scan import ScanGrid, run_scan
+
+    kw = dict(masses=(6.0,), channels=("phi",), thetas=(1.27e-4,), n_b=(1e4,), n_signal=3000, n_background=3000,
+              seed=4)
+    plain = run_scan(ScanGrid(**kw), tmp_path / "plain", serial=True, progress=False)
+    syst = run_scan(ScanGrid(**kw, background_uncertainty=0.3), tmp_path / "syst", serial=True, progress=False)
+    assert syst[0]["eps95"] > 1.5 * plain[0]["eps95"]
+    grid = json.loads((tmp_path / "syst" / "scan.json").read_text())
+    assert grid["background_uncertainty"] == 0.3 and "background_uncertainty" not in json.loads(
+        (tmp_path / "plain" / "scan.json").read_text())  # a scan of before resumes: its grid is unchanged
+    study = mcdh.Study(n_signal=3000, n_background=3000, seed=4, n_b=1e4, background_uncertainty=0.3)
+    assert syst[0]["eps95"] == study.eps_reach("B1", 6.0, "phi", theta=1.27e-4).eps

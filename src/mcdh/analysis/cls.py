@@ -21,6 +21,7 @@ quadratic per bin); over alpha a bounded one-dimensional minimisation in pyhf's 
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -76,10 +77,12 @@ class BinnedChannel:
         return float(min(best.fun, objective(0.0)))
 
 
+@functools.lru_cache(maxsize=16)
 def normsys_factor(rel_unc: float):
     """kappa(alpha) of a normsys with hi = 1 + ``rel_unc``, lo = 1 - ``rel_unc`` in pyhf's default interpolation
     (code4: exponential beyond |alpha| = 1, a sixth-order polynomial through 1 at alpha = 0 inside, matching
-    the exponentials' value, slope and curvature at alpha = +-1)."""
+    the exponentials' value, slope and curvature at alpha = +-1). Made once per uncertainty: every q_mu,A
+    evaluation of a limit search uses it."""
     hi, lo = 1.0 + rel_unc, 1.0 - rel_unc
     lh, ll = math.log(hi), math.log(lo)
     # p(alpha) - 1 = sum_k a_k alpha^k: rows are the value, slope and curvature at +1, then at -1

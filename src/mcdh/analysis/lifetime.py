@@ -55,8 +55,9 @@ def lifetime_weights(length, beta_gamma, ctau, source: str = "exponential", *, c
     """(n_targets, n_events) weights taking decay lengths ``length`` (beta gamma ``beta_gamma``) generated as
     ``source`` (``exponential`` with ``ctau0``, or ``flat`` over ``flat_range``) to each c tau of ``ctau``
     (one contiguous row per target). Lengths in any unit, the same for all of them. ``with_sums``: also the
-    (n_targets, 2) sums of w and w^2. ``out``: a C-contiguous float64 (n_targets, n_events) array to fill
-    (a streamed caller reuses one buffer rather than fresh memory per chunk)."""
+    (n_targets, 2) sums of w and w^2. ``out``: a C-contiguous float64 or float32 (n_targets, n_events) array
+    to fill (a streamed caller reuses one buffer rather than fresh memory per chunk; the sums are those of the
+    float64 weights before they are stored)."""
     L = np.ascontiguousarray(length, dtype=np.float64).ravel()
     bg = np.ascontiguousarray(beta_gamma, dtype=np.float64).ravel()
     targets = np.ascontiguousarray(np.atleast_1d(ctau), dtype=np.float64)

@@ -147,6 +147,8 @@ def signal_for_m2ll(b: float, target: float = CL95, rel_unc: float = 0.0) -> flo
         from scipy.optimize import brentq
 
         lo = signal_for_m2ll(b, target)
+        if m2loglike_syst(lo, b, rel_unc) >= target:  # a vanishing uncertainty: the paper's root, to rounding
+            return lo
         hi = 2.0 * lo
         while m2loglike_syst(hi, b, rel_unc) < target:
             hi *= 2.0

@@ -115,13 +115,15 @@ def add_nb(p: argparse.ArgumentParser, default: float | None = 1.0) -> None:
                    "at --lumi-fb L the background is N_b L / 10 ab^-1" + ("" if default is None else f" (default {default:g})"))
 
 
-def add_statistic(p: argparse.ArgumentParser) -> None:
-    """--statistic and --bkg-syst: how a reach is computed (:class:`mcdh.analysis.limits.Statistic`)."""
+def add_statistic(p: argparse.ArgumentParser, choice: bool = True) -> None:
+    """--statistic and --bkg-syst: how a reach is computed (:class:`mcdh.analysis.limits.Statistic`);
+    ``choice=False``: --bkg-syst only (a command whose statistic is fixed)."""
     g = p.add_argument_group("the statistic")
-    g.add_argument("--statistic", default="paper", metavar="paper|cls",
-                   help="paper: -2 log L = 3.84 in optimised windows (default); cls: the asymptotic median expected "
-                   "95%% CL CLs limit on every bin, the background's MC error included (pyhf's number on mcdh "
-                   "export-pyhf's workspace)")
+    if choice:
+        g.add_argument("--statistic", default="paper", metavar="paper|cls",
+                       help="paper: -2 log L = 3.84 in optimised windows (default); cls: the asymptotic median "
+                       "expected 95%% CL CLs limit on every bin, the background's MC error included (pyhf's number "
+                       "on mcdh export-pyhf's workspace)")
     g.add_argument("--bkg-syst", type=float, default=0.0, metavar="SIGMA",
                    help="relative uncertainty of the background normalisation, e.g. 0.2 (default 0): profiled in "
                    "every reach, band and table statistic")

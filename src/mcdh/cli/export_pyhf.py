@@ -23,8 +23,7 @@ def register(sub) -> None:
                    "test, seconds; pyhf's own limit scan takes minutes at ~100 parameters)")
     opt.add_nb(p)
     opt.add_lumi(p)
-    p.add_argument("--bkg-syst", type=float, default=0.0, metavar="SIGMA",
-                   help="relative uncertainty of the background normalisation, a normsys (default 0: none)")
+    opt.add_statistic(p, choice=False)  # the workspace's normsys; the statistic is CLs, pyhf's
     opt.add_region(p)
     opt.add_point_samples(p)
     opt.add_threads(p)
@@ -46,7 +45,8 @@ def run(args) -> int:
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
                   eps_ref=model.eps, background_uncertainty=args.bkg_syst, statistic="cls")
     ws = study.workspace(model, channels=args.channels, theta=model.theta, windows=args.windows)
-    pyhf_model = pyhf.Workspace(ws.spec).model()  # pyhf's schema and model: a workspace that does not build is not written
+    pyhf_ws = pyhf.Workspace(ws.spec)  # pyhf's schema and model: a workspace that does not build is not written
+    pyhf_model = pyhf_ws.model()
     paths = ws.write(args.output)
     reach = {ch: study.eps_reach(model, channel=ch, theta=model.theta).eps for ch in ws.metadata["bins"]}
     summary = {"output": str(paths[0]), "metadata": str(paths[1]), "channels": list(ws.metadata["bins"]),
@@ -58,7 +58,7 @@ def run(args) -> int:
             if len(reach) > 1 else next(iter(reach.values()))
     if args.pyhf_check and "eps95_cls" in summary:
         mu = (summary["eps95_cls"] / model.eps) ** 2
-        cls_exp = pyhf.infer.hypotest(mu, pyhf.Workspace(ws.spec).data(pyhf_model), pyhf_model, test_stat="qtilde",
+        cls_exp = pyhf.infer.hypotest(mu, pyhf_ws.data(pyhf_model), pyhf_model, test_stat="qtilde",
                                       return_expected=True)[1]
         summary["pyhf_cls_expected_at_eps95"] = float(cls_exp)
     if args.json:

@@ -570,8 +570,7 @@ class SignalStream:
 
     def __iter__(self):
         n = self.n_events
-        if self.unweight:
-            self.n_out  # noqa: B018 - the weights' pass, once
+        n_out = self.n_out  # unweighting: the weights' pass, once (and the count, not recounted per batch)
         setup, seeds, history = self._prepared()
         summary = WeightSummary()  # no per-event array lives for the whole run: memory flat in n
         n_chunks = -(-n // CHUNK_EVENTS)
@@ -599,7 +598,7 @@ class SignalStream:
                 if self._keep is not None:  # the batch's kept events, numbered among all the kept ones
                     keep, w_max = self._keep[0][lo:hi], self._keep[1]
                     mom, w = mom[keep], np.maximum(w[keep], w_max)
-                    batch = {"first": out_lo, "events": len(w), "of": self.n_out}
+                    batch = {"first": out_lo, "events": len(w), "of": n_out}
                     out_lo += len(w)
                 ev = Events(mom, w, self.particles, f"signal-{self.process}", "cms", base | {"batch": batch})
                 advance(hi - lo)

@@ -581,7 +581,7 @@ def contour_failure(m, pair: tuple[str, str], level: float) -> str:
         v, e = m.values[name], m.errors[name]
         for edge, beyond in ((lo, v - k * e <= lo), (hi, v + k * e >= hi)):
             if math.isfinite(edge) and beyond:
-                field = GRID_FIELDS.get(name)
+                field = GRID_FIELDS.get(name.removesuffix("_gammaphi"))  # m_A_gammaphi lives on m_A's grid
                 remedy = (f"widen the template grid (FitConfig {field}, mcdh fit --template-grid {field}=...)" if field
                           else f"{name} is at its physical bound: fix it (mcdh fit --fix {name}) or show the profile")
                 return f"{name} reaches its limit {edge:.4g} within {level:.0%} CL ({name} = {v:.4g} +- {e:.2g}); {remedy}"
