@@ -2,7 +2,7 @@
 import numpy as np
 
 from mcdh.analysis.binning import mchichi_binning, v_binning
-from mcdh.analysis.smearing import Resolution, smear_fill
+from mcdh.analysis.smearing import Resolution, _smear_fill
 
 from ._util import best_time
 
@@ -28,14 +28,14 @@ class Smearing:
         self.x, self.e, self.w = _inputs(N)
         self.b_m = mchichi_binning(4.0, 0.8, 10.0)
         self.b_v = v_binning(8.0)
-        smear_fill(self.x[:10], self.w[:10], self.b_m)  # compile or load the kernels
-        smear_fill(self.e[:10], self.w[:10], self.b_v, mode="sqrt_abs_v", y=self.x[:10], e_bar=4.5, m_A=4.0)
+        _smear_fill(self.x[:10], self.w[:10], self.b_m)  # compile or load the kernels
+        _smear_fill(self.e[:10], self.w[:10], self.b_v, mode="sqrt_abs_v", y=self.x[:10], e_bar=4.5, m_A=4.0)
 
     def fill_mchichi(self):
-        smear_fill(self.x, self.w, self.b_m, seed=1)
+        _smear_fill(self.x, self.w, self.b_m, seed=1)
 
     def fill_v(self):
-        smear_fill(self.e, self.w, self.b_v, mode="sqrt_abs_v", y=self.x, e_bar=4.5, m_A=4.0, seed=1)
+        _smear_fill(self.e, self.w, self.b_v, mode="sqrt_abs_v", y=self.x, e_bar=4.5, m_A=4.0, seed=1)
 
     def time_mchichi(self):
         """2e7 smeared entries of m_chichi on one core (target >= 3e7 entries/s)."""
@@ -63,8 +63,8 @@ class Smearing:
         """Time of one pass filling 71 theta columns over one pass filling one: drawing normals dominates."""
         n = N // 4
         w71 = np.repeat(self.w[:n, None], 71, axis=1)
-        t71 = best_time(lambda: smear_fill(self.x[:n], w71, self.b_m, seed=1))
-        t1 = best_time(lambda: smear_fill(self.x[:n], self.w[:n], self.b_m, seed=1))
+        t71 = best_time(lambda: _smear_fill(self.x[:n], w71, self.b_m, seed=1))
+        t1 = best_time(lambda: _smear_fill(self.x[:n], self.w[:n], self.b_m, seed=1))
         return t71 / t1
 
     track_many_theta_columns_cost.unit = "ratio"
@@ -78,10 +78,10 @@ class SmearingMemory:
     def setup(self):
         self.x, _, self.w = _inputs(100_000)
         self.b = mchichi_binning(4.0, 0.8, 10.0)
-        smear_fill(self.x[:10], self.w[:10], self.b)
+        _smear_fill(self.x[:10], self.w[:10], self.b)
 
     def peakmem_fused(self):
-        smear_fill(self.x, self.w, self.b, seed=1)
+        _smear_fill(self.x, self.w, self.b, seed=1)
 
     def peakmem_numpy(self):
         _numpy_fill(self.x, self.w, self.b.edges, np.asarray(Resolution().sigma(self.x)))
@@ -116,7 +116,7 @@ class AnalysisPoint:
         """CPU time of a whole point (generation, smearing, table, reach, theta band) over one smearing pass."""
         import time
 
-        from mcdh.analysis.smearing import smear_record
+        from mcdh.analysis.smearing import _smear_chunk
 
         a = self.study.analysis("B1", 6.0, "phi", keep=False)
         t0 = time.process_time()
@@ -124,7 +124,7 @@ class AnalysisPoint:
         t_point = time.process_time() - t0
 
         def one_pass():
-            smear_record(point._sig_x, point.binning, n_copies=point.config.n_copies, seed=point._key_sig)
+            _smear_chunk(point._sig_x, point.binning, n_copies=point.config.n_copies, seed=point._key_sig)
 
         del a
         t0 = time.process_time()

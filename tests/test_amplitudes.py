@@ -27,7 +27,7 @@ def test_gammaphi_helicity_sum_matches_traces(m_A, m_chi, m_phi, gam):
     for k, _pp, k1, k2 in _events([0.0, m_phi, m_chi, m_chi], 40, 11):
         fast = A.me2_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam)
         full = A.me2_gammaphi_helicity(P1, P2, k, k1, k2, m_chi, m_A, gam)
-        ref = R.me2_gammaphi_trace(P1, P2, k, k1, k2, m_chi, m_A, gam)
+        ref = R._me2_gammaphi_trace(P1, P2, k, k1, k2, m_chi, m_A, gam)
         assert fast > 0
         worst = max(worst, abs(fast / ref - 1), abs(full / ref - 1))
     assert worst < 1e-10
@@ -46,11 +46,11 @@ def test_phi_closed_form_helicity_and_traces_agree(m_A, m_chi, m_phi, gam):
 def test_equal_beam_helicities_vanish():
     m_A, m_chi, m_phi, gam = POINTS[0]
     k, _pp, k1, k2 = _events([0.0, m_phi, m_chi, m_chi], 1, 3)[0]
-    big = abs(A.amplitude_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, 1, -1, 1, 1, 1))
+    big = abs(A._amplitude_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, 1, -1, 1, 1, 1))
     assert big > 0
     for h in (-1, 1):
         for hg in (-1, 1):
-            a = A.amplitude_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, h, h, hg, 1, -1)
+            a = A._amplitude_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, h, h, hg, 1, -1)
             assert abs(a) == 0.0
 
 
@@ -59,16 +59,16 @@ def test_ward_identity():
     m_A, m_chi, m_phi, gam = POINTS[0]
     for k, _pp, k1, k2 in _events([0.0, m_phi, m_chi, m_chi], 20, 4):
         scale = max(
-            abs(A.amplitude_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, h, -h, hg, s1, s2))
+            abs(A._amplitude_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, h, -h, hg, s1, s2))
             for h in (-1, 1) for hg in (-1, 1) for s1 in (-1, 1) for s2 in (-1, 1)
         ) * k[0]  # eps -> k carries the photon energy
         for h in (-1, 1):
             for s1 in (-1, 1):
                 for s2 in (-1, 1):
-                    w = A.ward_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, h, -h, s1, s2)
+                    w = A._ward_gammaphi(P1, P2, k, k1, k2, m_chi, m_A, gam, h, -h, s1, s2)
                     assert abs(w) < 1e-12 * scale
-        ref_k = R.me2_gammaphi_trace(P1, P2, k, k1, k2, m_chi, m_A, gam, polarizations=[k])
-        ref_t = R.me2_gammaphi_trace(P1, P2, k, k1, k2, m_chi, m_A, gam)
+        ref_k = R._me2_gammaphi_trace(P1, P2, k, k1, k2, m_chi, m_A, gam, polarizations=[k])
+        ref_t = R._me2_gammaphi_trace(P1, P2, k, k1, k2, m_chi, m_A, gam)
         assert abs(ref_k) < 1e-12 * ref_t * k[0] ** 2
 
 

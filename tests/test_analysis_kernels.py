@@ -15,7 +15,7 @@ from mcdh.analysis.displacement import (
     get_region,
     transverse_decay_length,
 )
-from mcdh.analysis.smearing import Resolution, normals, seed_key, smear_fill, smear_fill_reference
+from mcdh.analysis.smearing import Resolution, _smear_fill, _smear_fill_reference, normals, seed_key
 from mcdh.errors import ParameterError
 from mcdh.physics.constants import HBAR_C_GEV_MM
 
@@ -119,8 +119,8 @@ def test_smear_fill_matches_numpy_reference(mode):
     w = rng.random((n, 3))
     b = v_binning(8.0) if mode == "sqrt_abs_v" else mchichi_binning(4.0, 0.8, 10.0)
     kw = dict(mode=mode, y=y, e_bar=4.5, m_A=4.0, n_copies=100, seed=42)
-    h, s2 = smear_fill(x, w, b, **kw)
-    h_ref, s2_ref = smear_fill_reference(x, w, b, **kw)
+    h, s2 = _smear_fill(x, w, b, **kw)
+    h_ref, s2_ref = _smear_fill_reference(x, w, b, **kw)
     np.testing.assert_allclose(h, h_ref, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(s2, s2_ref, rtol=1e-10, atol=1e-14)
     # every copy lands in some bin: total weight is conserved
@@ -133,7 +133,7 @@ def test_smear_fill_agrees_in_distribution_with_numpy_normal():
     n = 20000
     x = np.full(n, 5.0)
     b = uniform_binning(4.0, 6.0, 0.01)
-    h, _ = smear_fill(x, np.full(n, 100.0), b, seed=3)  # weight 100: each copy counts 1
+    h, _ = _smear_fill(x, np.full(n, 100.0), b, seed=3)  # weight 100: each copy counts 1
     rng = np.random.default_rng(3)
     h_np, _ = np.histogram(5.0 + res.sigma(5.0) * rng.normal(size=(n, 100)).ravel(), bins=b.edges)
     c = b.centers
@@ -151,17 +151,17 @@ def test_smear_fill_chunks_and_columns_do_not_change_copies():
     x = rng.uniform(1, 9, 5000)
     w = rng.random(5000)
     b = mchichi_binning(3.0, 0.8, 10.0)
-    whole, _ = smear_fill(x, w, b, seed=1)
+    whole, _ = _smear_fill(x, w, b, seed=1)
     h = np.zeros_like(whole)
     s2 = np.zeros_like(whole)
-    smear_fill(x[:1234], w[:1234], b, seed=1, out=(h, s2))
-    smear_fill(x[1234:], w[1234:], b, seed=1, first_index=1234, out=(h, s2))
+    _smear_fill(x[:1234], w[:1234], b, seed=1, out=(h, s2))
+    _smear_fill(x[1234:], w[1234:], b, seed=1, first_index=1234, out=(h, s2))
     np.testing.assert_allclose(h, whole, rtol=1e-12)
     # an extra weight column fills its own row with the very same copies
-    two, _ = smear_fill(x, np.column_stack([w, 2 * w]), b, seed=1)
+    two, _ = _smear_fill(x, np.column_stack([w, 2 * w]), b, seed=1)
     np.testing.assert_allclose(two[0], whole[0], rtol=1e-12)
     np.testing.assert_allclose(two[1], 2 * whole[0], rtol=1e-12)
-    other, _ = smear_fill(x, w, b, seed=2)
+    other, _ = _smear_fill(x, w, b, seed=2)
     assert not np.allclose(other, whole)
 
 
@@ -170,7 +170,7 @@ def test_unsmeared_fill_is_a_plain_histogram():
     x = rng.uniform(1, 9, 4000)
     w = rng.random(4000)
     b = mchichi_binning(5.0, 0.8, 10.0)
-    h, s2 = smear_fill(x, w, b, smear=False)
+    h, s2 = _smear_fill(x, w, b, smear=False)
     np.testing.assert_allclose(h[0], np.histogram(x, b.edges, weights=w)[0], rtol=1e-12)
     np.testing.assert_allclose(s2[0], np.histogram(x, b.edges, weights=w**2)[0], rtol=1e-12)
 
@@ -178,13 +178,13 @@ def test_unsmeared_fill_is_a_plain_histogram():
 def test_smear_fill_input_errors():
     b = uniform_binning(0, 1, 0.1)
     with pytest.raises(ParameterError, match="mode"):
-        smear_fill(np.ones(3), np.ones(3), b, mode="energy")
+        _smear_fill(np.ones(3), np.ones(3), b, mode="energy")
     with pytest.raises(ParameterError, match="weights"):
-        smear_fill(np.ones(3), np.ones(4), b)
+        _smear_fill(np.ones(3), np.ones(4), b)
     with pytest.raises(ParameterError, match="y"):
-        smear_fill(np.ones(3), np.ones(3), b, mode="sqrt_abs_v")
+        _smear_fill(np.ones(3), np.ones(3), b, mode="sqrt_abs_v")
     with pytest.raises(ParameterError, match="n_copies"):
-        smear_fill(np.ones(3), np.ones(3), b, n_copies=0)
+        _smear_fill(np.ones(3), np.ones(3), b, n_copies=0)
 
 
 # ----------------------------------------------------------------------
@@ -219,7 +219,7 @@ def test_kernel_bin_finding_equals_searchsorted(binning):
     x = np.concatenate([rng.uniform(e[0] - 1, e[-1] + 1, 5000), e, np.nextafter(e, -np.inf)])
     x = x[x >= 0]
     # the kernel path: unsmeared fill, one event per value
-    h, _ = smear_fill(x, np.ones(x.size), binning, smear=False)
+    h, _ = _smear_fill(x, np.ones(x.size), binning, smear=False)
     np.testing.assert_array_equal(h[0], np.bincount(binning.index(x), minlength=binning.n_bins))
 
 

@@ -24,7 +24,8 @@ LAYERS = [
     {"plots": ["mcdh.plots", "mcdh.bounds", "mcdh.tables"]},
     {"reconstruct": ["mcdh.reconstruct"]},
     {"study": ["mcdh.study", "mcdh.reweight"]},
-    {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"], "publish": ["mcdh.publish"]},
+    {"scan": ["mcdh.scan"], "paper": ["mcdh.paper"]},
+    {"publish": ["mcdh.publish"]},
     {"cli": ["mcdh.cli"]},
     {"api": ["mcdh"]},
 ]
@@ -168,3 +169,118 @@ def test_ruff_is_clean():
 def test_mypy_is_clean():
     r = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+# ----------------------------------------------------------------------
+# the public API's shape: parameters and results
+
+MAX_PARAMETERS = 8
+"""A public function outside Study and the CLI takes at most this many parameters (self not counted)."""
+
+DEBT = {
+    # (module, qualified name): why it is still here. Each entry is a known exception to the two rules below;
+    # the list only shrinks (test_debt_is_still_debt fails on an entry that no longer breaks a rule).
+    ("mcdh.events", "Events.parameters"): "the sample's JSON record (SampleInfo.as_record), a file format",
+    ("mcdh.io.lhe", "read_lhe_header"): "the file's <mcdh> JSON record, a file format",
+    ("mcdh.io.root", "read_columns"): "the columns and the file's JSON header record, a file format",
+    # entry points whose options are still to be grouped into records (issue 27, next part):
+    ("mcdh.generate.signal", "generate_signal"): "11 parameters: acceptance, unweighting, frame/beams, run options",
+    ("mcdh.generate.background", "generate_background"): "11 parameters: as generate_signal",
+    ("mcdh.io.basf2", "basf2_steering"): "10 parameters: the steering file's options",
+    ("mcdh.paper", "figure"): "12 parameters: the figure-11 scan settings and event counts",
+    ("mcdh.reconstruct.calibration", "look_elsewhere"): "10 parameters: toy options",
+    ("mcdh.reconstruct.fit", "fit"): "11 parameters: the fit's options (minos, limits, contours, profiles)",
+    ("mcdh.reconstruct.fit", "toys"): "9 parameters: toy options",
+    ("mcdh.reweight", "reweight_ntuple"): "11 parameters and a summary dict: the lifetime source and layout",
+}
+
+
+def _public_functions():
+    """(module, qualified name, FunctionDef) of every public function and method of a public class, outside
+    the CLI and Study (the two orchestrators)."""
+    for module, path in sorted(MODULES.items()):
+        if path.suffix != ".py" or module.startswith("mcdh.cli") or any(
+                p.startswith("_") for p in module.split(".")[1:]):
+            continue
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.FunctionDef) and not node.name.startswith("_"):
+                yield module, node.name, node
+            elif isinstance(node, ast.ClassDef) and not node.name.startswith("_") and node.name != "Study":
+                for fn in node.body:
+                    if isinstance(fn, ast.FunctionDef) and not fn.name.startswith("_"):
+                        yield module, f"{node.name}.{fn.name}", fn
+
+
+def n_parameters(fn: ast.FunctionDef) -> int:
+    a = fn.args
+    names = [x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs)]
+    return len(names) - (1 if names[:1] in (["self"], ["cls"]) else 0)
+
+
+def _untyped_dict(ann: ast.expr | None) -> bool:
+    """Whether an annotation is (or holds, in a list, tuple or union) a dict whose values are untyped: ``dict``,
+    ``Mapping``, ``dict[str, Any]``. A mapping keyed by data with typed values (``dict[str, float]``,
+    ``dict[float, Reach]``) is fine: it is a table, not a record in disguise."""
+    if ann is None:
+        return False
+    if isinstance(ann, ast.Name):
+        return ann.id in ("dict", "Dict", "Mapping")
+    if isinstance(ann, ast.Subscript):
+        name = ann.value.id if isinstance(ann.value, ast.Name) else getattr(ann.value, "attr", "")
+        args = ann.slice.elts if isinstance(ann.slice, ast.Tuple) else [ann.slice]
+        if name in ("dict", "Dict", "Mapping"):
+            value = args[-1]
+            return (isinstance(value, ast.Name) and value.id in ("Any", "object")) or _untyped_dict(value)
+        return any(_untyped_dict(x) for x in args)
+    if isinstance(ann, ast.BinOp):  # X | Y
+        return _untyped_dict(ann.left) or _untyped_dict(ann.right)
+    if isinstance(ann, ast.Constant) and isinstance(ann.value, str):
+        return _untyped_dict(ast.parse(ann.value, mode="eval").body)
+    return False
+
+
+def returns_untyped_dict(fn: ast.FunctionDef) -> bool:
+    """A return annotation of an untyped dict, or no annotation and a ``return {...}`` literal. Serialisers
+    (``as_*``: the JSON form of a record) are what they say."""
+    if fn.name.startswith("as_"):
+        return False
+    if fn.returns is not None:
+        return _untyped_dict(fn.returns)
+    return any(isinstance(n, ast.Return) and isinstance(n.value, (ast.Dict, ast.DictComp)) for n in ast.walk(fn))
+
+
+def _breaks(fn: ast.FunctionDef) -> list[str]:
+    out = []
+    if n_parameters(fn) > MAX_PARAMETERS:
+        out.append(f"takes {n_parameters(fn)} parameters (at most {MAX_PARAMETERS}: group them in a record)")
+    if returns_untyped_dict(fn):
+        out.append("returns an untyped dict (return a frozen record)")
+    return out
+
+
+def test_public_functions_take_few_parameters_and_return_records():
+    problems = [f"{m}.{name} {'; '.join(_breaks(fn))}" for m, name, fn in _public_functions()
+                if _breaks(fn) and (m, name) not in DEBT]
+    assert not problems, "\n".join(problems)
+
+
+def test_debt_is_still_debt():
+    found = {(m, name) for m, name, fn in _public_functions() if _breaks(fn)}
+    assert not set(DEBT) - found, f"no longer break a rule, remove from DEBT: {sorted(set(DEBT) - found)}"
+
+
+def test_the_api_rules_see_what_they_should():
+    src = '''
+def wide(a, b, c, d, e, f, g, h, i): ...
+def narrow(self, a, b, c, d, e, f, g, h): ...
+def bare() -> dict: ...
+def anyvalued() -> "dict[str, Any]": ...
+def nested() -> tuple[list[str], list[dict]]: ...
+def table() -> dict[str, float]: ...
+def records() -> dict[float, Reach]: ...
+def literal(): return {"a": 1}
+def as_dict() -> dict: ...
+'''
+    fns = {n.name: n for n in ast.parse(src).body}
+    assert [k for k, f in fns.items() if n_parameters(f) > MAX_PARAMETERS] == ["wide"]
+    assert [k for k, f in fns.items() if returns_untyped_dict(f)] == ["bare", "anyvalued", "nested", "literal"]

@@ -37,7 +37,7 @@ def test_generate_signal_root_contract(tmp_path, process):
     from mcdh.physics.model import DarkSector
 
     ref = cross_section(DarkSector.from_benchmark("B1", 3.0), process, 3000, 5)
-    assert sigma == pytest.approx(ref["sigma_fb"], rel=1e-12)  # same seed, same events, same sigma
+    assert sigma == pytest.approx(ref.sigma_fb, rel=1e-12)  # same seed, same events, same sigma
 
 
 def test_generate_same_seed_same_file_contents(tmp_path):

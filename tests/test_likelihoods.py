@@ -244,8 +244,7 @@ def _summary_for_hepdata():
     results = [o[0] for o in _analyse(keys, study.replace(n_threads=1), 1, False, width_band=False)]
     tables = {}
     for name, (ch, n_b) in {"table3": ("phi", 1.0), "table6": ("gammaphi", 1e4)}.items():
-        rows = [mcdh.analysis.pipeline.TableRow(**r["table"][f"{n_b:g}"]).as_csv_dict()
-                for (_, _, c), r in zip(keys, results) if c == ch]
+        rows = [r.rows[n_b].as_csv_dict() for (_, _, c), r in zip(keys, results) if c == ch]
         tables[name] = {"channel": ch, "n_b": n_b, "rows": rows}
     return {"version": mcdh.__version__, "reach": _reach_summary(results, keys), "tables": tables, "settings": {
         "luminosity_fb": 1e4, "region": {"name": "uninstrumented", "r_in": 2.0, "r_out": 9.0}, "eps_table": EPS_REF,
@@ -329,9 +328,9 @@ def test_scan_with_a_background_uncertainty(tmp_path):
               seed=4)
     plain = run_scan(ScanGrid(**kw), tmp_path / "plain", serial=True, progress=False)
     syst = run_scan(ScanGrid(**kw, background_uncertainty=0.3), tmp_path / "syst", serial=True, progress=False)
-    assert syst[0]["eps95"] > 1.5 * plain[0]["eps95"]
+    assert syst[0].eps95 > 1.5 * plain[0].eps95
     grid = json.loads((tmp_path / "syst" / "scan.json").read_text())
     assert grid["background_uncertainty"] == 0.3 and "background_uncertainty" not in json.loads(
         (tmp_path / "plain" / "scan.json").read_text())  # a scan of before resumes: its grid is unchanged
     study = mcdh.Study(n_signal=3000, n_background=3000, seed=4, n_b=1e4, background_uncertainty=0.3)
-    assert syst[0]["eps95"] == study.eps_reach("B1", 6.0, "phi", theta=1.27e-4).eps
+    assert syst[0].eps95 == study.eps_reach("B1", 6.0, "phi", theta=1.27e-4).eps

@@ -7,7 +7,7 @@ from mcdh import _numba_cache
 
 
 def test_mcdh_kernels_use_the_versioned_cache():
-    from mcdh.analysis.smearing import smear_fill  # noqa: F401 - defines kernels
+    from mcdh.analysis.smearing import _smear_fill  # noqa: F401 - defines kernels
     from mcdh.kinematics.decay import two_body
 
     locator = two_body._cache._impl._locator

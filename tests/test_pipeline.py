@@ -11,7 +11,7 @@ from mcdh.events import Events
 from mcdh.generate.background import generate_background
 from mcdh.generate.signal import generate_signal
 from mcdh.physics.model import DarkSector
-from mcdh.study import efficiency_table, point_results
+from mcdh.study import Study, point_results
 
 N = 20_000
 
@@ -144,16 +144,16 @@ def test_channel_needs_its_particles(samples):
 
 
 def test_same_seed_same_numbers_any_thread_count():
-    kw = dict(n_signal=5000, n_background=5000, seed=3, masses=[3.0, 6.0])
-    one = efficiency_table("B2", "gammaphi", 10.0, n_threads=1, **kw)
-    two = efficiency_table("B2", "gammaphi", 10.0, n_threads=2, **kw)
+    kw = dict(n_signal=5000, n_background=5000, seed=3, n_b=10.0)
+    one = Study(n_threads=1, **kw).table("B2", "gammaphi", masses=[3.0, 6.0])
+    two = Study(n_threads=2, **kw).table("B2", "gammaphi", masses=[3.0, 6.0])
     assert one == two
     # a point does not depend on which other points are computed
-    assert efficiency_table("B2", "gammaphi", 10.0, **{**kw, "masses": [6.0]})[0] == one[1]
+    assert Study(**kw).table("B2", "gammaphi", masses=[6.0])[0] == one[1]
 
 
 def test_tables_are_stable_against_the_seed():
-    rows = [efficiency_table("B1", "phi", 1e4, masses=[6.0], n_signal=N, n_background=N, seed=s)[0] for s in (1, 2, 3)]
+    rows = [Study(n_b=1e4, n_signal=N, n_background=N, seed=s).table("B1", "phi", masses=[6.0])[0] for s in (1, 2, 3)]
     sel = np.array([r.sel_sig for r in rows])
     err = np.array([r.sel_sig_err for r in rows])
     resc = np.array([r.resc_sig for r in rows])
@@ -165,22 +165,27 @@ def test_tables_are_stable_against_the_seed():
     assert spread < 0.10
 
 
-def test_point_results_are_json_ready(analyses):
+def test_point_results_are_typed_and_json_ready(analyses):
     import json
 
+    from mcdh.study import PointResult, Reach
+
     res = point_results(analyses["phi"])
-    text = json.dumps(res)
-    back = json.loads(text)
+    assert isinstance(res, PointResult) and res.channel == "phi" and set(res.reach) == {1.0, 1e4}
+    assert all(isinstance(r, Reach) for r in res.reach.values())
+    assert res.eps_width_band is None and "PointResult(m_A=" in repr(res)
+    back = json.loads(json.dumps(res.as_dict(), allow_nan=False))
     assert set(back["eps95"]) == {"1", "10000"}
-    assert back["theta_band"]["1"]["lower"] < back["theta_band"]["1"]["upper"]
-    assert back["eps95"]["1"] < back["eps95"]["10000"]
+    assert back["theta_band"]["1"]["lower"] < back["theta_band"]["1"]["upper"] == res.band[1.0].upper
+    assert back["eps95"]["1"] == res.reach[1.0].eps < back["eps95"]["10000"]
+    assert back["table"]["1"]["sel_sig"] == res.rows[1.0].sel_sig
 
 
 @pytest.mark.parametrize("ch", ["phi", "gammaphi"])
 def test_one_smearing_pass_per_sample_and_point(samples, ch):
     """Everything a point needs (table row, eps reach, theta band with its refinements, more theta values later)
-    smears the signal once and the background once; the replayed histograms equal a fresh smear_fill bit for bit."""
-    from mcdh.analysis.smearing import smear_fill
+    smears the signal once and the background once; the replayed histograms equal a fresh _smear_fill bit for bit."""
+    from mcdh.analysis.smearing import _smear_fill
 
     m, s, b = samples[ch]
     a = ChannelAnalysis(m, ch, s, b, seed=5)
@@ -197,7 +202,7 @@ def test_one_smearing_pass_per_sample_and_point(samples, ch):
     ref = np.zeros((1, a.binning.n_bins)), np.zeros((1, a.binning.n_bins))
     for start in range(0, w.shape[0], 32768):
         stop = min(w.shape[0], start + 32768)
-        smear_fill(a._sig_x[start:stop], w[start:stop], a.binning, mode=mode, y=a._sig_y[start:stop], e_bar=a.e_bar,
+        _smear_fill(a._sig_x[start:stop], w[start:stop], a.binning, mode=mode, y=a._sig_y[start:stop], e_bar=a.e_bar,
                    m_A=a.m_A_hyp, resolution=a.config.resolution, n_copies=a.config.n_copies, seed=a._key_sig,
                    first_index=start, out=ref)
     h, w2 = a.signal_hists([theta], with_variance=True)

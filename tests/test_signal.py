@@ -32,8 +32,8 @@ def test_narrow_width_limit_of_phi_cross_section(g_chi):
     m = DarkSector.from_benchmark("B1", 3.0, g_chi=g_chi)
     res = cross_section(m, "phi", 1_000_000, 2)
     ref = sigma_nwa(m) * m.branching_ratios_A["chichi"]
-    dev = res["sigma_fb"] / ref - 1
-    assert abs(dev) < 5 * res["sigma_err_fb"] / res["sigma_fb"]
+    dev = res.sigma_fb / ref - 1
+    assert abs(dev) < 5 * res.sigma_err_fb / res.sigma_fb
     assert abs(dev) < 2e-3  # "well under 1 %"
     assert m.width_A / m.m_A < 1e-3
 
@@ -62,8 +62,8 @@ def test_cross_section_against_flat_phase_space(process):
     _, vals = _rambo_sigma(m, process, 1_500_000, 9, acc)
     mc, mc_err = vals.mean(), vals.std() / math.sqrt(vals.size)
     res = cross_section(m, process, 400_000, 10)
-    pull = (res["sigma_fb"] - mc) / math.hypot(mc_err, res["sigma_err_fb"])
-    assert abs(pull) < 4, (res["sigma_fb"], mc, mc_err)
+    pull = (res.sigma_fb - mc) / math.hypot(mc_err, res.sigma_err_fb)
+    assert abs(pull) < 4, (res.sigma_fb, mc, mc_err)
     assert mc_err / mc < 0.02
 
 
@@ -134,7 +134,7 @@ def test_reproducible_and_thread_independent():
     np.testing.assert_array_equal(a.weights, b.weights)
     c = generate_signal(m, "gammaphi", 70_000, 6, n_threads=2)
     assert not np.array_equal(a.weights, c.weights)
-    assert cross_section(m, "gammaphi", 70_000, 5)["sigma_fb"] == a.sigma_fb
+    assert cross_section(m, "gammaphi", 70_000, 5).sigma_fb == a.sigma_fb
 
 
 @pytest.mark.parametrize("process", ["phi", "gammaphi"])
@@ -160,17 +160,17 @@ def test_overweight_threshold():
 
 def test_coupling_scalings():
     m = DarkSector.from_benchmark("B1", 5.1)
-    base = {p: cross_section(m, p, 50_000, 8)["sigma_fb"] for p in ("phi", "gammaphi")}
+    base = {p: cross_section(m, p, 50_000, 8).sigma_fb for p in ("phi", "gammaphi")}
     for p in ("phi", "gammaphi"):
-        assert cross_section(m.replace(eps=3e-4), p, 50_000, 8)["sigma_fb"] / base[p] == pytest.approx(9.0, rel=1e-6)
+        assert cross_section(m.replace(eps=3e-4), p, 50_000, 8).sigma_fb / base[p] == pytest.approx(9.0, rel=1e-6)
         # q_phi also raises Gamma(A' -> chi chibar phi), hence Gamma_A: q_phi^2 up to ~1 %
-        assert cross_section(m.replace(q_phi=2.0), p, 50_000, 8)["sigma_fb"] / base[p] == pytest.approx(4.0, rel=0.02)
+        assert cross_section(m.replace(q_phi=2.0), p, 50_000, 8).sigma_fb / base[p] == pytest.approx(4.0, rel=0.02)
         # theta does not enter production
-        assert cross_section(m.replace(theta=1e-2), p, 50_000, 8)["sigma_fb"] == base[p]
+        assert cross_section(m.replace(theta=1e-2), p, 50_000, 8).sigma_fb == base[p]
     a2 = m.alpha_em * 1.1
-    assert cross_section(m.replace(alpha_em=a2), "phi", 50_000, 8)["sigma_fb"] / base["phi"] == pytest.approx(1.1, rel=1e-6)
-    assert cross_section(m.replace(alpha_em=a2), "gammaphi", 50_000, 8)["sigma_fb"] / base["gammaphi"] == pytest.approx(1.21, rel=1e-6)
-    hyper = cross_section(m.replace(kinetic_mixing="hypercharge"), "phi", 50_000, 8)["sigma_fb"]
+    assert cross_section(m.replace(alpha_em=a2), "phi", 50_000, 8).sigma_fb / base["phi"] == pytest.approx(1.1, rel=1e-6)
+    assert cross_section(m.replace(alpha_em=a2), "gammaphi", 50_000, 8).sigma_fb / base["gammaphi"] == pytest.approx(1.21, rel=1e-6)
+    hyper = cross_section(m.replace(kinetic_mixing="hypercharge"), "phi", 50_000, 8).sigma_fb
     assert hyper / base["phi"] == pytest.approx(1 - 0.23122, rel=1e-6)
 
 
@@ -234,7 +234,7 @@ def test_cross_section_grid_point_does_not_depend_on_the_grid():
     both = cross_section_table(benchmarks=["B2"], masses=[3.0, 4.5], processes=["phi"], n_events=3000, seed=4)
     alone = cross_section_table(benchmarks=["B2"], masses=[4.5], processes=["phi"], n_events=3000, seed=4)
     assert alone[0] == both[1]
-    assert both[0]["sigma_fb"] != both[1]["sigma_fb"]
+    assert both[0].sigma_fb != both[1].sigma_fb
 
 
 def test_weight_summary_equals_the_in_memory_statistics():

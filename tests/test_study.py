@@ -10,7 +10,7 @@ from scipy.optimize import brentq
 import mcdh
 import mcdh as mcdh_api
 from mcdh.analysis import limits
-from mcdh.study import analyse_point, efficiency_table, reach_result
+from mcdh.study import Study, reach_result
 
 N = 6000  # small samples: identity tests need no statistics
 
@@ -30,12 +30,12 @@ def test_help_shows_the_facade():
 def test_table_row_equals_the_table_command_path_bit_for_bit(study):
     for channel in ("phi", "gammaphi"):
         via_study = study.table_row("B1", 6.0, channel, eps=1e-4, theta=1e-4)
-        via_table = efficiency_table("B1", channel, 1.0, masses=[6.0], n_signal=N, n_background=N, seed=1)[0]
+        via_table = Study(n_signal=N, n_background=N, seed=1).table("B1", channel, masses=[6.0])[0]
         assert via_study == via_table
 
 
-def test_reach_and_band_equal_analyse_point(study):
-    a = analyse_point("B1", 6.0, "phi", n_signal=N, n_background=N, seed=1)
+def test_reach_and_band_equal_the_analysis(study):
+    a = Study(n_signal=N, n_background=N, seed=1).analysis("B1", 6.0, "phi")
     assert study.eps_reach("B1", 6.0, "phi", theta=1.27e-4).eps == a.eps_reach(1.27e-4, 1.0).eps
     band = a.theta_band(1e-4, [1.0])[1.0]
     ours = study.theta_band("B1", 6.0, "phi", eps=1e-4)

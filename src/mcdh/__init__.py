@@ -6,7 +6,7 @@ Model
     DarkSector, BENCHMARKS              the dark photon, dark matter and dark Higgs (masses GeV)
 Generation
     generate_signal, SignalStream       exact matrix elements (phi, gamma-phi); streamed in batches
-    cross_section                       sigma in fb with its Monte Carlo error
+    cross_section, CrossSection         sigma in fb with its Monte Carlo error (a typed record)
     generate_background                 the paper's RAMBO mock backgrounds (N_b at 10 ab^-1)
     rambo                               flat n-body phase space (C core, threaded, reproducible)
 Files
@@ -16,8 +16,9 @@ Studies
                                         histograms, the phi + gamma-phi combination; after a
                                         discovery: pseudo_data, fit, precision_table
     Reach, Band                         results: a number, or "no sensitivity" with the reason
+    PointResult                         everything figures 11-12 and the tables need at one point
     FitResult, FitConfig, Data          the fit's typed result, the model of the data, a data set
-    ScanGrid, run_scan                  resumable scans on dask
+    ScanGrid, ScanRow, run_scan         resumable scans on dask; one typed row per point and setting
 Errors
     ParameterError, FileFormatError, GenerationError
 Samples
@@ -45,12 +46,12 @@ _LAZY = {
     "Events": ".events", "SampleInfo": ".events", "concatenate": ".events",
     "generate_background": ".generate.background",
     "lips_factor": ".generate.phasespace", "massless_volume": ".generate.phasespace", "rambo": ".generate.phasespace",
-    "SignalStream": ".generate.signal", "cross_section": ".generate.signal", "generate_signal": ".generate.signal",
+    "SignalStream": ".generate.signal", "CrossSection": ".generate.signal", "cross_section": ".generate.signal", "generate_signal": ".generate.signal",
     "open_writer": ".io", "read_events": ".io", "write_events": ".io",
     "PhotonAcceptance": ".kinematics.acceptance", "BENCHMARKS": ".physics.model", "DarkSector": ".physics.model",
     "Data": ".reconstruct.data", "FitResult": ".reconstruct.fit", "FitConfig": ".reconstruct.model",
-    "ScanGrid": ".scan", "run_scan": ".scan", "COMBINED": ".study", "Band": ".study", "Reach": ".study",
-    "Study": ".study",
+    "ScanGrid": ".scan", "ScanRow": ".scan", "run_scan": ".scan", "COMBINED": ".study", "Band": ".study",
+    "PointResult": ".study", "Reach": ".study", "Study": ".study",
 }
 
 
@@ -74,6 +75,7 @@ __all__ = [
     "COMBINED",
     "Band",
     "Channel",
+    "CrossSection",
     "DarkSector",
     "Data",
     "Events",
@@ -83,9 +85,11 @@ __all__ = [
     "GenerationError",
     "ParameterError",
     "PhotonAcceptance",
+    "PointResult",
     "Reach",
     "SampleInfo",
     "ScanGrid",
+    "ScanRow",
     "Seed",
     "SignalStream",
     "Study",

@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import time
 import warnings
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -36,16 +37,15 @@ from ._atomic import json_default, write_text
 from ._version import __version__
 from .analysis import limits
 from .analysis.displacement import REGIONS
-from .analysis.pipeline import TableRow
 from .channels import CHANNELS
-from .errors import FileAccessError, ParameterError, check_count, check_nonnegative, check_positive
+from .errors import FileAccessError, FileFormatError, ParameterError, check_count, check_nonnegative, check_positive
 from .generate.background import background_summary, generate_background
-from .generate.signal import cross_section_table, generate_signal
+from .generate.signal import CrossSection, cross_section_table, generate_signal
 from .kinematics.variables import e_bar, pair_mass
 from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import HadronicValidityWarning
 from .plots import write_rows
-from .study import Study, combined_reach, point_results, reach_result, run_points
+from .study import PointResult, Study, combined_reach, point_results, reach_result, run_points
 from .tables import table_csv, table_latex
 
 TABLES = {
@@ -154,21 +154,60 @@ def _figure9_data(n_events: int, seed: int) -> dict:
     return out
 
 
-def _reach_summary(results: list[dict], keys: list[tuple], theta_eps_scan: float = settings.THETA_EPS_SCAN,
+def _reach_summary(results: list[PointResult], keys: list[tuple], theta_eps_scan: float = settings.THETA_EPS_SCAN,
                    eps_theta_scan: float = settings.EPS_REF) -> dict:
     reach: dict = {}
-    for (bm, m_A, ch), res in zip(keys, results):
+    for (bm, m_A, ch), point in zip(keys, results):
+        res = point.as_dict()
         entry = reach.setdefault(bm, {"settings": {"theta_eps_scan": theta_eps_scan, "eps_theta_scan": eps_theta_scan}})
         c = entry.setdefault(ch, {"m_A": []})
         c["m_A"].append(m_A)
-        for field in ("eps95", "eps95_note", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
-            for n_b, v in res[field].items():
-                c.setdefault(field, {}).setdefault(n_b, []).append(v)
+        for key in ("eps95", "eps95_note", "eps95_cut_and_count", "theta_band", "theta_band_cut_and_count"):
+            for n_b, v in res[key].items():
+                c.setdefault(key, {}).setdefault(n_b, []).append(v)
         # the width envelope (figure 11 only): None where it was not computed, so the lists stay aligned
-        for field in ("eps95_width_band", "theta_band_width_envelope"):
+        for key in ("eps95_width_band", "theta_band_width_envelope"):
             for n_b in res["eps95"]:
-                c.setdefault(field, {}).setdefault(n_b, []).append(res.get(field, {}).get(n_b))
+                c.setdefault(key, {}).setdefault(n_b, []).append(res.get(key, {}).get(n_b))
     return reach
+
+
+@dataclass(frozen=True)
+class Reproduction:
+    """What ``mcdh reproduce`` wrote: its folder and the content of its ``summary.json``.
+
+    ``summary`` is that JSON document (settings, files, stage_seconds, cross_sections, backgrounds, reach,
+    tables, points); the properties name its parts. :meth:`read` reads a folder back.
+    """
+
+    folder: Path
+    summary: dict[str, Any] = field(repr=False)
+
+    @property
+    def files(self) -> dict[str, list[str]]:
+        """The files written, by figure number or table name."""
+        return self.summary.get("files", {})
+
+    @property
+    def total_seconds(self) -> float:
+        """The wall time of the run."""
+        return float(self.summary.get("total_seconds", 0.0))
+
+    @classmethod
+    def read(cls, path: str | os.PathLike) -> Reproduction:
+        """The results in a ``mcdh reproduce`` folder (or its summary.json), checked to be a complete run's."""
+        path = Path(path)
+        file = path / "summary.json" if path.is_dir() else path
+        if not file.is_file():
+            raise FileFormatError(file, "no such file (give the folder mcdh reproduce wrote, or its summary.json)")
+        try:
+            summary = json.loads(file.read_text())
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise FileFormatError(file, f"is not JSON ({exc})") from None
+        if not isinstance(summary, dict) or not {"settings", "reach", "tables"} <= set(summary):
+            raise FileFormatError(file, "is not the summary of a complete mcdh reproduce run (needs settings, reach "
+                                  "and tables)")
+        return cls(file.parent, summary)
 
 
 def reproduce(
@@ -180,8 +219,8 @@ def reproduce(
     benchmarks=tuple(BENCHMARKS),
     masses=settings.MASSES,
     progress: bool = True,
-) -> dict:
-    """Regenerate the paper's figures and tables into ``out``; return the summary (also in summary.json).
+) -> Reproduction:
+    """Regenerate the paper's figures and tables into ``out``; return what was written (summary.json's content).
 
     Parameters
     ----------
@@ -244,12 +283,12 @@ def reproduce(
         with stage("cross sections (figure 4)"):
             paths, rows = _figure4(out, benchmarks, masses, xsec_events, seed, n_threads, progress)
             files["4"] = [p.name for p in paths]
-            summary["cross_sections"] = rows
+            summary["cross_sections"] = [r.as_row() for r in rows]
 
         with stage("mock backgrounds (figure 6)"):
             bkgs = _figure6_samples(figure_events, seed, n_threads)
             files["6"] = [p.name for p in plots.figure6(bkgs["phi"], bkgs["gammaphi"], out / "figure6")]
-            summary["backgrounds"] = {ch: background_summary(ev) for ch, ev in bkgs.items()}
+            summary["backgrounds"] = {ch: background_summary(ev).as_dict() for ch, ev in bkgs.items()}
             del bkgs
 
         with stage("gamma-phi Dalitz plots (figure 7)"):
@@ -285,7 +324,7 @@ def reproduce(
             summary["reach"] = reach
             tables = {}
             for name, (table_channel, n_b) in TABLES.items():
-                rows_t = [TableRow(**res["table"][f"{n_b:g}"]) for (bm, m, c), res in zip(keys, results)
+                rows_t = [res.rows[n_b] for (bm, m, c), res in zip(keys, results)
                           if bm == "B1" and c == table_channel]
                 if rows_t:
                     table_settings = {"benchmark": "B1", "channel": table_channel, "eps": settings.EPS_REF,
@@ -296,7 +335,7 @@ def reproduce(
                     files[name] = [f"{name}.csv", f"{name}.tex"]
                 tables[name] = {"channel": table_channel, "n_b": n_b, "rows": [r.as_csv_dict() for r in rows_t]}
             summary["tables"] = tables
-            summary["points"] = [{"benchmark": k[0], **r} for k, r in zip(keys, results)]
+            summary["points"] = [{"benchmark": k[0], **r.as_dict()} for k, r in zip(keys, results)]
 
     summary["files"] = files
     summary["stage_seconds"] = stages
@@ -304,7 +343,7 @@ def reproduce(
     summary["peak_memory_mb"] = _peak_memory_mb()
     # allow_nan=False: a non-finite number would make invalid JSON; the reach is None where undefined
     write_text(out / "summary.json", json.dumps(summary, indent=1, default=json_default, allow_nan=False) + "\n")
-    return summary
+    return Reproduction(out, summary)
 
 
 FIGURE_NUMBERS = tuple(range(3, 13))
@@ -417,11 +456,11 @@ def figure_systematics(out: str | Path, study: Study | None = None, *, benchmark
     return plots.figure_systematics(rows, out / "systematics", study.statistic, theta, study.luminosity_fb / 1e3)
 
 
-def _figure4(out: Path, benchmarks, masses, xsec_events, seed, n_threads, progress) -> tuple[list[Path], list[dict]]:
+def _figure4(out: Path, benchmarks, masses, xsec_events, seed, n_threads, progress) -> tuple[list[Path], list[CrossSection]]:
     """The cross sections of figure 4 (also its CSV) and the figure; returns (paths, rows)."""
     rows = cross_section_table(benchmarks=benchmarks, masses=masses, n_events=xsec_events, seed=seed,
                                n_threads=n_threads, progress=progress)
-    write_rows(out / "figure4.csv", rows)
+    write_rows(out / "figure4.csv", [r.as_row() for r in rows])
     return plots.figure4(rows, out / "figure4") + [out / "figure4.csv"], rows
 
 
@@ -465,9 +504,10 @@ def _checked_grid(benchmarks, masses) -> tuple[list[str], list[float]]:
     return benchmarks, masses
 
 
-def print_summary(summary: dict, out: Path) -> None:
+def print_summary(result: Reproduction) -> None:
     """The human-readable end-of-run report."""
-    print(f"mcdh reproduce: wrote to {out}/")
+    summary = result.summary
+    print(f"mcdh reproduce: wrote to {result.folder}/")
     for k, v in summary["files"].items():
         label = f"figure {k}" if k.isdigit() else k
         print(f"  {label}: {', '.join(v)}")

@@ -5,7 +5,7 @@ import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -15,6 +15,9 @@ from .errors import ParameterError
 from .events import Events
 from .kinematics.variables import cos_theta, pair_mass
 from .settings import EPS_REF, THETA_EPS_SCAN
+
+if TYPE_CHECKING:
+    from .generate.signal import CrossSection
 
 STYLE: dict[str, Any] = {
     "font.size": 10, "axes.labelsize": 11, "axes.titlesize": 10, "legend.fontsize": 8, "legend.frameon": False,
@@ -80,7 +83,7 @@ def save(fig, stem: str | os.PathLike, formats=("png", "pdf"), csv: bool = True,
             fig.savefig(tmp, format=fmt, dpi=150, bbox_inches="tight")
         out.append(path)
     if csv:
-        panels, rows = drawn_rows(fig)
+        panels, rows = _drawn_rows(fig)
         out.append(write_rows(Path(f"{stem}.csv"), rows, comments=panels))
     if caption:
         path = Path(f"{stem}.txt")
@@ -114,7 +117,7 @@ def _label(artist) -> str:
     return (artist.get_gid() or "") if lab.startswith("_") else lab
 
 
-def drawn_rows(fig) -> tuple[list[str], list[dict]]:
+def _drawn_rows(fig) -> tuple[list[str], list[dict]]:
     """The numbers behind everything drawn in ``fig``: a line per panel (its title and axis labels) and one
     tidy table of panel, series, kind, x, y (and z).
 
@@ -217,22 +220,23 @@ def figure3(stem: str | os.PathLike, m_A=None) -> list[Path]:
 
 
 @styled
-def figure4(rows: list[dict], stem: str | os.PathLike) -> list[Path]:
+def figure4(rows: list[CrossSection], stem: str | os.PathLike) -> list[Path]:
     """Figure 4: signal cross sections against m_A (solid: phi, dashed: gamma-phi)."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
-    for b in sorted({r["benchmark"] for r in rows}):
+    for b in sorted({r.model.benchmark or "custom" for r in rows}):
         for proc, ls, lab in (("phi", "-", r"$\phi$"), ("gammaphi", "--", r"$\gamma\phi$")):
-            sel = sorted((r for r in rows if r["benchmark"] == b and r["process"] == proc), key=lambda r: r["m_A"])
+            sel = sorted((r for r in rows if (r.model.benchmark or "custom") == b and r.process == proc),
+                         key=lambda r: r.model.m_A)
             if not sel:
                 continue
-            x = [r["m_A"] for r in sel]
-            y = np.array([r["sigma_fb"] for r in sel])
-            e = np.array([r["sigma_err_fb"] for r in sel])
+            x = [r.model.m_A for r in sel]
+            y = np.array([r.sigma_fb for r in sel])
+            e = np.array([r.sigma_err_fb for r in sel])
             ax.plot(x, y, ls=ls, color=BENCHMARK_COLORS.get(b), marker=BENCHMARK_MARKERS.get(b), ms=4,
                     lw=2.4 if b == "B1" else 1.4, label=f"{b} {lab}")
             ax.fill_between(x, y - e, y + e, color=BENCHMARK_COLORS.get(b), alpha=0.3, lw=0)
-    eps = rows[0]["eps"] if rows else None
+    eps = rows[0].model.eps if rows else None
     ax.set_yscale("log")
     ax.set_xlabel(r"$m_{A'}$ [GeV]")
     ax.set_ylabel(r"$\sigma$ [fb]")

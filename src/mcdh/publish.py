@@ -9,7 +9,6 @@ Needs the publish extra (``pip install 'mcdh[publish]'``).
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tarfile
@@ -20,6 +19,7 @@ from ._atomic import atomic_path
 from ._version import __version__
 from .channels import CHANNELS
 from .errors import FileFormatError, ParameterError, require
+from .paper import Reproduction
 
 CHANNEL_NAMES = {"phi": "phi channel (e+e- -> phi chi chibar)", "gammaphi": "gamma-phi channel (e+e- -> gamma phi chi chibar)"}
 TABLE_COLUMNS = {
@@ -31,23 +31,6 @@ TABLE_COLUMNS = {
                  ("m2loglike", "-2 log L", "")),
 }
 """Each efficiency table's columns: (key in summary.json, name, unit)."""
-
-
-def read_summary(path: str | os.PathLike) -> dict:
-    """``summary.json`` of a ``mcdh reproduce`` folder (or the file itself), checked for what HEPData needs."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "summary.json"
-    if not path.is_file():
-        raise FileFormatError(path, "no such file (give the folder mcdh reproduce wrote, or its summary.json)")
-    try:
-        summary = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise FileFormatError(path, f"is not JSON ({exc})") from None
-    if not isinstance(summary, dict) or not {"settings", "reach", "tables"} <= set(summary):
-        raise FileFormatError(path, "is not the summary of a complete mcdh reproduce run (needs settings, reach and "
-                              "tables)")
-    return summary
 
 
 def validate_submission(directory: str | os.PathLike) -> list[str]:
@@ -70,13 +53,15 @@ def _value(v):
     return "-" if v is None else float(v)
 
 
-def hepdata_submission(summary: dict, out: str | os.PathLike) -> list[Path]:
-    """Write the HEPData submission of ``summary`` (:func:`read_summary`) into folder ``out``: ``submission.yaml``
+def hepdata_submission(result: Reproduction, out: str | os.PathLike) -> list[Path]:
+    """Write the HEPData submission of ``mcdh reproduce``'s results (:meth:`Reproduction.read
+    <mcdh.paper.Reproduction.read>`) into folder ``out``: ``submission.yaml``
     and one YAML per table, validated by hepdata-validator before it replaces ``out``, and the upload
     ``<out>.tar.gz`` beside it. Returns the files."""
     lib = require("hepdata_lib", "publish", "HEPData records")
     import yaml
 
+    summary = result.summary
     s = summary["settings"]
     lumi = f"{s['luminosity_fb'] / 1e3:g} ab^-1"
     region = f"{s['region']['name']} ({s['region']['r_in']:g}-{s['region']['r_out']:g} mm)"

@@ -31,7 +31,7 @@ import json
 import math
 import warnings
 from concurrent.futures import CancelledError
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from ._atomic import write_text
@@ -40,11 +40,37 @@ from .channels import CHANNELS
 from .errors import FileAccessError, ParameterError, check_count, check_positive, one_line
 from .settings import LUMINOSITY_FB, MASSES
 
-ROW_FIELDS = (
-    "benchmark", "mA", "channel", "theta", "eps", "n_b", "resc_sig", "window_lo", "window_hi",
-    "sel_sig", "sel_bkg", "m2loglike", "excluded", "eps95", "eps95_note",
-)
 GRID_FILE = "scan.json"
+
+
+@dataclass(frozen=True)
+class ScanRow:
+    """One (point, theta, eps, N_b) of a scan: the table row's numbers and the eps reach at that theta.
+
+    ``window_lo``/``window_hi`` are the selected window's edges (GeV for phi, sqrt|v| for gamma-phi);
+    ``excluded``: -2 log L >= 3.84 at this eps; ``eps95`` is None (with ``eps95_note`` saying why) where
+    there is no sensitivity.
+    """
+
+    benchmark: str
+    mA: float
+    channel: str
+    theta: float
+    eps: float
+    n_b: float
+    resc_sig: float
+    window_lo: float
+    window_hi: float
+    sel_sig: float
+    sel_bkg: float
+    m2loglike: float
+    excluded: bool
+    eps95: float | None
+    eps95_note: str | None
+
+
+ROW_FIELDS = tuple(f.name for f in fields(ScanRow))
+"""The columns of results.csv (the fields of :class:`ScanRow`)."""
 
 
 def _tuple(name, values, check):
@@ -118,7 +144,7 @@ class ClusterLost(RuntimeError):
     """The dask scheduler or the connection to it went away mid-scan (finished points are saved)."""
 
 
-def task_record(grid: dict, task) -> dict:
+def _task_record(grid: dict, task) -> dict:
     """What a point file must hold to be this task's: the grid and the task, exactly."""
     b, m, c = task
     return {"grid": grid, "task": {"benchmark": b, "mA": float(m), "channel": c}}
@@ -128,11 +154,11 @@ def task_name(grid: dict, task) -> str:
     """The point file name: readable, and unique through a digest of the exact parameters (masses 0.4 MeV
     apart are different points)."""
     b, m, c = task
-    digest = hashlib.sha256(json.dumps(task_record(grid, task), sort_keys=True).encode()).hexdigest()[:16]
+    digest = hashlib.sha256(json.dumps(_task_record(grid, task), sort_keys=True).encode()).hexdigest()[:16]
     return f"{b}_mA{round(m * 1000):05d}MeV_{c}_{digest}"
 
 
-def run_task(grid: dict, task) -> list[dict]:
+def run_task(grid: dict, task) -> list[ScanRow]:
     """Analyse one (benchmark, m_A, channel) point at every theta, eps and N_b of the grid."""
     from .physics.widths import HadronicValidityWarning
     from .study import Study, reach_result
@@ -152,13 +178,9 @@ def run_task(grid: dict, task) -> list[dict]:
                                      a.model)
                 for eps in grid["eps"]:
                     r = a.table_row(eps, theta, n_b, study.background_uncertainty)
-                    rows.append({
-                        "benchmark": benchmark, "mA": m_A, "channel": channel, "theta": theta, "eps": eps,
-                        "n_b": n_b, "resc_sig": r.resc_sig, "window_lo": r.window_lo, "window_hi": r.window_hi,
-                        "sel_sig": r.sel_sig, "sel_bkg": r.sel_bkg, "m2loglike": r.m2loglike,
-                        "excluded": bool(r.m2loglike >= 3.84), "eps95": reach.eps,
-                        "eps95_note": reach.note,
-                    })
+                    rows.append(ScanRow(benchmark, m_A, channel, theta, eps, n_b, r.resc_sig, r.window_lo,
+                                        r.window_hi, r.sel_sig, r.sel_bkg, r.m2loglike, bool(r.m2loglike >= 3.84),
+                                        reach.eps, reach.note))
     return rows
 
 
@@ -188,7 +210,7 @@ def rows_digest(rows: list[dict]) -> str:
     return hashlib.sha256(json.dumps(rows, sort_keys=True, allow_nan=True).encode()).hexdigest()
 
 
-def _load_point(path: Path, record: dict):
+def _load_point(path: Path, record: dict) -> list[ScanRow] | None:
     """The rows of a point file, or None (recompute, never copy) unless it is this task's, complete, as mcdh
     wrote it (its digest) and its values are what a point holds (:func:`_valid_rows`)."""
     try:
@@ -202,7 +224,7 @@ def _load_point(path: Path, record: dict):
         return None
     if data.get("digest") != rows_digest(rows) or not _valid_rows(rows, record):
         return None
-    return rows
+    return [ScanRow(**r) for r in rows]
 
 
 def _number(x, lo: float = -math.inf) -> bool:
@@ -236,7 +258,7 @@ def saved_points(grid: ScanGrid, out) -> int:
     """How many of the grid's tasks have a valid point file in ``out`` (what a rerun will not recompute)."""
     spec = grid.as_dict()
     points = Path(out) / "points"
-    return sum(_load_point(points / f"{task_name(spec, t)}.json", task_record(spec, t)) is not None for t in grid.tasks())
+    return sum(_load_point(points / f"{task_name(spec, t)}.json", _task_record(spec, t)) is not None for t in grid.tasks())
 
 
 @contextlib.contextmanager
@@ -269,7 +291,7 @@ def _locked(out: Path):
 
 
 def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: int = 2, serial: bool = False,
-             progress: bool = True) -> list[dict]:
+             progress: bool = True) -> list[ScanRow]:
     """Run (or resume) the scan of ``grid`` into folder ``out``; returns all rows.
 
     Parameters
@@ -287,7 +309,7 @@ def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: in
         return _run_locked(grid, out, scheduler, n_workers, serial, progress)
 
 
-def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bool, progress: bool) -> list[dict]:
+def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bool, progress: bool) -> list[ScanRow]:
     _check_out(out, grid)  # again under the lock: a scan that started meanwhile may have claimed the folder
     points = out / "points"
     tasks = grid.tasks()
@@ -297,15 +319,16 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
     for t in tasks:
         p = points / f"{names[t]}.json"
         if p.exists():
-            rows = _load_point(p, task_record(spec, t))
+            rows = _load_point(p, _task_record(spec, t))
             if rows is not None:
                 done[t] = rows
     todo = [t for t in tasks if t not in done]
     with progress_bar(len(tasks), "scan", "point", progress, initial=len(done)) as advance:
 
         def store(task, rows):
+            records = [asdict(r) for r in rows]
             write_text(points / f"{names[task]}.json",
-                       json.dumps({**task_record(spec, task), "rows": rows, "digest": rows_digest(rows)}))
+                       json.dumps({**_task_record(spec, task), "rows": records, "digest": rows_digest(records)}))
             done[task] = rows
             advance(1)
 
@@ -376,7 +399,8 @@ def _connect(scheduler, n_workers):
                              f"no dask scheduler answers there ({type(exc).__name__}: {exc})") from None
 
 
-def _write_results(out: Path, rows: list[dict]) -> None:
+def _write_results(out: Path, scan_rows: list[ScanRow]) -> None:
+    rows = [asdict(r) for r in scan_rows]
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=ROW_FIELDS, lineterminator="\n")
     w.writeheader()

@@ -5,10 +5,9 @@ A *point* is (benchmark, m_A, channel). Its random streams come from
 point's numbers do not depend on which other points are computed, in which
 order, or on how many threads run them.
 
-Entry points: :func:`analyse_point` (one :class:`ChannelAnalysis`),
-:func:`efficiency_table` (Appendix B tables), :func:`point_results` (all
-numbers the figures need at one point) and :func:`run_points` (a thread pool
-with a progress bar).
+Entry point: :class:`Study` (settings once; every question about a point); :func:`point_results` (all
+numbers the figures need at one point, a :class:`PointResult`) and :func:`run_points` (a thread pool
+with a progress bar) serve ``mcdh reproduce`` and the scans.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ import threading
 import warnings
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,8 +38,12 @@ from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
 from .physics.widths import ENVELOPE, HadronicValidityWarning, check_width_model, unit_mixing_width, width_envelope
 from .reconstruct.calibration import TOYS, calibrate
 from .reconstruct.data import Data, asimov_data, poisson_data
-from .reconstruct.fit import MAX_OUTSIDE, PAIRS, FitResult, check_start, fit, precision_table
+from .reconstruct.fit import MAX_OUTSIDE, PAIRS, FitResult, PrecisionRow, check_start, fit, precision_table
 from .reconstruct.model import DataModel, FitConfig
+
+if TYPE_CHECKING:
+    import hist
+
 from .settings import EPS_REF, LUMINOSITY_FB, MASSES, NB_VALUES, THETA_EPS_SCAN, THETA_TABLE
 
 DEFAULT_N_SIGNAL = 100_000
@@ -83,65 +86,6 @@ def warm_up() -> None:
         _warm = True
 
 
-def analyse_point(
-    benchmark: str,
-    m_A: float,
-    channel: str,
-    *,
-    n_signal: int = DEFAULT_N_SIGNAL,
-    n_background: int = DEFAULT_N_BACKGROUND,
-    seed: int = 0,
-    config: AnalysisConfig | None = None,
-    model: DarkSector | None = None,
-    m_A_hypothesis: float | None = None,
-    signal: Events | None = None,
-    background: Events | None = None,
-    n_threads: int = 1,
-) -> ChannelAnalysis:
-    """Generate signal and background for one point and set up its analysis.
-
-    Parameters
-    ----------
-    benchmark : {"B1", "B2", "B3"}
-        Mass ratios (ignored when ``model`` is given, except for the seed).
-    m_A : float
-        Dark-photon mass (GeV).
-    channel : {"phi", "gammaphi"}
-    n_signal, n_background : int
-        Weighted events of each sample.
-    seed : int
-        Master seed; see :func:`point_seed`.
-    config : AnalysisConfig, optional
-    model : DarkSector, optional
-        Use this model instead of the benchmark at m_A with eps = theta = 1e-4.
-    m_A_hypothesis : float, optional
-        m_A assumed by the analysis (v and the m_chichi binning).
-    signal, background : Events, optional
-        Use these samples (e.g. read from files) instead of generating them;
-        the seeds of what is generated and of the smearing stay those of the point.
-    n_threads : int
-        Threads for generating the samples (results do not depend on it).
-    """
-    check_channel(channel)
-    n_signal = check_count("n_signal", n_signal, 100)
-    n_background = check_count("n_background", n_background, 100)
-    config = config if config is not None else AnalysisConfig()
-    warm_up()
-    if model is None:
-        model = DarkSector.from_benchmark(benchmark, m_A, eps=EPS_REF, theta=THETA_TABLE)
-    ss = point_seed(seed, benchmark, model.m_A, channel)
-    s_sig, s_bkg, s_smear = ss.spawn(3)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", HadronicValidityWarning)
-        if signal is None:
-            signal = generate_signal(model, channel, n_signal, np.random.default_rng(s_sig), n_threads=n_threads)
-        if background is None:
-            background = generate_background(
-                channel, model.m_phi, model.m_chi, n_background, np.random.default_rng(s_bkg), n_b=1.0, sqrt_s=model.sqrt_s, n_threads=n_threads,
-            )
-        return ChannelAnalysis(model, channel, signal, background, config, seed=s_smear, m_A_hypothesis=m_A_hypothesis)
-
-
 def _check_masses(masses) -> list[float]:
     out = []
     for m in masses:
@@ -156,31 +100,63 @@ def run_points(fn, items, n_threads: int = 1, progress: bool = False, desc: str 
     return ordered_map(fn, items, n_threads=n_threads, progress=progress, desc=desc, unit="pt")
 
 
-def efficiency_table(
-    benchmark: str,
-    channel: str,
-    n_b: float,
-    *,
-    eps: float = EPS_REF,
-    theta: float = THETA_TABLE,
-    masses=MASSES,
-    n_signal: int = DEFAULT_N_SIGNAL,
-    n_background: int = DEFAULT_N_BACKGROUND,
-    seed: int = 0,
-    config: AnalysisConfig | None = None,
-    n_threads: int = 1,
-    progress: bool = False,
-) -> list[TableRow]:
-    """The Appendix B efficiency table of ``channel`` for a benchmark, N_b, eps and theta (:meth:`Study.table`
-    with these settings and Winkler's widths)."""
-    config = config if config is not None else AnalysisConfig()
-    study = Study(luminosity_fb=config.luminosity_fb, n_b=n_b, region=config.region, n_signal=n_signal,
-                  n_background=n_background, seed=seed, n_threads=n_threads, options=config)
-    return study.table(benchmark, channel, eps=eps, theta=theta, masses=masses, progress=progress)
-
-
 def _finite(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """Everything the tables and figures 11-12 need at one point (:func:`point_results`), keyed by N_b.
+
+    Attributes
+    ----------
+    m_A : float
+        The dark-photon mass (GeV).
+    channel : {"phi", "gammaphi"}
+    rows : dict of float to TableRow
+        The Appendix B table row at (``eps_table``, ``theta_table``).
+    reach, reach_cut_and_count : dict of float to Reach
+        The eps reach at ``theta_eps_scan`` (the optimised windows; every bin in one window).
+    band, band_cut_and_count : dict of float to ThetaBand
+        The theta band at ``eps_theta_scan`` (same two strategies).
+    eps_width_band : dict of float to (lower, upper), optional
+        The smallest and largest eps reach over the hadronic-width envelope (with ``width_envelope``).
+    theta_band_width_envelope : dict of float to (lower, upper), optional
+        The range [min, max] each edge of the theta band moves over the envelope (None: edge not known).
+    """
+
+    m_A: float
+    channel: str
+    rows: dict[float, TableRow] = field(repr=False)
+    reach: dict[float, Reach]
+    reach_cut_and_count: dict[float, Reach] = field(repr=False)
+    band: dict[float, ThetaBand] = field(repr=False)
+    band_cut_and_count: dict[float, ThetaBand] = field(repr=False)
+    eps_width_band: dict[float, tuple[float | None, float | None]] | None = field(default=None, repr=False)
+    theta_band_width_envelope: dict[float, tuple[list[float] | None, list[float] | None]] | None = field(
+        default=None, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form (``summary.json``'s ``points``): N_b keys as text ("1", "10000"), None for no number."""
+        def band(b: ThetaBand) -> dict[str, Any]:
+            return asdict(b) | {"lower": _finite(b.lower), "upper": _finite(b.upper)}
+
+        out: dict[str, Any] = {
+            "m_A": self.m_A, "channel": self.channel,
+            "table": {f"{n:g}": asdict(r) for n, r in self.rows.items()},
+            "eps95": {f"{n:g}": r.eps for n, r in self.reach.items()},
+            "eps95_cut_and_count": {f"{n:g}": r.eps for n, r in self.reach_cut_and_count.items()},
+            "eps95_note": {f"{n:g}": r.note for n, r in self.reach.items()},
+            "theta_band": {f"{n:g}": band(b) for n, b in self.band.items()},
+            "theta_band_cut_and_count": {f"{n:g}": band(b) for n, b in self.band_cut_and_count.items()},
+        }
+        if self.eps_width_band is not None:
+            out["eps95_width_band"] = {f"{n:g}": {"lower": lo, "upper": hi}
+                                       for n, (lo, hi) in self.eps_width_band.items()}
+        if self.theta_band_width_envelope is not None:
+            out["theta_band_width_envelope"] = {f"{n:g}": {"lower": lo, "upper": hi}
+                                                for n, (lo, hi) in self.theta_band_width_envelope.items()}
+        return out
 
 
 def point_results(
@@ -192,53 +168,35 @@ def point_results(
     eps_theta_scan: float = EPS_REF,
     width_envelope: bool = False,
     statistic: limits.Statistic = limits.PAPER,
-) -> dict:
-    """Everything the tables and figures 11-12 need at one point (JSON-ready).
-
-    Keys: ``table`` (rows per N_b), ``eps95`` and ``eps95_cut_and_count``
-    (per N_b, at ``theta_eps_scan``), ``theta_band`` and
-    ``theta_band_cut_and_count`` (per N_b, at ``eps_theta_scan``), and with
-    ``width_envelope`` the band of the hadronic-width envelope
-    (:func:`~mcdh.physics.widths.width_envelope`) per N_b:
-    ``eps95_width_band`` ({"lower", "upper"}: the smallest and largest eps
-    reach over the envelope) and ``theta_band_width_envelope`` ({"lower",
-    "upper"}: the range [min, max] each edge of the theta band moves over).
-    """
+) -> PointResult:
+    """Everything the tables and figures 11-12 need at one point: table rows, eps reach and theta band per N_b
+    of ``n_b_values`` (optimised windows and cut-and-count), and with ``width_envelope`` their ranges over the
+    hadronic-width envelope (:func:`~mcdh.physics.widths.width_envelope`)."""
     a = analysis
     r = statistic.background_uncertainty
     windows = limits.Statistic("paper", r)  # the cut-and-count comparison is a window's, whatever the statistic
-    out: dict[str, Any] = {"m_A": a.model.m_A, "channel": a.channel, "table": {}, "eps95": {}, "eps95_cut_and_count": {},
-                           "eps95_note": {}, "theta_band": {}, "theta_band_cut_and_count": {}}
+    rows, reach, reach_cc = {}, {}, {}
     ratios = envelope_ratios(a.model) if width_envelope else None
+    eps_band: dict[float, tuple[float | None, float | None]] | None = None
+    theta_env: dict[float, tuple[list[float] | None, list[float] | None]] | None = None
     if ratios is not None:
         a.signal_hists([theta_eps_scan, *(envelope_thetas(ratios, theta_eps_scan) or [])])  # one replay for all
-        out["eps95_width_band"] = {}
-        out["theta_band_width_envelope"] = {}
+        eps_band, theta_env = {}, {}
     for n_b in n_b_values:
-        key = f"{n_b:g}"
-        row = a.table_row(eps_table, theta_table, n_b, r)
-        out["table"][key] = asdict(row)
-        reach = reach_result(a.eps_reach(theta_eps_scan, n_b, statistic=statistic).eps, a.channel, theta_eps_scan,
-                             a.model)
-        out["eps95"][key] = reach.eps
-        out["eps95_note"][key] = reach.note
-        out["eps95_cut_and_count"][key] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all",
-                                                                   statistic=windows).eps,
-                                                       a.channel, theta_eps_scan, a.model).eps
-        if ratios is not None:
-            lo, hi = eps_envelope(lambda t, n_b=n_b: a.eps_reach(t, n_b, statistic=statistic).eps, ratios,
-                                  theta_eps_scan, reach, a.model)
-            out["eps95_width_band"][key] = {"lower": lo, "upper": hi}
-    for label, strategy, stat in (("theta_band", None, statistic), ("theta_band_cut_and_count", "all", windows)):
-        bands = a.theta_band(eps_theta_scan, n_b_values, strategy=strategy, statistic=stat)
-        for n_b, band in bands.items():
-            d = asdict(band)
-            d["lower"], d["upper"] = _finite(band.lower), _finite(band.upper)
-            out[label][f"{n_b:g}"] = d
-            if label == "theta_band" and ratios is not None:
-                lo, hi = theta_edges_envelope(d["lower"], d["upper"], ratios)
-                out["theta_band_width_envelope"][f"{n_b:g}"] = {"lower": lo, "upper": hi}
-    return out
+        rows[n_b] = a.table_row(eps_table, theta_table, n_b, r)
+        reach[n_b] = reach_result(a.eps_reach(theta_eps_scan, n_b, statistic=statistic).eps, a.channel,
+                                  theta_eps_scan, a.model)
+        reach_cc[n_b] = reach_result(a.eps_reach(theta_eps_scan, n_b, strategy="all", statistic=windows).eps,
+                                     a.channel, theta_eps_scan, a.model)
+        if eps_band is not None and ratios is not None:
+            eps_band[n_b] = eps_envelope(lambda t, n_b=n_b: a.eps_reach(t, n_b, statistic=statistic).eps, ratios,
+                                         theta_eps_scan, reach[n_b], a.model)
+    band = a.theta_band(eps_theta_scan, n_b_values, statistic=statistic)
+    band_cc = a.theta_band(eps_theta_scan, n_b_values, strategy="all", statistic=windows)
+    if theta_env is not None and ratios is not None:
+        for n_b, b in band.items():
+            theta_env[n_b] = theta_edges_envelope(_finite(b.lower), _finite(b.upper), ratios)
+    return PointResult(a.model.m_A, a.channel, rows, reach, reach_cc, band, band_cc, eps_band, theta_env)
 
 
 ENVELOPE_POINTS = 9
@@ -583,10 +541,26 @@ class Study:
             self._analyses[key] = a
         return a
 
-    def _analyse(self, model, channel, signal, background) -> ChannelAnalysis:
-        return analyse_point(model.benchmark or "custom", model.m_A, channel, n_signal=self.n_signal,
-                             n_background=self.n_background, seed=self.seed, config=self.config, model=model,
-                             signal=signal, background=background, n_threads=self.threads)
+    def _analyse(self, model: DarkSector, channel: str, signal: Events | None,
+                 background: Events | None) -> ChannelAnalysis:
+        """Generate what is not given (signal at ``model``, background at N_b = 1) and set up the analysis.
+
+        The point's streams (:func:`point_seed`) seed what is generated and the smearing, whether or not a
+        sample is given."""
+        check_channel(channel)
+        warm_up()
+        ss = point_seed(self.seed, model.benchmark or "custom", model.m_A, channel)
+        s_sig, s_bkg, s_smear = ss.spawn(3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", HadronicValidityWarning)
+            if signal is None:
+                signal = generate_signal(model, channel, self.n_signal, np.random.default_rng(s_sig),
+                                         n_threads=self.threads)
+            if background is None:
+                background = generate_background(channel, model.m_phi, model.m_chi, self.n_background,
+                                                 np.random.default_rng(s_bkg), n_b=1.0, sqrt_s=model.sqrt_s,
+                                                 n_threads=self.threads)
+        return ChannelAnalysis(model, channel, signal, background, self.config, seed=s_smear)
 
     def _channels(self, channel: str) -> tuple[str, ...]:
         if channel == COMBINED:
@@ -691,7 +665,7 @@ class Study:
                                eps_ref=eps_ref, rel_unc=self.background_uncertainty, windows=windows)
 
     def histograms(self, point: str | DarkSector, m_A: float | None = None, channel: str = "phi", *,
-                   eps: float = EPS_REF, theta: float = THETA_TABLE) -> dict[str, Any]:
+                   eps: float = EPS_REF, theta: float = THETA_TABLE) -> dict[str, hist.Hist]:
         """The smeared signal and background histograms (``hist.Hist``, weighted storage) in expected events."""
         eps, theta = check_eps(eps), check_theta(theta)  # refused before any generation
         return analysis_histograms(self.analysis(point, m_A, channel), eps, theta, self.n_b)
@@ -772,14 +746,14 @@ class Study:
                          n_workers=default_threads() if n_workers is None else n_workers, progress=progress)
 
     def precision_table(self, point: str | DarkSector, m_A: float | None = None, *, eps: float | None = None,
-                        theta: float | None = None, n_signal=(10, 30, 100, 1000), **options) -> list[dict]:
+                        theta: float | None = None, n_signal=(10, 30, 100, 1000), **options) -> list[PrecisionRow]:
         """Expected precision of m_A, m_phi, eps and theta (Asimov, HESSE) at ``n_signal`` phi-channel signal
         events, for each channel alone and combined (:func:`~mcdh.reconstruct.fit.precision_table`)."""
         config = self.fit_config(point, m_A, eps=eps, theta=theta, **options)
         return precision_table(self.data_model(config), n_signal)
 
 
-def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float) -> dict[str, Any]:
+def analysis_histograms(a: ChannelAnalysis, eps: float, theta: float, n_b: float) -> dict[str, hist.Hist]:
     """The smeared signal (at eps, theta) and background (at N_b) histograms of an analysis as ``hist.Hist``.
 
     Weighted storage: values in expected events, variances the Monte Carlo

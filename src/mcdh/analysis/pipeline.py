@@ -33,7 +33,7 @@ from ..settings import LUMINOSITY_FB
 from . import cls, limits
 from .binning import Binning, mchichi_binning, sqrt_abs_v_max, v_binning
 from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region, transverse_decay_length
-from .smearing import DEFAULT_COPIES, Resolution, replay_fill, seed_key, smear_fill, smear_record
+from .smearing import DEFAULT_COPIES, Resolution, _smear_chunk, _smear_fill, replay_fill, seed_key
 
 CHUNK = 32768
 """Events per smearing call: bounds the (events x theta values) weight matrix."""
@@ -242,13 +242,13 @@ class ChannelAnalysis:
         return self.binning.find(self.m_A_hyp) if self.channel == "phi" else 0
 
     def _records(self, x, y, key, smear: bool) -> list:
-        """The smeared copies of a sample, chunk by chunk (:func:`smear_record`), made once and kept: every
+        """The smeared copies of a sample, chunk by chunk (:func:`_smear_chunk`), made once and kept: every
         later fill (each theta, the table, the reach, the band refinements) replays them."""
         cache_key = (key, smear, x.size)
         if cache_key not in self._smeared:
             mode = "value" if self.channel == "phi" else "sqrt_abs_v"
             self._smeared[cache_key] = [
-                smear_record(x[a:min(x.size, a + CHUNK)], self.binning, mode=mode, y=y[a:min(x.size, a + CHUNK)],
+                _smear_chunk(x[a:min(x.size, a + CHUNK)], self.binning, mode=mode, y=y[a:min(x.size, a + CHUNK)],
                              e_bar=self.e_bar, m_A=self.m_A_hyp, resolution=self.config.resolution,
                              n_copies=self.config.n_copies, seed=key, first_index=a, smear=smear)
                 for a in range(0, x.size, CHUNK)]
@@ -259,7 +259,7 @@ class ChannelAnalysis:
         """Fill histograms chunk by chunk; ``weights(start, stop)`` gives that chunk's (m, n_cols) weights.
 
         The smearing is done once per sample (:meth:`_records`) and replayed for every set of weights,
-        with the sums of :func:`smear_fill` bit for bit; ``keep=False`` smears without keeping the record
+        with the sums of :func:`_smear_fill` bit for bit; ``keep=False`` smears without keeping the record
         (a sample filled only once). Building the weights per chunk keeps the (events x theta values)
         matrix at CHUNK rows.
         """
@@ -273,7 +273,7 @@ class ChannelAnalysis:
         mode = "value" if self.channel == "phi" else "sqrt_abs_v"
         for start in range(0, x.size, CHUNK):
             stop = min(x.size, start + CHUNK)
-            smear_fill(
+            _smear_fill(
                 x[start:stop], weights(start, stop), self.binning, mode=mode, y=y[start:stop], e_bar=self.e_bar,
                 m_A=self.m_A_hyp, resolution=self.config.resolution, n_copies=self.config.n_copies, seed=key,
                 first_index=start, smear=smear, out=(hist, w2),
@@ -409,7 +409,7 @@ class ChannelAnalysis:
         return theta_bands(self.config, n_b_values, g, self.signal_hists, statistic.target)
 
 
-def theta_bands(config: AnalysisConfig, keys: list, g, prefetch, target: float = limits.CL95) -> dict:
+def theta_bands(config: AnalysisConfig, keys: list, g, prefetch, target: float = limits.CL95) -> dict[Any, ThetaBand]:
     """Theta bands where ``g(key, thetas)`` (-2 log L at those thetas) reaches ``target``, one per key.
 
     ``g`` is evaluated on ``config.theta_grid()``; every crossing is

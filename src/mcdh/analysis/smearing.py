@@ -311,7 +311,7 @@ def _replay_fill(offsets, bins, counts, n_copies, weights, hist, sumw2):
 MODES = ("value", "sqrt_abs_v")
 
 
-def smear_fill(
+def _smear_fill(
     x: np.ndarray,
     weights: np.ndarray,
     binning,
@@ -394,19 +394,19 @@ def smear_fill(
     # record and replay block by block: the recorded bins never exceed BLOCK x n_copies entries
     for lo in range(0, x.size, BLOCK):
         hi = min(x.size, lo + BLOCK)
-        record = smear_record(x[lo:hi], binning, mode=mode, y=y[lo:hi], e_bar=e_bar, m_A=m_A, resolution=resolution,
+        record = _smear_chunk(x[lo:hi], binning, mode=mode, y=y[lo:hi], e_bar=e_bar, m_A=m_A, resolution=resolution,
                               n_copies=n_copies, seed=key, first_index=first_index + lo, smear=smear, compact=False)
         replay_fill(record, w[lo:hi], (hist, sumw2))
     return hist, sumw2
 
 
 BLOCK = 8192
-"""Events recorded at a time by :func:`smear_fill` (bounds its temporary memory)."""
+"""Events recorded at a time by :func:`_smear_fill` (bounds its temporary memory)."""
 
 
 @dataclass(frozen=True)
 class SmearRecord:
-    """Where the smeared copies of a chunk of events landed (see :func:`smear_record`)."""
+    """Where the smeared copies of a chunk of events landed (see :func:`_smear_record`)."""
 
     offsets: np.ndarray
     bins: np.ndarray
@@ -418,13 +418,13 @@ class SmearRecord:
         return self.offsets.size - 1
 
 
-def smear_record(x, binning, *, mode="value", y=None, e_bar=0.0, m_A=0.0, resolution=None, n_copies=DEFAULT_COPIES,
+def _smear_chunk(x, binning, *, mode="value", y=None, e_bar=0.0, m_A=0.0, resolution=None, n_copies=DEFAULT_COPIES,
                  seed=0, first_index=0, smear=True, compact=True) -> SmearRecord:
     """Smear each event into ``n_copies`` Gaussian copies and record the bins they land in (no weights).
 
-    The expensive part of :func:`smear_fill` (drawing the normals, binning), done once per sample:
+    The expensive part of :func:`_smear_fill` (drawing the normals, binning), done once per sample:
     :func:`replay_fill` then fills histograms for any weights (e.g. every theta) from the record,
-    with the same sums in the same order as :func:`smear_fill`, bit for bit. Arguments as there;
+    with the same sums in the same order as :func:`_smear_fill`, bit for bit. Arguments as there;
     ``compact=False`` skips trimming the arrays to the entries used (a record replayed once).
     """
     x = np.ascontiguousarray(x, dtype=np.float64).ravel()
@@ -452,11 +452,11 @@ def replay_fill(record: SmearRecord, weights: np.ndarray, out: tuple[np.ndarray,
     _replay_fill(record.offsets, record.bins, record.counts, record.n_copies, w, out[0], out[1])
 
 
-def smear_fill_reference(
+def _smear_fill_reference(
     x, weights, binning, *, mode="value", y=None, e_bar=0.0, m_A=0.0, resolution=None,
     n_copies=DEFAULT_COPIES, seed=0, first_index=0,
 ):
-    """Plain numpy version of :func:`smear_fill` that materialises all copies (tests only).
+    """Plain numpy version of :func:`_smear_fill` that materialises all copies (tests only).
 
     Uses the same normals (:func:`normals`), so the two agree to rounding.
     """

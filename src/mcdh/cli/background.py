@@ -32,14 +32,14 @@ def run(args) -> int:
                              sqrt_s=args.sqrt_s, unweight=args.unweight, n_threads=args.threads, progress=not args.quiet)
     summary = background_summary(ev, args.lumi_fb)
     if args.json:
-        print(opt.dumps(summary))
+        print(opt.dumps(summary.as_dict()))
         return 0
-    print(f"mock background, {args.channel} channel: {summary['events']} events, N_b = {args.nb:g} (at 10 ab^-1)")
-    print(f"  sigma = {summary['sigma_fb']:.6g} fb -> {summary['expected_events']:.6g} events in {args.lumi_fb:g} fb^-1")
-    print(f"  phase space (inside acceptance) = {summary['phase_space_volume']:.6g}, "
-          f"acceptance efficiency {summary['acceptance_efficiency']:.4f}")
-    if summary["unweighting_efficiency"] is not None:
-        print(f"  unweighting efficiency {summary['unweighting_efficiency']:.4f}")
-    print(f"  <m_chichi> = {summary['mchichi_mean']:.4f} GeV in "
-          f"[{summary['mchichi_range'][0]:.4g}, {summary['mchichi_range'][1]:.4g}]")
+    print(f"mock background, {args.channel} channel: {summary.events} events, N_b = {args.nb:g} (at 10 ab^-1)")
+    print(f"  sigma = {summary.sigma_fb:.6g} fb -> {summary.expected_events:.6g} events in {args.lumi_fb:g} fb^-1")
+    print(f"  phase space (inside acceptance) = {summary.phase_space_volume:.6g}, "
+          f"acceptance efficiency {summary.acceptance_efficiency:.4f}")
+    if summary.unweighting_efficiency is not None:
+        print(f"  unweighting efficiency {summary.unweighting_efficiency:.4f}")
+    print(f"  <m_chichi> = {summary.mchichi_mean:.4f} GeV in "
+          f"[{summary.mchichi_range[0]:.4g}, {summary.mchichi_range[1]:.4g}]")
     return 0

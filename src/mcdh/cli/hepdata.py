@@ -16,10 +16,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..errors import require
-    from ..publish import hepdata_submission, read_summary
+    from ..paper import Reproduction
+    from ..publish import hepdata_submission
 
     require("hepdata_lib", "publish", "mcdh hepdata")
-    files = hepdata_submission(read_summary(args.results), args.out)
+    files = hepdata_submission(Reproduction.read(args.results), args.out)
     if not args.quiet:
         print(f"HEPData submission ({len([f for f in files if f.suffix == '.yaml']) - 1} tables, validated) -> {args.out}")
     return 0

@@ -44,14 +44,14 @@ def run(args) -> int:
         from ..errors import require
 
         require("hepdata_lib", "publish", "mcdh reproduce --hepdata")
-    summary = reproduce(args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
+    result = reproduce(args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
                         benchmarks=args.benchmarks, progress=not args.quiet, **kw)
     if args.hepdata:
         from ..publish import hepdata_submission
 
-        hepdata_submission(summary, Path(args.out) / "hepdata")
+        hepdata_submission(result, Path(args.out) / "hepdata")
     if not args.quiet:
-        print_summary(summary, Path(args.out))
+        print_summary(result)
         if args.hepdata:
             print(f"  HEPData submission -> {Path(args.out) / 'hepdata'}")
     return 0

@@ -64,8 +64,8 @@ def run(args) -> int:
         print(f"mcdh scan: interrupted; {done} of {len(grid.tasks())} points are saved in {out / 'points'}: "
               "run the same command again to resume", file=sys.stderr)
         return 130
-    excluded = sum(r["excluded"] for r in rows)
-    blind = sum(r["eps95"] is None for r in rows)
+    excluded = sum(r.excluded for r in rows)
+    blind = sum(r.eps95 is None for r in rows)
     if not args.quiet:
         print(f"{len(grid.tasks())} points, {len(rows)} rows ({excluded} excluded at 95% CL, {blind} without "
               f"sensitivity in eps) in {time.perf_counter() - t0:.1f} s -> {out / 'results.csv'}", file=sys.stderr)

@@ -33,13 +33,13 @@ def run(args) -> int:
     res = cross_section(model, args.process, args.events, args.seed, n_threads=args.threads, progress=not args.quiet)
     dt = time.perf_counter() - t0
     out = {
-        "process": args.process, "benchmark": model.benchmark, "sigma_fb": res["sigma_fb"],
-        "sigma_err_fb": res["sigma_err_fb"], "m_A": model.m_A, "m_chi": model.m_chi, "m_phi": model.m_phi,
+        "process": args.process, "benchmark": model.benchmark, "sigma_fb": res.sigma_fb,
+        "sigma_err_fb": res.sigma_err_fb, "m_A": model.m_A, "m_chi": model.m_chi, "m_phi": model.m_phi,
         "eps": model.eps, "g_chi": model.g_chi, "q_phi": model.q_phi, "theta": model.theta, "alpha_em": model.alpha_em,
-        "kinetic_mixing": model.kinetic_mixing, "sqrt_s": model.sqrt_s, "gamma_A": res["gamma_A"],
-        "widths_A": res["widths_A"], "br_chichi": res["branching_ratios_A"]["chichi"], "events": args.events,
-        "seed": args.seed, "luminosity_fb": args.lumi_fb, "expected_events": res["sigma_fb"] * args.lumi_fb,
-        "unweighting_efficiency": res["unweighting_efficiency"], "channel_weights": res["channel_weights"],
+        "kinetic_mixing": model.kinetic_mixing, "sqrt_s": model.sqrt_s, "gamma_A": res.gamma_A,
+        "widths_A": res.widths_A, "br_chichi": res.branching_ratios_A["chichi"], "events": args.events,
+        "seed": args.seed, "luminosity_fb": args.lumi_fb, "expected_events": res.sigma_fb * args.lumi_fb,
+        "unweighting_efficiency": res.unweighting_efficiency, "channel_weights": res.channel_weights,
         "seconds": dt,
     }
     if args.process == "gammaphi":
@@ -50,8 +50,8 @@ def run(args) -> int:
     name = "e+e- -> phi chi chibar" if args.process == "phi" else "e+e- -> gamma phi chi chibar (Belle II photon acceptance)"
     print(f"{name}, {model.benchmark or 'custom'}: m_A = {model.m_A:g}, m_chi = {model.m_chi:.4g}, m_phi = {model.m_phi:.4g} GeV")
     print(f"  eps = {model.eps:g}, g_chi = {model.g_chi:g}, q_phi = {model.q_phi:g}, sqrt(s) = {model.sqrt_s:.5g} GeV")
-    print(f"  Gamma_A = {res['gamma_A']:.4g} GeV (BR chi chibar = {out['br_chichi']:.4f})")
-    print(f"  sigma = {res['sigma_fb']:.6g} +- {res['sigma_err_fb']:.2g} fb  "
+    print(f"  Gamma_A = {res.gamma_A:.4g} GeV (BR chi chibar = {out['br_chichi']:.4f})")
+    print(f"  sigma = {res.sigma_fb:.6g} +- {res.sigma_err_fb:.2g} fb  "
           f"({out['expected_events']:.4g} events in {args.lumi_fb:g} fb^-1)")
-    print(f"  {args.events} weighted events in {dt:.2f} s; unweighting efficiency {res['unweighting_efficiency']:.3f}")
+    print(f"  {args.events} weighted events in {dt:.2f} s; unweighting efficiency {res.unweighting_efficiency:.3f}")
     return 0

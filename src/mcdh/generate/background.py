@@ -19,6 +19,7 @@ for the signal), so the normalisation holds for events inside the acceptance.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -278,25 +279,41 @@ class BackgroundStream:
                              self.parameters)
 
 
-def background_summary(events: Events, luminosity_fb: float = LUMINOSITY_FB) -> dict:
-    """JSON-ready description of a background sample: normalisation, events at ``luminosity_fb`` (fb^-1), m_chichi."""
+@dataclass(frozen=True)
+class BackgroundSummary:
+    """A background sample at a glance (:func:`background_summary`): its normalisation, the events it
+    predicts at ``luminosity_fb`` (fb^-1) and its m_chichi. ``unweighting_efficiency`` is None for a
+    weighted sample, ``mchichi_mean`` for an empty one."""
+
+    channel: str
+    events: int
+    sigma_fb: float
+    expected_events: float
+    n_b: float
+    n_b_luminosity_fb: float
+    luminosity_fb: float
+    m_phi: float
+    m_chi: float
+    sqrt_s: float
+    phase_space_volume: float
+    acceptance_efficiency: float
+    unweighting_efficiency: float | None
+    mchichi_mean: float | None
+    mchichi_range: tuple[float, float]
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (``mcdh background --json``, summary.json)."""
+        return asdict(self) | {"mchichi_range": list(self.mchichi_range)}
+
+
+def background_summary(events: Events, luminosity_fb: float = LUMINOSITY_FB) -> BackgroundSummary:
+    """A background sample's normalisation, events at ``luminosity_fb`` (fb^-1) and m_chichi."""
     luminosity_fb = check_luminosity("luminosity_fb", luminosity_fb)
     m = pair_mass(events.momentum("chi"), events.momentum("chibar"))
     p = dict(events.parameters)
-    return {
-        "channel": p["channel"],
-        "events": len(events),
-        "sigma_fb": events.sigma_fb,
-        "expected_events": events.expected_events(luminosity_fb),
-        "n_b": p["n_b"],
-        "n_b_luminosity_fb": p["n_b_luminosity_fb"],
-        "luminosity_fb": luminosity_fb,
-        "m_phi": p["m_phi"],
-        "m_chi": p["m_chi"],
-        "sqrt_s": p["sqrt_s"],
-        "phase_space_volume": p["phase_space_volume"],
-        "acceptance_efficiency": p["acceptance_efficiency"],
-        "unweighting_efficiency": p.get("unweighting_efficiency"),
-        "mchichi_mean": float(np.average(m, weights=events.weights)) if len(events) else None,
-        "mchichi_range": [2 * p["m_chi"], p["sqrt_s"] - p["m_phi"]],
-    }
+    return BackgroundSummary(
+        p["channel"], len(events), events.sigma_fb, events.expected_events(luminosity_fb), p["n_b"],
+        p["n_b_luminosity_fb"], luminosity_fb, p["m_phi"], p["m_chi"], p["sqrt_s"], p["phase_space_volume"],
+        p["acceptance_efficiency"], p.get("unweighting_efficiency"),
+        float(np.average(m, weights=events.weights)) if len(events) else None,
+        (2 * p["m_chi"], p["sqrt_s"] - p["m_phi"]))

@@ -45,6 +45,7 @@ from __future__ import annotations
 import copy
 import math
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -611,7 +612,7 @@ class SignalStream:
             params |= seed_record(self._seed)
             params["unweighting_efficiency"] = summary.unweighting_efficiency()
         if self.frame == "lab":
-            params["beams"] = (self.beams if self.beams is not None else Beams()).describe()
+            params["beams"] = (self.beams if self.beams is not None else Beams()).as_dict()
         self.parameters = params
 
 
@@ -678,6 +679,57 @@ def _generate(model, process, n_events, rng, acceptance, n_threads, progress, ke
     return mom, w, setup, history, seeds
 
 
+@dataclass(frozen=True)
+class CrossSection:
+    """sigma of one process at one model point, with its Monte Carlo error (:func:`cross_section`).
+
+    Attributes
+    ----------
+    process : {"phi", "gammaphi"}
+    model : DarkSector
+        The point (its A' widths and branching ratios are properties here).
+    sigma_fb, sigma_err_fb : float
+        The cross section and its Monte Carlo error (fb).
+    events : int
+        Weighted events generated.
+    unweighting_efficiency : float
+        The expected fraction of events kept by unweighting.
+    channel_weights : list of float
+        The multichannel weights the integration settled on.
+    """
+
+    process: str
+    model: DarkSector = field(repr=False)
+    sigma_fb: float
+    sigma_err_fb: float
+    events: int
+    unweighting_efficiency: float
+    channel_weights: list = field(repr=False, compare=False)
+
+    @property
+    def gamma_A(self) -> float:
+        """The A' total width (GeV)."""
+        return self.model.width_A
+
+    @property
+    def widths_A(self) -> dict[str, float]:
+        """The A' partial widths (GeV) by channel."""
+        return dict(self.model.widths_A)
+
+    @property
+    def branching_ratios_A(self) -> dict[str, float]:
+        """The A' branching ratios by channel."""
+        return self.model.branching_ratios_A
+
+    def as_row(self) -> dict[str, object]:
+        """The figure-4 CSV row: benchmark, process, masses, eps, g_chi, sigma, its error, Gamma_A, efficiency."""
+        m = self.model
+        return {"benchmark": m.benchmark, "process": self.process, "m_A": m.m_A, "m_chi": m.m_chi,
+                "m_phi": m.m_phi, "eps": m.eps, "g_chi": m.g_chi, "sigma_fb": self.sigma_fb,
+                "sigma_err_fb": self.sigma_err_fb, "gamma_A": self.gamma_A,
+                "unweighting_efficiency": self.unweighting_efficiency}
+
+
 def cross_section(
     model: DarkSector,
     process: str,
@@ -687,13 +739,11 @@ def cross_section(
     acceptance: PhotonAcceptance | None = None,
     n_threads: int | None = None,
     progress: bool = False,
-) -> dict:
+) -> CrossSection:
     """sigma in fb with its Monte Carlo error, without keeping the events (memory O(n_events) doubles).
 
     Uses exactly the random numbers of :func:`generate_signal` with the same
-    ``rng``, so both give the same sigma. Returns a dict with ``sigma_fb``,
-    ``sigma_err_fb``, ``events``, ``unweighting_efficiency``,
-    ``channel_weights``, ``gamma_A`` and the widths and branching ratios of the A'.
+    ``rng``, so both give the same sigma.
     """
     if not isinstance(model, DarkSector):
         raise ParameterError("model", type(model).__name__, "must be a mcdh DarkSector")
@@ -701,17 +751,7 @@ def cross_section(
     n_events = check_count("n_events", n_events, 2)
     _, w, setup, history, _ = _generate(model, process, n_events, rng, acceptance, n_threads, progress, False)
     sigma, err = sigma_and_error(w)
-    return {
-        "process": process,
-        "sigma_fb": sigma,
-        "sigma_err_fb": err,
-        "events": n_events,
-        "unweighting_efficiency": unweighting_efficiency(w),
-        "channel_weights": history[-1],
-        "gamma_A": model.width_A,
-        "widths_A": dict(model.widths_A),
-        "branching_ratios_A": model.branching_ratios_A,
-    }
+    return CrossSection(process, model, sigma, err, n_events, unweighting_efficiency(w), history[-1])
 
 
 def overweight_threshold(w: np.ndarray, max_overweight: float = 1e-3) -> float:
@@ -817,7 +857,7 @@ def cross_section_table(
     n_threads: int | None = None,
     progress: bool = False,
     **model_kwargs,
-) -> list[dict]:
+) -> list[CrossSection]:
     """sigma(m_A) for benchmarks x processes (the paper's figure 4).
 
     Each grid point gets its own seed, ``SeedSequence(seed, spawn_key=(2,
@@ -832,21 +872,6 @@ def cross_section_table(
             model = DarkSector.from_benchmark(b, m_A, **model_kwargs)
             key = (2, list(BENCHMARKS).index(b.upper()), CHANNELS.index(p), int(round(m_A * 1000)))
             rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
-            res = cross_section(model, p, n_events, rng, n_threads=n_threads)
-            rows.append(
-                {
-                    "benchmark": b,
-                    "process": p,
-                    "m_A": m_A,
-                    "m_chi": model.m_chi,
-                    "m_phi": model.m_phi,
-                    "eps": model.eps,
-                    "g_chi": model.g_chi,
-                    "sigma_fb": res["sigma_fb"],
-                    "sigma_err_fb": res["sigma_err_fb"],
-                    "gamma_A": res["gamma_A"],
-                    "unweighting_efficiency": res["unweighting_efficiency"],
-                }
-            )
+            rows.append(cross_section(model, p, n_events, rng, n_threads=n_threads))
             advance(1)
     return rows

@@ -113,7 +113,8 @@ class Beams:
         """Transform four-momenta (..., 4) from the CMS to the lab (new array)."""
         return np.asarray(momenta, dtype=np.float64) @ self.cms_to_lab.T
 
-    def describe(self) -> dict:
+    def as_dict(self) -> dict[str, float]:
+        """The beams' energies (GeV), crossing angles (rad) and sqrt(s), as recorded with a lab-frame sample."""
         return {
             "e_minus": self.e_minus,
             "e_plus": self.e_plus,
@@ -130,4 +131,4 @@ def to_lab(events: Events, beams: Beams | None = None) -> Events:
     if events.frame != "cms":
         raise ParameterError("events.frame", events.frame, "must be 'cms' or 'lab'")
     b = beams if beams is not None else Beams()
-    return events.with_momenta(b.to_lab(events.momenta), "lab", beams=b.describe())
+    return events.with_momenta(b.to_lab(events.momenta), "lab", beams=b.as_dict())

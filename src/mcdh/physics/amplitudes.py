@@ -254,7 +254,7 @@ def me2_phi(p1, p2, k1, k2, m_chi, m_A, width_A):
 
 
 @njit(cache=True)
-def amplitude_phi(p1, p2, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
+def _amplitude_phi(p1, p2, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
     """Helicity amplitude / couplings of e+e- -> phi chi chibar (overall phase dropped)."""
     J = electron_current(p1, p2, h1, h2)
     X = chi_current(k1, k2, m_chi, s1, s2)
@@ -271,7 +271,7 @@ def me2_phi_helicity(p1, p2, k1, k2, m_chi, m_A, width_A):
         for h2 in (-1, 1):
             for s1 in (-1, 1):
                 for s2 in (-1, 1):
-                    a = amplitude_phi(p1, p2, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
+                    a = _amplitude_phi(p1, p2, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
                     tot += a.real * a.real + a.imag * a.imag
     return 0.25 * tot
 
@@ -281,13 +281,13 @@ def me2_phi_helicity(p1, p2, k1, k2, m_chi, m_A, width_A):
 
 
 @njit(cache=True)
-def amplitude_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, hg, s1, s2):
+def _amplitude_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, hg, s1, s2):
     """Helicity amplitude / couplings of e+e- -> gamma phi chi chibar (overall phase dropped)."""
-    return amplitude_gammaphi_eps(p1, p2, k, _conj(photon_polarization(k, hg)), k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
+    return _amplitude_gammaphi_eps(p1, p2, k, _conj(photon_polarization(k, hg)), k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
 
 
 @njit(cache=True)
-def amplitude_gammaphi_eps(p1, p2, k, eps_star, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
+def _amplitude_gammaphi_eps(p1, p2, k, eps_star, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
     """The gamma-phi amplitude for an arbitrary (conjugated) photon polarisation vector ``eps_star``."""
     J = radiative_current(p1, p2, k, eps_star, h1, h2)
     X = chi_current(k1, k2, m_chi, s1, s2)
@@ -344,16 +344,16 @@ def me2_gammaphi_helicity(p1, p2, k, k1, k2, m_chi, m_A, width_A):
             for hg in (-1, 1):
                 for s1 in (-1, 1):
                     for s2 in (-1, 1):
-                        a = amplitude_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, hg, s1, s2)
+                        a = _amplitude_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, hg, s1, s2)
                         tot += a.real * a.real + a.imag * a.imag
     return 0.25 * tot
 
 
 @njit(cache=True)
-def ward_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
+def _ward_gammaphi(p1, p2, k, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2):
     """The amplitude with the photon polarisation replaced by k (zero by gauge invariance)."""
     kc = (k[0] + 0j, k[1] + 0j, k[2] + 0j, k[3] + 0j)
-    return amplitude_gammaphi_eps(p1, p2, k, kc, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
+    return _amplitude_gammaphi_eps(p1, p2, k, kc, k1, k2, m_chi, m_A, width_A, h1, h2, s1, s2)
 
 
 def me2_array(process: str, p1, p2, momenta, m_chi, m_A, width_A) -> np.ndarray:

@@ -92,7 +92,7 @@ def radiative_vertex(p1, p2, k, eps) -> np.ndarray:
     return np.stack([GAMMA[m] @ s1 @ es + es @ s2 @ GAMMA[m] for m in range(4)])
 
 
-def me2_gammaphi_trace(p1, p2, k, k1, k2, m_chi: float, m_A: float, width_A: float, polarizations=None) -> float:
+def _me2_gammaphi_trace(p1, p2, k, k1, k2, m_chi: float, m_A: float, width_A: float, polarizations=None) -> float:
     """Spin-averaged |M|^2 / couplings^2 of e+e- -> gamma phi chi chibar from traces.
 
     ``polarizations``: photon polarisation vectors to sum over (default: two

@@ -104,7 +104,7 @@ class LookElsewhere:
 
     q0: float
     p_local: float
-    z_local: float
+    z_local: float | None
     p_window: float
     z_window: float
     p_range: float
@@ -685,7 +685,27 @@ def _width(x: np.ndarray) -> float:
 PRECISION_CHANNELS = (*((c,) for c in CHANNELS), CHANNELS)
 
 
-def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict | None = None) -> list[dict]:
+@dataclass(frozen=True)
+class PrecisionRow:
+    """The expected precision of one channel set at one phi-channel signal count (:func:`precision_table`).
+
+    ``sigma_*`` (GeV) and ``rel_sigma_*`` are HESSE errors on the Asimov data; None where the fit is not valid
+    (``status`` says why). ``n_signal``: the signal events of each channel fitted."""
+
+    n_signal_phi: float
+    eps: float
+    channels: str
+    n_signal: dict[str, float]
+    z_local: float | None
+    valid: bool
+    status: str
+    sigma_m_A: float | None
+    sigma_m_phi: float | None
+    rel_sigma_eps: float | None
+    rel_sigma_theta: float | None
+
+
+def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict | None = None) -> list[PrecisionRow]:
     """Expected precision (HESSE errors on the Asimov data set, the median experiment) of m_A, m_phi, eps and
     theta when the phi channel has ``n_signal`` signal events, for each channel alone and both together.
 
@@ -701,13 +721,10 @@ def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict 
         mu = model.expected(t)
         for chans in PRECISION_CHANNELS:
             r = fit(model, {c: mu[c] for c in chans}, start=t, truth=t, minos=False)
-            row: dict = {"n_signal_phi": n, "eps": eps, "channels": "+".join(chans),
-                         "n_signal": {c: float(model.signal(c, t["m_A"], t["m_phi"], eps, t["theta"]).sum())
-                                      for c in chans},
-                         "z_local": r.z_local, "valid": r.valid, "status": r.status}
             ok = r.valid
-            row |= {"sigma_m_A": r.errors["m_A"] if ok else None, "sigma_m_phi": r.errors["m_phi"] if ok else None,
-                    "rel_sigma_eps": r.errors["eps"] / eps if ok else None,
-                    "rel_sigma_theta": r.errors["theta"] / t["theta"] if ok else None}
-            rows.append(row)
+            rows.append(PrecisionRow(
+                n, eps, "+".join(chans),
+                {c: float(model.signal(c, t["m_A"], t["m_phi"], eps, t["theta"]).sum()) for c in chans},
+                r.z_local, r.valid, r.status, r.errors["m_A"] if ok else None, r.errors["m_phi"] if ok else None,
+                r.errors["eps"] / eps if ok else None, r.errors["theta"] / t["theta"] if ok else None))
     return rows

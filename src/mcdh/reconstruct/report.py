@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ TITLES = {"phi": r"$\phi$ channel", "gammaphi": r"$\gamma\phi$ channel"}
 SYMBOLS = {"m_A": r"$m_{A'}$ [GeV]", "m_phi": r"$m_\phi$ [GeV]", "eps": r"$\epsilon$", "theta": r"$\theta$"}
 
 
-def projections(model: DataModel, data: Data, result: FitResult) -> list[dict]:
+def _projections(model: DataModel, data: Data, result: FitResult) -> list[dict]:
     """Per channel, each observable's projection of the data, the fitted signal and the fitted background."""
     counts = data.counts(model)
     out = []
@@ -38,7 +39,7 @@ def projections(model: DataModel, data: Data, result: FitResult) -> list[dict]:
     return out
 
 
-def contour_panels(result: FitResult) -> list[dict]:
+def _contour_panels(result: FitResult) -> list[dict]:
     panels: list[dict] = []
     truth = result.truth or {}
     for key, levels in result.contours.items():
@@ -60,14 +61,14 @@ def write_report(out, model: DataModel, data: Data, result: FitResult) -> list[P
         "seed": data.seed, "truth": data.truth}}
     write_text(out / "fit.json", json.dumps(strict_json(record), indent=1, default=json_default, allow_nan=False) + "\n")
     paths = [out / "fit.json"]
-    paths += plots.fit_projections(projections(model, data, result), out / "fit_channels")
-    panels = contour_panels(result)
+    paths += plots.fit_projections(_projections(model, data, result), out / "fit_channels")
+    panels = _contour_panels(result)
     if panels:
         paths += plots.fit_contours(panels, out / "fit_contours")
     return paths
 
 
-def strict_json(obj):
+def strict_json(obj: Any) -> Any:
     """``obj`` for strict JSON: a number that is not finite becomes null."""
     if isinstance(obj, dict):
         return {str(k): strict_json(v) for k, v in obj.items()}
