@@ -1,4 +1,4 @@
-"""Histogram binnings of the analysis variables (PHYSICS.md section 9, paper eq. (4.10)).
+"""Histogram binnings of the analysis variables (docs/physics-notes.md section 9, paper eq. (4.10)).
 
 * gamma-phi: sqrt|v| with e_0 = 0, e_1 = 0.01 GeV and relative bin width
   (e_{i+1} - e_i) / (1/2 (e_{i+1} + e_i)) = 30 %, i.e. geometric edges

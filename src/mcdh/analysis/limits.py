@@ -1,4 +1,4 @@
-"""Likelihood, window optimisation and 95 % CL reach (paper eq. (4.9), section 4.2, PHYSICS.md section 11).
+"""Likelihood, window optimisation and 95 % CL reach (paper eq. (4.9), section 4.2, docs/physics-notes.md section 11).
 
 For S expected signal and B expected background events after the selection,
 assuming an observed null result,

@@ -1,4 +1,4 @@
-"""Mock backgrounds of the paper's section 3.2 (PHYSICS.md section 10).
+"""Mock backgrounds of the paper's section 3.2 (docs/physics-notes.md section 10).
 
 Flat phase space (a constant matrix element) generated with RAMBO:
 

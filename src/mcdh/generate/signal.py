@@ -1,4 +1,4 @@
-"""Native signal generator with exact matrix elements (PHYSICS.md section 5).
+"""Native signal generator with exact matrix elements (docs/physics-notes.md section 5).
 
     phi:        e+e- -> phi chi chibar
     gamma-phi:  e+e- -> gamma phi chi chibar   (photon inside the acceptance)

@@ -1,4 +1,4 @@
-"""SuperKEKB beams and the CMS -> lab transformation (PHYSICS.md section 6).
+"""SuperKEKB beams and the CMS -> lab transformation (docs/physics-notes.md section 6).
 
 e- : 7 GeV along (sin a, 0, cos a),    a  = +0.0415 rad
 e+ : 4 GeV along (-sin a', 0, -cos a'), a' = -0.0415 rad

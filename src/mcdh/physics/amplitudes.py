@@ -1,4 +1,4 @@
-"""Matrix elements of the two signal processes, compiled with numba (PHYSICS.md section 5).
+"""Matrix elements of the two signal processes, compiled with numba (docs/physics-notes.md section 5).
 
     phi:        e-(p1) e+(p2) -> phi(pphi) chi(k1) chibar(k2)
     gamma-phi:  e-(p1) e+(p2) -> gamma(k) phi(pphi) chi(k1) chibar(k2)

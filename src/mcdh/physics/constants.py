@@ -1,4 +1,4 @@
-"""Units and constants (PHYSICS.md section 1).
+"""Units and constants (docs/physics-notes.md section 1).
 
 Natural units with energies in GeV; detector lengths in mm; cross sections
 in fb; luminosities in fb^-1.

@@ -14,7 +14,7 @@ times a function of g_chi that is flat while BR(A' -> chi chibar) is close
 to 1 (paper section 2). (alpha_em also enters Gamma_A through A' -> l l, an
 eps^2-suppressed, negligible effect.) ``kinetic_mixing``
 picks what eps multiplies: ``"photon"`` (default, the paper's text and
-PHYSICS.md: the A' couples to eps e J_em) or ``"hypercharge"`` (eps mixes
+docs/physics-notes.md: the A' couples to eps e J_em) or ``"hypercharge"`` (eps mixes
 with hypercharge, so the coupling to J_em is eps e cos(theta_W) and every
 eps-dependent rate is multiplied by cos^2(theta_W) = 0.769). The phi decay
 width scales as sin^2(theta) and does not depend on the production

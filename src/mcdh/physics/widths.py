@@ -1,9 +1,9 @@
-"""Decay widths of the A' and of the dark Higgs phi (PHYSICS.md section 4).
+"""Decay widths of the A' and of the dark Higgs phi (docs/physics-notes.md section 4).
 
 A' widths (GeV)
     chi chibar:      g_chi^2 m_A (1 + 2 r) sqrt(1 - 4 r) / (12 pi),  r = m_chi^2 / m_A^2
     l+ l-:           eps^2 alpha_em m_A (1 + 2 r_l) sqrt(1 - 4 r_l) / 3   (l = e, mu, tau)
-    chi chibar phi:  three-body integral of the amplitude of PHYSICS.md section 5.1,
+    chi chibar phi:  three-body integral of the amplitude of docs/physics-notes.md section 5.1,
                      A' -> A'* phi, A'* -> chi chibar (Gauss-Legendre over the Dalitz plot).
 The three-body width contains the A' propagator, so the total width is found
 self-consistently (a fixed point reached in a few iterations). Hadronic A'
