@@ -18,6 +18,7 @@ LAYERS = [
               "mcdh._jit", "mcdh.channels",
               "mcdh.settings", "mcdh.events", "mcdh._rambo", "mcdh._types"]},
     {"physics": ["mcdh.physics"]},
+    {"seeds": ["mcdh.seeds"]},
     {"kinematics": ["mcdh.kinematics"]},
     {"generate": ["mcdh.generate"]},
     {"analysis": ["mcdh.analysis"], "io": ["mcdh.io"]},
@@ -115,7 +116,7 @@ def test_no_import_cycles():
 def test_the_checker_sees_lazy_and_relative_imports():
     assert "mcdh.analysis.limits" in GRAPH["mcdh.analysis.pipeline"]  # `from . import limits`
     assert "mcdh.study" in GRAPH["mcdh.cli.table"]  # imported inside a function
-    assert place("mcdh.io.lhe") == (4, "io") and place("mcdh.analysis.limits") == (4, "analysis")
+    assert place("mcdh.io.lhe") == (5, "io") and place("mcdh.analysis.limits") == (5, "analysis")
 
 
 def _sources():
@@ -163,6 +164,19 @@ def _tool(name):
 def test_ruff_is_clean():
     r = subprocess.run([_tool("ruff"), "check", "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_ruff_requires_a_docstring_on_every_public_name(tmp_path):
+    """The package's ruff rules refuse an undocumented public function, class or method (private names and the
+    tests are free)."""
+    src = tmp_path / "src" / "mod.py"
+    src.parent.mkdir()
+    src.write_text('"""A module."""\n\n\ndef public():\n    pass\n\n\ndef _private():\n    pass\n\n\n'
+                   'class Thing:\n    """A thing."""\n\n    def method(self):\n        pass\n')
+    r = subprocess.run([_tool("ruff"), "check", "--config", str(ROOT / "pyproject.toml"), "--output-format", "concise",
+                        str(src)], cwd=tmp_path, capture_output=True, text=True)
+    found = sorted(line.split(": ")[1].split()[0] for line in r.stdout.splitlines() if ": D" in line)
+    assert found == ["D102", "D103"], r.stdout + r.stderr
 
 
 @pytest.mark.slow

@@ -1,5 +1,6 @@
 """A façade a physicist can extend (issue 27): no guessed inputs, an import that stays imported, the model
 options everywhere, figures that draw into the user's axes."""
+import numpy as np
 import pytest
 
 import mcdh
@@ -146,3 +147,66 @@ def test_figure11_draws_the_users_curves(tmp_path, mcdh):
         r = mcdh("figure", *args, "--out", str(tmp_path / "x"), "--quiet")
         lines = r.stderr.strip().splitlines()
         assert r.returncode == 2 and len(lines) == 1 and needle in lines[0] and "--overlay" in lines[0], r.stderr
+
+
+def test_figures_draw_into_the_users_axes():
+    """pyhf's plot_results style: a figure function draws into the caller's axes (their figure, their layout)
+    and returns (figure, axes); with none it makes its own figure; the wrong axes are refused in one line."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from mcdh import ParameterError, cross_section, plots
+    from mcdh.physics.model import DarkSector
+
+    user_fig, (left, right) = plt.subplots(1, 2)
+    left.plot([0, 1], [0, 1], label="mine")
+    fig, ax = plots.draw_figure3(ax=right)
+    assert fig is user_fig and ax is right and len(right.get_lines()) >= 4
+    assert [line.get_label() for line in left.get_lines()] == ["mine"]  # the user's panel untouched
+    rows = [cross_section(DarkSector.from_benchmark("B1", m), p, 2000, 1) for m in (3.0, 6.0) for p in ("phi", "gammaphi")]
+    fig4, ax4 = plots.draw_figure4(rows, ax=left)
+    assert fig4 is user_fig and ax4.get_yscale() == "log" and len(ax4.get_lines()) == 3  # mine + phi + gammaphi
+    own, own_ax = plots.draw_figure4(rows)
+    assert own is not user_fig and own_ax.figure is own
+    sub = user_fig.subfigures(1, 1)
+    rng = np.random.default_rng(1)
+    panel = {"e_gamma": rng.uniform(0.3, 4.0, 500), "mchichi": rng.uniform(2.1, 9.0, 500), "weights": np.ones(500),
+             "m_A": 6.0, "m_phi": 1.0, "m_chi": 1.0, "sqrt_s": 10.58, "title": "a panel"}
+    assert plots.draw_figure7([panel], fig=sub) is sub and len(sub.axes) == 3  # histogram, Dalitz plot, colour bar
+    with pytest.raises(ParameterError, match="ax.*2 matplotlib Axes"):
+        plots.draw_figure9({}, axes=left)
+    with pytest.raises(ParameterError, match="fig"):
+        plots.draw_fit_projections([{"title": "", "panels": []}], fig=left)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("module, extra, args", [
+    ("dask.distributed", "dask", ["scan", "--out", "{tmp}/scan", "--benchmarks", "B1", "--mA-list", "3", "--events", "200",
+                                  "--background-events", "200", "--quiet"]),
+    ("iminuit", "fit", ["fit", "{tmp}/data.root", "--out", "{tmp}/fit"]),
+    ("pyhepmc", "hepmc", ["generate", "signal", "--process", "phi", "--benchmark", "B1", "--mA", "3", "--events", "200", "--output",
+                          "{tmp}/s.hepmc", "--quiet"]),
+])
+def test_a_missing_extra_is_one_line_naming_it_before_any_work(module, extra, args, tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, module, None)  # as if not installed: importing it raises ImportError
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"mcdh[{extra}]" in err[0], err
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_the_extras_are_declared_and_the_base_needs_none_of_them():
+    from pathlib import Path
+
+    import tomllib
+
+    project = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())["project"]
+    base = " ".join(project["dependencies"])
+    extras = project["optional-dependencies"]
+    for extra, package in (("dask", "dask"), ("fit", "iminuit"), ("hepmc", "pyhepmc"), ("publish", "pyhf")):
+        assert any(d.startswith(package) for d in extras[extra]) and package not in base
+    assert "mplhep" not in base  # styles are mcdh's own (plots.STYLE), the package is not needed

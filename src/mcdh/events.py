@@ -198,6 +198,7 @@ class Events:
 
     @property
     def n_events(self) -> int:
+        """Number of events (``len(events)``)."""
         return len(self)
 
     @property

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from . import plots, settings
+from . import plots, seeds, settings
 from ._atomic import json_default, write_text
 from ._version import __version__
 from .analysis import limits
@@ -121,7 +121,7 @@ def _figure7_panels(n_events: int, seed: int) -> list[dict]:
     panels = []
     for k, (bm, m_A, name) in enumerate(FIGURE7_POINTS):
         model = DarkSector.from_benchmark(bm, m_A)
-        ev = generate_signal(model, "gammaphi", n_events, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7, k))))
+        ev = generate_signal(model, "gammaphi", n_events, np.random.default_rng(seeds.figure(seed, 7, k)))
         m = pair_mass(ev.momentum("chi"), ev.momentum("chibar"))
         from .physics.regimes import regime_ratio
 
@@ -138,7 +138,7 @@ def _figure7_panels(n_events: int, seed: int) -> list[dict]:
 def _figure9_data(n_events: int, seed: int) -> dict:
     bm, m_A = FIGURE9_POINT
     model = DarkSector.from_benchmark(bm, m_A)
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,)))
+    rng = np.random.default_rng(seeds.figure(seed, 9))
     sig = generate_signal(model, "gammaphi", n_events, rng)
     bkg = generate_background("gammaphi", model.m_phi, model.m_chi, n_events, rng, n_b=1.0)
     out: dict[str, Any] = {"e_edges": np.linspace(0, model.sqrt_s / 2, 81), "v_edges": np.linspace(-4.0, 4.0, 161), "v_sig": {}, "v_bkg": {},
@@ -466,7 +466,7 @@ def _figure4(out: Path, benchmarks, masses, xsec_events, seed, n_threads, progre
 
 def _figure6_samples(figure_events: int, seed: int, n_threads: int) -> dict:
     """The two mock backgrounds drawn in figure 6 (m_phi = 1, m_chi = 2 GeV, N_b = 1)."""
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(6,)))
+    rng = np.random.default_rng(seeds.figure(seed, 6))
     return {ch: generate_background(ch, 1.0, 2.0, figure_events, rng, n_b=1.0, n_threads=n_threads) for ch in CHANNELS}
 
 

@@ -51,8 +51,29 @@ class _Figures:
         return matplotlib.colormaps[name]
 
 
-def _pyplot() -> type[_Figures]:
-    return _Figures
+def _canvas(axes, shape: tuple[int, int], figsize: tuple[float, float]):
+    """(figure, axes as a ``shape`` array): the caller's axes, or those of a new figure of ``figsize``.
+
+    The caller's ``axes`` (one Axes for a one-panel figure, else any sequence or array of ``shape``'s size) are
+    drawn into as they are: their figure, style and layout stay the caller's."""
+    n = shape[0] * shape[1]
+    if axes is None:
+        return _Figures.subplots(*shape, figsize=figsize, constrained_layout=True, squeeze=False)
+    arr = np.empty(n, dtype=object)
+    flat = [axes] if not isinstance(axes, (list, tuple, np.ndarray)) else list(np.asarray(axes, dtype=object).ravel())
+    if len(flat) != n or not all(hasattr(a, "plot") for a in flat):
+        raise ParameterError("ax", f"{len(flat)} object(s)", f"needs {n} matplotlib Axes ({shape[0]} x {shape[1]})")
+    arr[:] = flat
+    return flat[0].figure, arr.reshape(shape)
+
+
+def _target(fig, figsize: tuple[float, float]):
+    """The figure (or subfigure) a multi-grid figure is drawn into: the caller's, or a new one of ``figsize``."""
+    if fig is None:
+        return _Figures.figure(figsize=figsize, constrained_layout=True)
+    if not hasattr(fig, "add_gridspec"):
+        raise ParameterError("fig", type(fig).__name__, "must be a matplotlib Figure or SubFigure")
+    return fig
 
 
 def styled(fn):
@@ -167,14 +188,19 @@ def _drawn_rows(fig) -> tuple[list[str], list[dict]]:
 
 @styled
 def figure6(phi: Events, gammaphi: Events, stem: str | os.PathLike) -> list[Path]:
-    """Figure 6: m_chichi against cos theta_phi for the two RAMBO mock backgrounds.
+    """Figure 6 (:func:`draw_figure6`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure6(phi, gammaphi)[0], stem)
+
+
+def draw_figure6(phi: Events, gammaphi: Events, axes=None):
+    """Figure 6: m_chichi against cos theta_phi for the two RAMBO mock backgrounds, into ``axes`` (two) or a new
+    figure; returns (figure, axes).
 
     Weighted 2D histograms (expected events per bin in the sample's
     normalisation) of the CMS-frame mock backgrounds.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
-    for ax, ev, title in zip(axes, (phi, gammaphi), (r"$\phi$ channel ($2\to3$)", r"$\gamma\phi$ channel ($2\to4$)")):
+    fig, axes = _canvas(axes, (1, 2), (11, 4.2))
+    for ax, ev, title in zip(axes[0], (phi, gammaphi), (r"$\phi$ channel ($2\to3$)", r"$\gamma\phi$ channel ($2\to4$)")):
         m = pair_mass(ev.momentum("chi"), ev.momentum("chibar"))
         c = cos_theta(ev.momentum("phi"))
         p = ev.info.record
@@ -191,7 +217,7 @@ def figure6(phi: Events, gammaphi: Events, stem: str | os.PathLike) -> list[Path
             f"{title}\n" + rf"$\sqrt{{s}}={p['sqrt_s']}$ GeV, $m_\phi={p['m_phi']}$ GeV, $m_\chi={p['m_chi']}$ GeV, $N_b={pow10(p['n_b'])}$",
             fontsize=9,
         )
-    return save(fig, stem)
+    return fig, axes[0]
 
 
 BENCHMARK_COLORS = {"B1": "tab:blue", "B2": "tab:orange", "B3": "tab:green"}
@@ -202,12 +228,18 @@ BENCHMARK_MARKERS = {"B1": "o", "B2": "s", "B3": "^"}
 
 @styled
 def figure3(stem: str | os.PathLike, m_A=None) -> list[Path]:
-    """Figure 3: g_chi reproducing the relic density, eqs. (2.11)-(2.13), against m_A."""
+    """Figure 3 (:func:`draw_figure3`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure3(m_A)[0], stem)
+
+
+def draw_figure3(m_A=None, ax=None):
+    """Figure 3: g_chi reproducing the relic density, eqs. (2.11)-(2.13), against m_A (default 1.2-7.5 GeV), into
+    ``ax`` or a new figure; returns (figure, ax)."""
     from .physics.model import BENCHMARKS, g_chi_relic
 
-    plt = _pyplot()
     m_A = np.linspace(1.2, 7.5, 200) if m_A is None else np.asarray(m_A, float)
-    fig, ax = plt.subplots(figsize=(5.5, 4), constrained_layout=True)
+    fig, axes = _canvas(ax, (1, 1), (5.5, 4))
+    ax = axes[0, 0]
     for b, (r_chi, _r_phi) in BENCHMARKS.items():
         ls, lw = BENCHMARK_LINES[b]
         ax.plot(m_A, [g_chi_relic(b, r_chi * m) for m in m_A], color=BENCHMARK_COLORS[b], ls=ls, lw=lw,
@@ -216,14 +248,20 @@ def figure3(stem: str | os.PathLike, m_A=None) -> list[Path]:
     ax.set_xlabel(r"$m_{A'}$ [GeV]")
     ax.set_ylabel(r"$g_\chi^{\rm relic} = (m_\chi / C_B)^{1/4}$")
     ax.legend(fontsize=8)
-    return save(fig, stem)
+    return fig, ax
 
 
 @styled
 def figure4(rows: list[CrossSection], stem: str | os.PathLike) -> list[Path]:
-    """Figure 4: signal cross sections against m_A (solid: phi, dashed: gamma-phi)."""
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
+    """Figure 4 (:func:`draw_figure4`) saved as ``stem``.png and .pdf (its data: figure4.csv, the caller's)."""
+    return save(draw_figure4(rows)[0], stem, csv=False)
+
+
+def draw_figure4(rows: list[CrossSection], ax=None):
+    """Figure 4: signal cross sections (:class:`~mcdh.generate.signal.CrossSection`) against m_A (solid: phi,
+    dashed: gamma-phi), into ``ax`` or a new figure; returns (figure, ax)."""
+    fig, axes = _canvas(ax, (1, 1), (6, 4.5))
+    ax = axes[0, 0]
     for b in sorted({r.model.benchmark or "custom" for r in rows}):
         for proc, ls, lab in (("phi", "-", r"$\phi$"), ("gammaphi", "--", r"$\gamma\phi$")):
             sel = sorted((r for r in rows if (r.model.benchmark or "custom") == b and r.process == proc),
@@ -242,23 +280,29 @@ def figure4(rows: list[CrossSection], stem: str | os.PathLike) -> list[Path]:
     ax.set_ylabel(r"$\sigma$ [fb]")
     ax.set_title(rf"$\sqrt{{s}} = 10.58$ GeV, $\epsilon = {pow10(eps)}$, $g_\chi = 1$" if eps else "", fontsize=9)
     ax.legend(fontsize=8, ncol=2)
-    return save(fig, stem, csv=False)  # its data: the cross-section table (figure4.csv, written by the caller)
+    return fig, ax
 
 
 @styled
 def figure8(stem: str | os.PathLike, sqrt_s: float = 10.58, e0: float = 0.25) -> list[Path]:
-    """Figure 8: soft / bimodal / hard photon regimes of gamma-phi in the (m_A, m_phi) plane."""
+    """Figure 8 (:func:`draw_figure8`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure8(sqrt_s, e0)[0], stem)
+
+
+def draw_figure8(sqrt_s: float = 10.58, e0: float = 0.25, ax=None):
+    """Figure 8: soft / bimodal / hard photon regimes of gamma-phi in the (m_A, m_phi) plane, into ``ax`` or a new
+    figure; returns (figure, ax)."""
     from matplotlib.colors import ListedColormap
 
     from .physics.model import BENCHMARKS
     from .physics.regimes import m_phi_for_ratio, regime_map
 
-    plt = _pyplot()
     mA = np.linspace(0.02, sqrt_s - e0, 300)  # (a 300 x 300 map: its CSV lists every cell)
     mphi = np.linspace(0.0, sqrt_s / 2, 300)
     reg = regime_map(mA, mphi, sqrt_s, e0).astype(float)
     reg[reg < 0] = np.nan
-    fig, ax = plt.subplots(figsize=(6, 4.5), constrained_layout=True)
+    fig, axes = _canvas(ax, (1, 1), (6, 4.5))
+    ax = axes[0, 0]
     cmap = ListedColormap(["tab:green", "tab:orange", "tab:blue"])
     ax.pcolormesh(mA, mphi, reg, cmap=cmap, vmin=-0.5, vmax=2.5, shading="auto", alpha=0.6, rasterized=True)
     for r, ls in ((1.0, "-"), (4.0, "-")):
@@ -281,7 +325,7 @@ def figure8(stem: str | os.PathLike, sqrt_s: float = 10.58, e0: float = 0.25) ->
     ax.set_ylabel(r"$m_\phi$ [GeV]")
     ax.set_title(rf"$\gamma\phi$ photon-energy regimes ($E_0 = {e0}$ GeV; $r<1$ soft, $1\leq r\leq4$ bimodal, $r>4$ hard)", fontsize=8)
     ax.legend(fontsize=7, loc="upper right")
-    return save(fig, stem)
+    return fig, ax
 
 
 CHANNEL_COLORS = {"phi": "tab:red", "gammaphi": "tab:green"}
@@ -301,14 +345,19 @@ def _step(ax, edges, values, **kw):
 
 @styled
 def figure5(data: dict, stem: str | os.PathLike) -> list[Path]:
-    """Figure 5: effect of the decay-probability reweighting on kinematic distributions.
+    """Figure 5 (:func:`draw_figure5`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure5(data)[0], stem)
+
+
+def draw_figure5(data: dict, axes=None):
+    """Figure 5: effect of the decay-probability reweighting on kinematic distributions, into ``axes`` (2 x 2) or
+    a new figure; returns (figure, axes).
 
     ``data[panel] = {"edges": ..., "label": ..., "hists": {region: values}}``
     for panels "pt_phi", "pt_gammaphi", "e_gamma", "mchichi"; expected events
     (log scale; the luminosity is in the title), so both the loss and the change of shape show.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), constrained_layout=True)
+    fig, axes = _canvas(axes, (2, 2), (10, 7))
     for ax, panel in zip(axes.ravel(), ("pt_phi", "pt_gammaphi", "e_gamma", "mchichi")):
         d = data[panel]
         for region, h in d["hists"].items():
@@ -323,21 +372,28 @@ def figure5(data: dict, stem: str | os.PathLike) -> list[Path]:
         ax.set_title(d.get("title", ""), fontsize=9)
         ax.legend(fontsize=7)
     fig.suptitle(data.get("title", ""), fontsize=10)
-    return save(fig, stem)
+    return fig, axes
 
 
 @styled
 def figure7(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
-    """Figure 7: gamma-phi Dalitz plots (E_gamma, m_chichi) with the E_gamma histogram on top.
+    """Figure 7 (:func:`draw_figure7`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure7(panels), stem)
+
+
+def draw_figure7(panels: list[dict], fig=None):
+    """Figure 7: gamma-phi Dalitz plots (E_gamma, m_chichi) with the E_gamma histogram on top, into ``fig`` (a
+    Figure or SubFigure: two rows of panels) or a new figure; returns the figure.
 
     Each panel: ``{"e_gamma", "mchichi", "weights", "m_A", "m_phi", "m_chi",
     "sqrt_s", "title"}``. Lines: the boundary E_gamma < E_b(m_chichi) of
     (4.5) (black) and the locus v = 0 (dotted green).
     """
-    plt = _pyplot()
     from .kinematics.variables import e_bar
 
-    fig = plt.figure(figsize=(4.2 * len(panels), 5.2), constrained_layout=True)
+    if not panels:
+        raise ParameterError("panels", "[]", "needs at least one panel")
+    fig = _target(fig, (4.2 * len(panels), 5.2))
     grid = fig.add_gridspec(2, len(panels), height_ratios=(1, 3))
     for k, p in enumerate(panels):
         top = fig.add_subplot(grid[0, k])
@@ -369,19 +425,25 @@ def figure7(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
         top.set_ylabel("events / bin")
         top.set_title(p["title"], fontsize=9)
         top.tick_params(labelbottom=False)
-    return save(fig, stem)
+    return fig
 
 
 @styled
 def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
-    """Figure 9: E_gamma (left) and v (right) for gamma-phi signal and background, normalised.
+    """Figure 9 (:func:`draw_figure9`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure9(data)[0], stem)
+
+
+def draw_figure9(data: dict, axes=None):
+    """Figure 9: E_gamma (left) and v (right) for gamma-phi signal and background, normalised, into ``axes`` (two)
+    or a new figure; returns (figure, axes).
 
     ``data = {"e_edges", "e_sig", "e_bkg", "v_edges", "v_sig": {label: h},
     "v_bkg": {label: h}, "title"}``; the v histograms are fractions of all
     events (the E_gamma ones are normalised here).
     """
-    plt = _pyplot()
-    fig, (a0, a1) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = _canvas(axes, (1, 2), (11, 4.2))
+    a0, a1 = axes[0]
     for h, color, lab in ((data["e_sig"], "tab:blue", "signal"), (data["e_bkg"], "tab:orange", "background")):
         _step(a0, data["e_edges"], h / max(h.sum(), 1e-300), color=color, label=lab)
     a0.set_xlabel(r"$E_\gamma$ [GeV] (CMS)")
@@ -397,18 +459,23 @@ def figure9(data: dict, stem: str | os.PathLike) -> list[Path]:
     a1.set_ylabel("fraction of events / bin")
     a1.legend(fontsize=7)
     fig.suptitle(data.get("title", ""), fontsize=10)
-    return save(fig, stem)
+    return fig, axes[0]
 
 
 @styled
 def figure10(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
-    """Figure 10: expected signal and background with the selected window shaded.
+    """Figure 10 (:func:`draw_figure10`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure10(panels)[0], stem)
+
+
+def draw_figure10(panels: list[dict], axes=None):
+    """Figure 10: expected signal and background with the selected window shaded, into ``axes`` (2 x 2) or a new
+    figure; returns (figure, axes).
 
     Panels (row-major, 2x2): ``{"edges", "sig", "bkg", "lo", "hi", "label",
     "title"}`` with bins lo..hi selected.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
+    fig, axes = _canvas(axes, (2, 2), (11, 7.5))
     for ax, p in zip(axes.ravel(), panels):
         e = np.asarray(p["edges"])
         sel = slice(p["lo"], p["hi"] + 1)
@@ -425,7 +492,7 @@ def figure10(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
         ax.set_ylabel("expected events / bin")
         ax.set_title(p["title"], fontsize=9)
         ax.legend(fontsize=8)
-    return save(fig, stem)
+    return fig, axes
 
 
 def _reach_series(reach: dict, benchmark: str, channel: str, key: str, n_b: str, field: str | None = None):
@@ -514,7 +581,19 @@ class Overlay:
 
 @styled
 def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0, overlays: tuple = ()) -> list[Path]:
-    """Figure 11: 95 % CL reach in eps (left) and theta (right) for each benchmark (rows); ``overlays``
+    """Figure 11 (:func:`draw_figure11`) saved as ``stem``.png, .pdf, .csv and its caption ``stem``.txt."""
+    from .bounds import babar_invisible, theta_exclusions
+
+    fig, _ = draw_figure11(reach, lumi_ab, overlays)
+    return save(fig, stem, caption=FIGURE11_CAPTION + _dip_numbers(reach) + "\n\nSources of the external bounds:\n"
+                + "\n".join(f"- {b.label}: {b.source}" for b in (babar_invisible(), *theta_exclusions())))
+
+
+def draw_figure11(reach: dict, lumi_ab: float = 10.0, overlays: tuple = (), axes=None):
+    """Figure 11 into ``axes`` (benchmarks x 2) or a new figure; returns (figure, axes). ``reach``: the
+    ``reach`` of ``mcdh reproduce``'s summary.json (:class:`~mcdh.paper.Reproduction`).
+
+    95 % CL reach in eps (left) and theta (right) for each benchmark (rows); ``overlays``
     (:class:`Overlay`): the user's curves, drawn in black on every eps panel.
 
     Red: phi, green: gamma-phi; solid N_b = 1, dashed N_b = 10^4. Left: the
@@ -530,9 +609,8 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0, overla
     """
     from .bounds import babar_invisible, theta_exclusion_in_mA, theta_exclusions
 
-    plt = _pyplot()
     bms = list(reach)
-    fig, axes = plt.subplots(len(bms), 2, figsize=(14, 3.6 * len(bms)), constrained_layout=True, squeeze=False)
+    fig, axes = _canvas(axes, (len(bms), 2), (14, 3.6 * len(bms)))
     babar = babar_invisible()
     for row, bm in zip(axes, bms):
         ax_e, ax_t = row
@@ -595,21 +673,24 @@ def figure11(reach: dict, stem: str | os.PathLike, lumi_ab: float = 10.0, overla
             ax.set_xlabel(r"$m_{A'}$ [GeV]")
             ax.legend(fontsize=6.5, loc="upper left", bbox_to_anchor=(1.01, 1.0))
             _note(ax, notes[ax], top=False)
-    return save(fig, stem, caption=FIGURE11_CAPTION + _dip_numbers(reach) + "\n\nSources of the external bounds:\n"
-                + "\n".join(f"- {b.label}: {b.source}" for b in (babar, *theta_exclusions())))
+    return fig, axes
 
 
 @styled
 def figure_systematics(rows: list[dict], stem: str | os.PathLike, statistic: str, theta: float,
                        lumi_ab: float = 10.0) -> list[Path]:
-    """The combined eps reach against m_A' for each background uncertainty (colours) and N_b (solid: the
+    """The systematics figure (:func:`draw_figure_systematics`) saved as ``stem``.png, .pdf, .csv and .txt."""
+    return save(draw_figure_systematics(rows, statistic, theta, lumi_ab)[0], stem, caption=SYSTEMATICS_CAPTION)
+
+
+def draw_figure_systematics(rows: list[dict], statistic: str, theta: float, lumi_ab: float = 10.0, axes=None):
+    """Into ``axes`` (one per benchmark) or a new figure; returns (figure, axes). The combined eps reach against m_A' for each background uncertainty (colours) and N_b (solid: the
     first, dashed: the second), one panel per benchmark; a curve without sensitivity is named in a note."""
-    plt = _pyplot()
     bms = list(dict.fromkeys(r["benchmark"] for r in rows))
-    fig, axes = plt.subplots(1, len(bms), figsize=(6.4 * len(bms), 4.2), constrained_layout=True, squeeze=False)
+    fig, axes = _canvas(axes, (1, len(bms)), (6.4 * len(bms), 4.2))
     levels = list(dict.fromkeys(r["n_b"] for r in rows))
     uncs = list(dict.fromkeys(r["background_uncertainty"] for r in rows))
-    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.85, len(uncs)))
+    colors = _Figures.get_cmap("viridis")(np.linspace(0.0, 0.85, len(uncs)))
     for ax, bm in zip(axes[0], bms):
         notes = []
         for nb, ls in zip(levels, ("-", "--", ":", "-.")):
@@ -629,7 +710,7 @@ def figure_systematics(rows: list[dict], stem: str | os.PathLike, statistic: str
                      fontsize=9)
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         _note(ax, notes, top=False)
-    return save(fig, stem, caption=SYSTEMATICS_CAPTION)
+    return fig, axes[0]
 
 
 SYSTEMATICS_CAPTION = """\
@@ -686,16 +767,20 @@ to m_A' through the benchmark's mass ratio."""
 
 @styled
 def figure12(reach: dict, stem: str | os.PathLike) -> list[Path]:
-    """Figure 12: reach ratio N_b = 10^4 over N_b = 1 in eps (left) and theta (right, lower edge).
+    """Figure 12 (:func:`draw_figure12`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_figure12(reach)[0], stem)
+
+
+def draw_figure12(reach: dict, axes=None):
+    """Figure 12 into ``axes`` (benchmarks x 2) or a new figure; returns (figure, axes). Reach ratio N_b = 10^4 over N_b = 1 in eps (left) and theta (right, lower edge).
 
     Coloured: the optimised selection; gray: cut-and-count (no selection),
     solid for phi, dashed for gamma-phi. Gaps mark masses where a reach lies
     outside the scanned theta range; a ratio with no finite point is named in
     a note on its panel instead of the legend.
     """
-    plt = _pyplot()
     bms = list(reach)
-    fig, axes = plt.subplots(len(bms), 2, figsize=(11, 3.3 * len(bms)), constrained_layout=True, squeeze=False)
+    fig, axes = _canvas(axes, (len(bms), 2), (11, 3.3 * len(bms)))
     for row, bm in zip(axes, bms):
         notes: dict = {row[0]: [], row[1]: []}
         for ch, ls in (("phi", "-"), ("gammaphi", "--")):
@@ -720,7 +805,7 @@ def figure12(reach: dict, stem: str | os.PathLike) -> list[Path]:
             ax.set_ylim(bottom=1.0)
             ax.legend(fontsize=7)
             _note(ax, notes[ax], top=True)
-    return save(fig, stem)
+    return fig, axes
 
 
 def _visible(edges: np.ndarray) -> slice:
@@ -736,15 +821,19 @@ def _visible(edges: np.ndarray) -> slice:
 
 @styled
 def fit_projections(channels: list[dict], stem: str | os.PathLike) -> list[Path]:
-    """Data against the fitted model, each observable's projection, with pulls (data - model) / sqrt(model).
+    """The fit's projections (:func:`draw_fit_projections`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_fit_projections(channels), stem)
+
+
+def draw_fit_projections(channels: list[dict], fig=None):
+    """Into ``fig`` (a Figure or SubFigure) or a new figure; returns the figure. Data against the fitted model, each observable's projection, with pulls (data - model) / sqrt(model).
 
     ``channels``: one dict per channel, {"title", "panels": [{"label", "unit", "edges", "data", "signal",
     "background"}]} (events per bin, drawn per unit of the observable: the bins have unequal widths); one
     row of panels per channel, pulls underneath. Catch-all outer bins are in the fit but not drawn.
     """
-    plt = _pyplot()
     n_col = max(len(c["panels"]) for c in channels)
-    fig = plt.figure(figsize=(3.4 * n_col, 4.2 * len(channels)), constrained_layout=True)
+    fig = _target(fig, (3.4 * n_col, 4.2 * len(channels)))
     outer = fig.add_gridspec(len(channels), 1)
     for row, ch in enumerate(channels):
         gs = outer[row].subgridspec(2, n_col, height_ratios=(3, 1), hspace=0.0)
@@ -774,18 +863,22 @@ def fit_projections(channels: list[dict], stem: str | os.PathLike) -> list[Path]
             axp.set_xlabel(p["label"])
             if col == 0:
                 ax.legend(fontsize=7)
-    return save(fig, stem)
+    return fig
 
 
 @styled
 def fit_contours(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
-    """2-D profile-likelihood contours (68 and 95 % CL) with the best fit and, when known, the truth.
+    """The fit's contours (:func:`draw_fit_contours`) saved as ``stem``.png, .pdf and .csv."""
+    return save(draw_fit_contours(panels)[0], stem)
+
+
+def draw_fit_contours(panels: list[dict], axes=None):
+    """Into ``axes`` (one per panel) or a new figure; returns (figure, axes). 2-D profile-likelihood contours (68 and 95 % CL) with the best fit and, when known, the truth.
 
     ``panels``: {"x", "y" (labels), "contours": {level: [[x, y], ...]}, "best": (x, y), "truth": (x, y) or
     None}; and optionally {"profile": {"x": [...], "delta": [...]}, "label": ...} for a 1-D profile panel.
     """
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 3.4), constrained_layout=True, squeeze=False)
+    fig, axes = _canvas(axes, (1, len(panels)), (3.6 * len(panels), 3.4))
     for ax, p in zip(axes[0], panels):
         if "profile" in p:
             ax.plot(p["profile"]["x"], p["profile"]["delta"], color="k", label=r"$-2\,\Delta\log L$ (profile)")
@@ -814,4 +907,4 @@ def fit_contours(panels: list[dict], stem: str | os.PathLike) -> list[Path]:
         ax.set_ylabel(p["y"])
         ax.margins(x=0.08, y=0.35)  # room for the legend above the contours
         ax.legend(fontsize=7, loc="upper center", ncol=2)
-    return save(fig, stem)
+    return fig, axes[0]

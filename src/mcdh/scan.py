@@ -37,7 +37,7 @@ from pathlib import Path
 from ._atomic import write_text
 from ._progress import progress_bar
 from .channels import CHANNELS
-from .errors import FileAccessError, ParameterError, check_count, check_positive, one_line
+from .errors import FileAccessError, ParameterError, check_count, check_positive, one_line, require
 from .settings import LUMINOSITY_FB, MASSES
 
 GRID_FILE = "scan.json"
@@ -126,9 +126,11 @@ class ScanGrid:
                            Statistic(self.statistic, self.background_uncertainty).background_uncertainty)
 
     def tasks(self) -> list[tuple[str, float, str]]:
+        """The (benchmark, m_A, channel) points of the grid, in order."""
         return [(b, m, c) for b in self.benchmarks for m in self.masses for c in self.channels]
 
     def as_dict(self) -> dict:
+        """The JSON form (scan.json; what identifies the scan's folder)."""
         d = asdict(self)
         # the statistic's settings only where they are not the paper's: a scan made before they existed resumes
         for k, default in (("background_uncertainty", 0.0), ("statistic", "paper")):
@@ -304,6 +306,8 @@ def run_scan(grid: ScanGrid, out, *, scheduler: str | None = None, n_workers: in
     """
     out = Path(out)
     n_workers = check_count("workers", n_workers, 1)
+    if not serial:  # a missing extra is said before anything is written
+        require("dask.distributed", "dask", "a scan on dask (or serial=True, --serial: no dask)")
     _check_out(out, grid)  # a folder of another scan is refused before anything is written
     with _locked(out):
         return _run_locked(grid, out, scheduler, n_workers, serial, progress)

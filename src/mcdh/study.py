@@ -22,19 +22,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import seeds
 from ._progress import ordered_map
 from .analysis import cls, limits
 from .analysis.displacement import Region, get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
 from .analysis.workspace import Workspace, build_workspace
 from .channels import CHANNELS, check_channel
-from .errors import ParameterError, check_count, check_luminosity, check_positive
+from .errors import ParameterError, check_count, check_luminosity, check_positive, require
 from .events import Events
 from .generate.background import check_n_b, generate_background
 from .generate.phasespace import default_threads
 from .generate.signal import generate_signal
 from .kinematics.variables import mass
-from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
+from .physics.model import DarkSector, check_eps, check_theta
 from .physics.widths import ENVELOPE, HadronicValidityWarning, check_width_model, unit_mixing_width, width_envelope
 from .reconstruct.calibration import TOYS, calibrate
 from .reconstruct.data import Data, asimov_data, poisson_data
@@ -53,10 +54,8 @@ DEFAULT_N_BACKGROUND = 100_000
 
 
 def point_seed(seed: int, benchmark: str, m_A: float, channel: str) -> np.random.SeedSequence:
-    """The seed of one point, independent of every other point."""
-    bench = list(BENCHMARKS).index(benchmark) if benchmark in BENCHMARKS else 99
-    # the leading 1 keeps these streams apart from the cross-section grid's (2, ...)
-    return np.random.SeedSequence(int(seed), spawn_key=(1, bench, int(round(m_A * 1000)), CHANNELS.index(channel)))
+    """The seed of one point, independent of every other point (:func:`mcdh.seeds.point`)."""
+    return seeds.point(seed, benchmark, m_A, channel)
 
 
 _WARM_LOCK = threading.Lock()
@@ -295,6 +294,7 @@ class Reach:
 
     @property
     def sensitive(self) -> bool:
+        """Whether there is a number (not "no sensitivity")."""
         return self.eps is not None
 
     @property
@@ -332,6 +332,7 @@ class Band:
 
     @property
     def sensitive(self) -> bool:
+        """Whether the band excludes some theta (not "no sensitivity")."""
         return self.reason is None
 
     @property
@@ -721,6 +722,7 @@ class Study:
         (:meth:`~mcdh.reconstruct.data.Data.with_theta_from_data`) instead of the configuration's. Data with more than
         ``max_outside`` of a channel's events outside the fit's ranges are refused (:class:`ParameterError`).
         A fit that does not converge says so (``result.valid``, ``result.status``)."""
+        require("iminuit", "fit", "the fit after a discovery")  # said before any template is made
         if not isinstance(data, Data):
             data = Data.read(data, config)
         elif config is not None:

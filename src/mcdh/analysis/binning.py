@@ -61,14 +61,17 @@ class Binning:
 
     @property
     def n_bins(self) -> int:
+        """Number of bins."""
         return self.edges.size - 1
 
     @property
     def centers(self) -> np.ndarray:
+        """Bin centres."""
         return 0.5 * (self.edges[1:] + self.edges[:-1])
 
     @property
     def widths(self) -> np.ndarray:
+        """Bin widths."""
         return np.diff(self.edges)
 
     def index(self, x: np.ndarray) -> np.ndarray:

@@ -92,6 +92,7 @@ class AnalysisConfig:
         check_count("theta_refinements", self.theta_refinements, 0)
 
     def theta_grid(self) -> np.ndarray:
+        """The log-spaced theta grid the band search starts from (rad)."""
         lo, hi = (math.log10(t) for t in self.theta_range)
         n = max(2, int(math.ceil((hi - lo) * self.theta_per_decade)) + 1)
         return np.logspace(lo, hi, n)
@@ -234,6 +235,7 @@ class ChannelAnalysis:
 
     @property
     def strategy(self) -> str:
+        """The window strategy of this channel: optimised windows (phi) or |v| < v_max (gamma-phi)."""
         return "grow" if self.channel == "phi" else "from_zero"
 
     @property
@@ -341,6 +343,7 @@ class ChannelAnalysis:
         return (check_eps(eps) / self.model.eps) ** 2
 
     def window(self, eps: float, theta: float, n_b: float, strategy: str | None = None) -> limits.Window:
+        """The window that maximises -2 log L at (eps, theta, N_b), with its signal, background and -2 log L."""
         sig = self.signal_hists([theta])[0] * self.eps_scale(eps)
         return limits.optimise_window(sig, self.background_hist(n_b), strategy or self.strategy, self.start_bin)
 

@@ -105,6 +105,7 @@ class Resolution:
         return float(out) if out.ndim == 0 else out
 
     def as_array(self) -> np.ndarray:
+        """The coefficients (a, b, c) as an array."""
         return np.array([self.a, self.b, self.c])
 
 
@@ -415,6 +416,7 @@ class SmearRecord:
 
     @property
     def n_events(self) -> int:
+        """Events recorded."""
         return self.offsets.size - 1
 
 

@@ -37,6 +37,7 @@ COMMANDS = (rambo, background, xsec, figure, table, reach, reproduce, generate, 
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``mcdh`` argument parser with every subcommand."""
     parser = argparse.ArgumentParser(
         prog="mcdh",
         description="Monte Carlo for dark Higgs-strahlung at Belle II (arXiv:2508.09247).",
@@ -97,6 +98,8 @@ def _os_text(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The ``mcdh`` command: run ``argv`` (default ``sys.argv[1:]``); returns the exit status (2 on bad input,
+    with one line on stderr)."""
     import signal
     import threading
 

@@ -6,6 +6,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh analyze`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "analyze",
         help="analyse a signal file (ROOT, LHE or HepMC3; mcdh's or MadGraph's): selection, -2 log L, reach",
@@ -60,6 +61,7 @@ def analysis_model(args, signal):
 
 
 def run(args) -> int:
+    """Run ``mcdh analyze`` with the parsed ``args``; returns the exit status."""
     from ..io import file_format, read_events
     from ..physics.model import check_eps, check_theta
     from ..study import Study, analysis_histograms, band_result, reach_result

@@ -6,6 +6,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh background`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "background",
         help="the paper's RAMBO mock background (section 3.2)",
@@ -26,6 +27,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh background`` with the parsed ``args``; returns the exit status."""
     from ..generate.background import background_summary, generate_background
 
     ev = generate_background(args.channel, args.m_phi, args.m_chi, args.events, args.seed, n_b=args.nb,

@@ -8,6 +8,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh basf2-config`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "basf2-config",
         help="basf2 steering fragment (particles, LHEInput settings, boost, phi decays and displacement) for an LHE file",
@@ -36,6 +37,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh basf2-config`` with the parsed ``args``; returns the exit status."""
     from .._atomic import write_text
     from ..io.basf2 import basf2_config_for
 

@@ -6,6 +6,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh export-pyhf`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "export-pyhf",
         help="one point's binned likelihood (phi and gamma-phi channels) as a pyhf workspace, validated by pyhf",
@@ -32,6 +33,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh export-pyhf`` with the parsed ``args``; returns the exit status."""
     from pathlib import Path
 
     from .._atomic import check_output

@@ -6,6 +6,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh figure`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "figure", help="draw one of the paper's figures 3-12 (PNG, PDF and the plotted numbers as CSV)",
         description="3 relic g_chi, 4 cross sections, 5 displacement reweighting, 6 mock backgrounds, 7 gamma-phi "
@@ -40,6 +41,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh figure`` with the parsed ``args``; returns the exit status."""
     from ..paper import figure
     from ..physics.widths import check_width_model
     from ..settings import MASSES

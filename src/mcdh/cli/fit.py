@@ -11,6 +11,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh fit`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "fit",
         help="fit a data ntuple (mcdh pseudodata, or yours with its branches): masses, eps, theta, errors, contours",
@@ -68,16 +69,18 @@ GRID = ("m_A_span", "m_A_nodes", "m_phi_span", "m_phi_nodes", "width_decades", "
 
 
 def run(args) -> int:
+    """Run ``mcdh fit`` with the parsed ``args``; returns the exit status."""
     import dataclasses
 
     from .._atomic import check_output
-    from ..errors import ParameterError
+    from ..errors import ParameterError, require
     from ..reconstruct.data import Data
     from ..reconstruct.fit import GRID_FIELDS, PAIRS
     from ..reconstruct.report import strict_json, write_report
     from ..settings import THETA_TABLE
     from ..study import Study
 
+    require("iminuit", "fit", "mcdh fit")  # said before the data are read or any template is made
     options: dict = {}
     if args.vertex_resolution is not None:
         options["vertex_resolution"] = args.vertex_resolution

@@ -10,6 +10,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh generate`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "generate",
         help="generate signal or background events into a ROOT, LHE or HepMC3 file",
@@ -53,6 +54,7 @@ def _add_output(g) -> None:
 
 
 def run_signal(args) -> int:
+    """Run ``mcdh generate signal``; returns the exit status."""
     from ..generate.signal import SignalStream
     from ..io import file_format, open_writer
 
@@ -87,6 +89,7 @@ def run_signal(args) -> int:
 
 
 def run_background(args) -> int:
+    """Run ``mcdh generate background``; returns the exit status."""
     from ..generate.background import BackgroundStream
     from ..io import file_format, open_writer
     from ..physics.model import DarkSector

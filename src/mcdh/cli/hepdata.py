@@ -3,6 +3,7 @@ from __future__ import annotations
 
 
 def register(sub) -> None:
+    """Add ``mcdh hepdata`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "hepdata", help="figure 11's reach curves and tables 3-6 of a mcdh reproduce folder as a HEPData submission",
         description="Reads RESULTS/summary.json (mcdh reproduce's) and writes submission.yaml and one YAML per table "
@@ -15,6 +16,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh hepdata`` with the parsed ``args``; returns the exit status."""
     from ..errors import require
     from ..paper import Reproduction
     from ..publish import hepdata_submission

@@ -5,6 +5,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh pseudodata`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "pseudodata",
         help="pseudo-data at a model point: reconstructed phi and gamma-phi events (Poisson or Asimov) as a ROOT ntuple",
@@ -33,6 +34,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh pseudodata`` with the parsed ``args``; returns the exit status."""
     from ..errors import ParameterError
     from ..io import file_format
     from ..study import Study

@@ -5,6 +5,7 @@ import sys
 
 
 def register(sub) -> None:
+    """Add ``mcdh pythia-config`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "pythia-config",
         help="Pythia 8 settings (dark particles, phi decays, beams) for an mcdh LHE file",
@@ -21,6 +22,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh pythia-config`` with the parsed ``args``; returns the exit status."""
     from .._atomic import write_text
     from ..io.pythia import pythia_settings_for
 

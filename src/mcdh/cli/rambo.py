@@ -9,6 +9,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh rambo`` and its options to the subcommands ``sub``."""
     p = sub.add_parser("rambo", help="flat n-body phase space (RAMBO) and its volume")
     p.add_argument("--masses", type=opt.floats, required=True, help="final-state masses in GeV, comma separated, e.g. 0,1,2,2")
     p.add_argument("--events", type=int, default=100_000, help="number of events (default 100000)")
@@ -18,6 +19,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh rambo`` with the parsed ``args``; returns the exit status."""
     from ..generate.phasespace import lips_factor, massless_volume, rambo
 
     t0 = time.perf_counter()

@@ -6,6 +6,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh reach`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "reach",
         help="95%% CL reach in eps (at theta) and the sensitive theta band (at eps) of one point: phi, gamma-phi, combined",
@@ -27,6 +28,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh reach`` with the parsed ``args``; returns the exit status."""
     from ..channels import CHANNELS
     from ..study import COMBINED, Study
 

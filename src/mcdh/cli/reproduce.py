@@ -7,6 +7,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh reproduce`` and its options to the subcommands ``sub``."""
     p = sub.add_parser("reproduce", help="regenerate the paper's figures 3-12 and tables 3-6 into a folder")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--events", type=int, default=100_000, help="weighted signal events per analysis point (default 100000)")
@@ -29,6 +30,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh reproduce`` with the parsed ``args``; returns the exit status."""
     from ..paper import print_summary, reproduce
     from ..study import Study
 

@@ -5,6 +5,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh reweight`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "reweight",
         help="lifetime weights of a simulated ntuple for a list of theta or c tau (basf2 MC-truth branches by default)",
@@ -43,6 +44,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh reweight`` with the parsed ``args``; returns the exit status."""
     from pathlib import Path
 
     from ..errors import ParameterError

@@ -10,6 +10,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh scan`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "scan",
         help="parameter scan (benchmark x m_A x channel x theta x eps x N_b) on dask, resumable",
@@ -41,6 +42,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh scan`` with the parsed ``args``; returns the exit status."""
     from ..scan import ClusterLost, ScanGrid, run_scan, saved_points
 
     kw: dict = {}

@@ -7,6 +7,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh table`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "table",
         help="Appendix B efficiency table (signal, window, background, -2 log L per m_A)",
@@ -36,6 +37,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh table`` with the parsed ``args``; returns the exit status."""
     from ..physics.widths import check_width_model
     from ..settings import MASSES
     from ..study import Study

@@ -8,6 +8,7 @@ from . import _options as opt
 
 
 def register(sub) -> None:
+    """Add ``mcdh xsec`` and its options to the subcommands ``sub``."""
     p = sub.add_parser(
         "xsec",
         help="signal cross section from the native generator",
@@ -23,6 +24,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    """Run ``mcdh xsec`` with the parsed ``args``; returns the exit status."""
     from ..errors import check_luminosity
     from ..generate.signal import cross_section
     from ..kinematics.acceptance import PhotonAcceptance

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import seeds as streams
 from .._jit import njit
 from .._memory import preflight
 from .._progress import progress_bar
@@ -60,7 +61,7 @@ from ..kinematics.beams import Beams, to_lab
 from ..kinematics.decay import kallen_sqrt, two_body
 from ..physics.amplitudes import couplings_gammaphi, couplings_phi, me2_gammaphi, me2_phi
 from ..physics.constants import GEV2_TO_FB
-from ..physics.model import BENCHMARKS, DarkSector
+from ..physics.model import DarkSector
 from ..settings import MASSES
 from .phasespace import CHUNK_EVENTS, as_generator, chunk_bit_generators, default_threads, run_chunks, seed_record
 
@@ -806,6 +807,7 @@ class WeightSummary:
         self._top = np.empty(0)
 
     def add(self, w: np.ndarray) -> None:
+        """Add a batch of weights (mean and variance by Chan's parallel update; the largest weights kept)."""
         w = np.asarray(w, dtype=float)
         if w.size == 0:
             return
@@ -824,10 +826,12 @@ class WeightSummary:
 
     @property
     def sigma(self) -> float:
+        """Sum of the weights added (fb)."""
         return math.fsum(self._sums)
 
     @property
     def sigma_err(self) -> float:
+        """Monte Carlo error of :attr:`sigma` (fb)."""
         return math.sqrt(self.n * self.m2 / (self.n - 1)) if self.n > 1 else math.inf
 
     def unweighting_efficiency(self) -> float | None:
@@ -870,8 +874,7 @@ def cross_section_table(
     with progress_bar(len(grid), "cross sections", "point", progress) as advance:
         for b, p, m_A in grid:
             model = DarkSector.from_benchmark(b, m_A, **model_kwargs)
-            key = (2, list(BENCHMARKS).index(b.upper()), CHANNELS.index(p), int(round(m_A * 1000)))
-            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+            rng = np.random.default_rng(streams.cross_section(seed, b, p, m_A))
             rows.append(cross_section(model, p, n_events, rng, n_threads=n_threads))
             advance(1)
     return rows

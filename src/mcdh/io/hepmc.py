@@ -35,7 +35,7 @@ import numpy as np
 
 from .._atomic import json_default
 from .._version import __version__
-from ..errors import FileFormatError, ParameterError, check_count
+from ..errors import FileFormatError, ParameterError, check_count, require
 from ..events import Events
 from ..generate.decays import PhiDecayer
 from ._validate import check_input_file, checked_events, checked_header, checked_roles, reading
@@ -72,7 +72,7 @@ class HepMCWriter(EventWriter):
         self._sum_w2 = 0.0
 
     def _open(self):
-        import pyhepmc
+        pyhepmc = require("pyhepmc", "hepmc", "writing HepMC3 files")
         from pyhepmc.io import WriterAscii
 
         self._hep = pyhepmc
@@ -291,8 +291,7 @@ def read_hepmc(path: str | os.PathLike, roles: dict[str, int] | None = None, *, 
         mm/cm, or a reference to a particle or vertex the event does not define
         are refused before HepMC3's reader sees the file.
     """
-    import pyhepmc
-
+    pyhepmc = require("pyhepmc", "hepmc", "reading HepMC3 files")
     path = Path(path)
     check_input_file(path)
     if weight_unit not in (None, "fb", "pb"):

@@ -89,6 +89,7 @@ class Beams:
 
     @property
     def total(self) -> np.ndarray:
+        """Total four-momentum of the two beams (GeV)."""
         return self.p_minus + self.p_plus
 
     @property

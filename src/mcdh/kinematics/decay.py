@@ -11,6 +11,7 @@ from .._jit import njit
 
 @njit(cache=True)
 def kallen_sqrt(a, b, c):
+    """sqrt(lambda(a, b, c)) of the Kallen function (0 below threshold)."""
     lam = a * a + b * b + c * c - 2.0 * (a * b + a * c + b * c)
     return math.sqrt(lam) if lam > 0.0 else 0.0
 

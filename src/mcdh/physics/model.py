@@ -189,6 +189,7 @@ class DarkSector:
         return dataclasses.replace(self, **changes)
 
     def as_dict(self) -> dict[str, Any]:
+        """The model's parameters in JSON form (what files record)."""
         return dataclasses.asdict(self)
 
     # ------------------------------------------------------------------
@@ -221,6 +222,7 @@ class DarkSector:
 
     @property
     def branching_ratios_A(self) -> dict[str, float]:
+        """The A' branching ratios by channel."""
         tot = self.width_A
         return {k: v / tot for k, v in self.widths_A.items()}
 

@@ -32,6 +32,7 @@ def slash(p) -> np.ndarray:
 
 
 def dot(a, b):
+    """Minkowski product a.b (metric +, -, -, -)."""
     return a[0] * b[0] - a[1] * b[1] - a[2] * b[2] - a[3] * b[3]
 
 

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import seeds as streams
 from ..errors import ParameterError, check_count
 from ..settings import FIT_TOYS, MASSES
 from .fit import FitResult, GoodnessOfFit, Likelihood, LookElsewhere, _minuit, _null_fit, map_toys
@@ -141,7 +142,7 @@ def background_q0(model: DataModel, background: dict[str, np.ndarray], start: di
                   n_workers: int = 1, seed: int = 0, progress: bool = False) -> np.ndarray:
     """q0 of ``n_toys`` Poisson toys of ``background`` (seeded), each fitted as :func:`local_q0` fits data."""
     n_toys = check_count("n_toys", n_toys, 1)
-    seeds = np.random.SeedSequence([seed, 1]).spawn(n_toys)
+    seeds = streams.toys(seed, "look_elsewhere", n_toys)
     return np.array(map_toys(_q0_toy, (model, background, start, tuple(fix)), seeds, n_workers, progress,
                              "look-elsewhere toys"))
 
@@ -195,7 +196,7 @@ def goodness_of_fit(model: DataModel, lk: Likelihood, values: dict, fix=(), *, n
     n_toys = check_count("n_toys", n_toys, 20)
     observed = deviances(lk, [values[k] for k in lk.names])
     mu = model.expected(values, channels=tuple(lk.counts))
-    seeds = np.random.SeedSequence([seed, 2]).spawn(n_toys)
+    seeds = streams.toys(seed, "goodness_of_fit", n_toys)
     dev = map_toys(_gof_toy, (model, mu, values, tuple(fix)), seeds, n_workers, progress, "goodness-of-fit toys")
     p = {c: (1 + sum(d[c] >= v for d in dev)) / (1 + n_toys) for c, v in observed.items()}
     return GoodnessOfFit(observed, p, n_toys)

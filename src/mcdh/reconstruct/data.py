@@ -30,6 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import seeds
 from .._memory import preflight
 from ..analysis.displacement import decay_probabilities, decay_probability, transverse_decay_length
 from ..channels import CHANNELS
@@ -67,6 +68,7 @@ class Data:
 
     @property
     def channels(self) -> tuple[str, ...]:
+        """The channels this data set holds."""
         return tuple(c for c in CHANNELS if c in self.events)
 
     def n_events(self) -> dict[str, float]:
@@ -237,7 +239,7 @@ def poisson_data(config: FitConfig, truth: dict[str, float] | None = None, *, se
     expected = sum(_background_level(config, c) * truth["b"] for c in channels)
     preflight(8.0 * 14 * expected, f"pseudo-data of about {expected:.3g} background events", "n_b", config.n_b,
               "a smaller N_b or luminosity")
-    rng = np.random.default_rng(np.random.SeedSequence([check_count("seed", seed, 0), 17]))
+    rng = np.random.default_rng(seeds.pseudo_data(check_count("seed", seed, 0)))
     events = {}
     for c in channels:
         parts = [_background_events(config, c, truth["b"], rng, mc_events)]

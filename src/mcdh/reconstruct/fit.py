@@ -37,9 +37,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import seeds as streams
 from .._progress import progress_bar
 from ..channels import CHANNELS
-from ..errors import ParameterError, check_count
+from ..errors import ParameterError, check_count, require
 from ..settings import FIT_MAX_OUTSIDE
 from .data import Data
 from .model import PARAMETERS, DataModel, FitConfig, default_truth
@@ -74,6 +75,7 @@ class Likelihood:
         self.calls = 0
 
     def __call__(self, x) -> float:
+        """-2 log L at the parameter vector ``x`` (iminuit's cost function)."""
         self.calls += 1
         if not all(math.isfinite(v) for v in x):
             return 1e300
@@ -117,6 +119,7 @@ class LookElsewhere:
     method: str = "Gross-Vitells (Euler characteristic), coefficients from background-only toys"
 
     def summary(self) -> str:
+        """One line: the global significance over the window and over the m_A range."""
         return (f"global {self.z_window:.3g} sigma over the template window, {self.z_range:.3g} sigma over m_A in "
                 f"[{self.m_A_range[0]:.3g}, {self.m_A_range[1]:.3g}] GeV ({self.toys} background-only toys)")
 
@@ -132,12 +135,15 @@ class GoodnessOfFit:
 
     @property
     def p_value_min(self) -> float:
+        """The smallest p-value over the channels."""
         return min(self.p_value.values())
 
     def summary(self) -> str:
+        """One line: the p-value per channel."""
         return ", ".join(f"{c} p = {p:.3g}" for c, p in self.p_value.items()) + f" ({self.toys} toys of the best fit)"
 
     def warning(self) -> str:
+        """What a poor fit means for the parameters (for the report)."""
         worst = min(self.p_value, key=self.p_value.__getitem__)
         return (f"the model does not describe the data (goodness of fit p = {self.p_value[worst]:.3g} in {worst}): "
                 "the parameters are those of the closest wrong model - check the fixed couplings, the resolutions "
@@ -192,6 +198,7 @@ class FitResult:
     """Why a contour of a pair ("x,y") was not found, and the remedy."""
 
     def correlation(self) -> dict[str, dict[str, float]]:
+        """The correlation matrix of the fitted parameters, by name."""
         c = self.covariance
         return {a: {b: c[a][b] / math.sqrt(c[a][a] * c[b][b]) if c[a][a] > 0 and c[b][b] > 0 else float("nan")
                     for b in c} for a in c}
@@ -204,6 +211,7 @@ class FitResult:
                 if k not in self.fixed and self.errors.get(k, 0) > 0 and k in self.truth}
 
     def as_dict(self) -> dict:
+        """The JSON form of the result (fit.json)."""
         d = asdict(self)
         d["contours"] = {k: {f"{lv:g}": pts for lv, pts in v.items()} for k, v in self.contours.items()}
         d["correlation"] = self.correlation()
@@ -299,7 +307,7 @@ def _start(model: DataModel, names, start: dict | None) -> dict[str, float]:
 
 
 def _minuit(lk: Likelihood, start: dict, fix: tuple[str, ...]):
-    from iminuit import Minuit
+    Minuit = require("iminuit", "fit", "the fit after a discovery").Minuit
 
     m = Minuit(lk, [start[k] for k in lk.names], name=lk.names)  # lk.errordef = 1: -2 log L
     for k, lim in _limits(lk.model, lk.names).items():
@@ -602,7 +610,7 @@ def toys(model: DataModel, truth: dict, n_toys: int, *, seed: int = 0, n_workers
     ``n_workers``, processes sharing the templates); ``upper_limit``: each toy's 95 % CL limit on eps too."""
     n_toys = check_count("n_toys", n_toys, 1)
     mu = model.expected(truth)
-    seeds = np.random.SeedSequence(seed).spawn(n_toys)
+    seeds = streams.toys(seed, "fit", n_toys)
     return map_toys(_toy, (model, mu, minos, tuple(fix), truth, upper_limit), seeds, n_workers, progress)
 
 

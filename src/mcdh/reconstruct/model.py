@@ -63,6 +63,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 from scipy.special import ndtr
 
+from .. import seeds
 from .._memory import preflight
 from ..analysis.displacement import Region, decay_probabilities, get_region, transverse_decay_length
 from ..analysis.smearing import Resolution
@@ -178,6 +179,7 @@ class FitConfig:
                   "template_events", self.template_events, "fewer template (or background) events")
 
     def as_dict(self) -> dict:
+        """The JSON form of the configuration (recorded with pseudo-data)."""
         d = asdict(self)
         d["model"] = self.model.as_dict()
         for name in ("region", "region_gammaphi"):
@@ -389,7 +391,7 @@ def default_truth(config: FitConfig) -> dict[str, float]:
 
 
 def _seed(seed: int, channel: str, what: int) -> int:
-    return int(np.random.SeedSequence([seed, CHANNELS.index(channel), what]).generate_state(1)[0])
+    return seeds.templates(seed, channel, what)
 
 
 def width_model_note(m_phi: float, width_model: str) -> str | None:
@@ -456,6 +458,7 @@ class DataModel:
         return self.expected({"m_A": m_A, "m_phi": m_phi, "eps": eps, "theta": theta, "b": 0.0}, (channel,))[channel]
 
     def background(self, channel: str, b: float = 1.0) -> np.ndarray:
+        """Background events per bin (bins x vertex-mass bins) at normalisation ``b``."""
         return b * self.templates[channel].background[..., None] * self._vertex_bkg
 
     def expected(self, p: dict, channels=None) -> dict[str, np.ndarray]:
