@@ -201,7 +201,6 @@ DEBT = {
     ("mcdh.generate.signal", "generate_signal"): "11 parameters: acceptance, unweighting, frame/beams, run options",
     ("mcdh.generate.background", "generate_background"): "11 parameters: as generate_signal",
     ("mcdh.io.basf2", "basf2_steering"): "10 parameters: the steering file's options",
-    ("mcdh.paper", "figure"): "12 parameters: the figure-11 scan settings and event counts",
     ("mcdh.reconstruct.calibration", "look_elsewhere"): "10 parameters: toy options",
     ("mcdh.reconstruct.fit", "fit"): "11 parameters: the fit's options (minos, limits, contours, profiles)",
     ("mcdh.reconstruct.fit", "toys"): "9 parameters: toy options",

@@ -10,9 +10,9 @@ import pytest
 
 import mcdh
 from mcdh import plots
-from mcdh.paper import FIGURE_NUMBERS, figure
+from mcdh.paper import FIGURE_NUMBERS, FigureOptions, figure
 
-SMALL = dict(xsec_events=2000, figure_events=4000, benchmarks=["B1"], masses=[1.5, 3.0, 6.0], progress=False)
+SMALL = FigureOptions(xsec_events=2000, figure_events=4000, benchmarks=("B1",), masses=(1.5, 3.0, 6.0))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +30,7 @@ def drawn(tmp_path_factory):
     plots.save = keep
     try:
         for n in FIGURE_NUMBERS:
-            paths[n] = figure(n, out, study, **SMALL)
+            paths[n] = figure(n, out, study, options=SMALL, progress=False)
     finally:
         plots.save = real_save
     return out, figs, paths
@@ -106,7 +106,7 @@ def test_figure11_csv_equals_the_reach_it_draws(drawn):
     study = mcdh.Study(n_signal=4000, n_background=4000, seed=3, n_threads=2)
     rows = _csv(out / "figure11.csv")
     line = [r for r in rows if r["panel"] == "0" and r["series"] == r"$\phi$, $N_b = 1$" and r["kind"] == "line"]
-    assert [float(r["x"]) for r in line] == SMALL["masses"]
+    assert [float(r["x"]) for r in line] == list(SMALL.masses)
     for r in line:
         a = study.analysis("B1", float(r["x"]), "phi")
         expected = mcdh.study.reach_result(a.eps_reach(mcdh.settings.THETA_EPS_SCAN, 1.0).eps, "phi",

@@ -42,10 +42,10 @@ from .errors import FileAccessError, FileFormatError, ParameterError, check_coun
 from .generate.background import background_summary, generate_background
 from .generate.signal import CrossSection, cross_section_table, generate_signal
 from .kinematics.variables import e_bar, pair_mass
-from .physics.model import BENCHMARKS, DarkSector, check_eps, check_theta
+from .physics.model import BENCHMARKS, DarkSector, check_theta
 from .physics.widths import HadronicValidityWarning
 from .plots import write_rows
-from .study import PointResult, Study, combined_reach, point_results, reach_result, run_points
+from .study import PAPER_SCAN, PointResult, ReachScan, Study, combined_reach, point_results, reach_result, run_points
 from .tables import table_csv, table_latex
 
 TABLES = {
@@ -104,11 +104,11 @@ def _figure10_panel(a, n_b: float, eps: float, theta: float) -> dict:
     return {"edges": e, "sig": sig, "bkg": bkg, "lo": win.lo, "hi": win.hi, "label": label, "title": title, "xlim": xlim}
 
 
-def _point_task(key, study: Study, width_band: bool = False, scan: dict | None = None):
-    """The results of one point; ``scan``: other N_b values and scan settings for figure 11 (default the paper's)."""
+def _point_task(key, study: Study, width_band: bool = False, scan: ReachScan = PAPER_SCAN):
+    """The results of one point; ``scan``: figure 11's N_b values and scan settings (default the paper's)."""
     bm, m_A, ch = key
     a = study.analysis(bm, m_A, ch, keep=False)
-    res = point_results(a, width_envelope=width_band, statistic=study.limit_statistic, **(scan or {}))
+    res = point_results(a, scan, width_envelope=width_band, statistic=study.limit_statistic)
     extras: dict[str, Any] = {}
     if (bm, round(m_A, 6)) == FIGURE10_POINT:
         extras["figure10"] = [_figure10_panel(a, n_b, settings.EPS_REF, settings.THETA_TABLE) for n_b in FIGURE10_NB]
@@ -349,39 +349,68 @@ def reproduce(
 FIGURE_NUMBERS = tuple(range(3, 13))
 
 
-def figure(
-    number: int,
-    out: str | Path,
-    study: Study | None = None,
-    *,
-    xsec_events: int = 200_000,
-    figure_events: int = 200_000,
-    benchmarks=tuple(BENCHMARKS),
-    masses=settings.MASSES,
-    n_b=settings.NB_VALUES,
-    theta_eps_scan: float = settings.THETA_EPS_SCAN,
-    eps_theta_scan: float = settings.EPS_REF,
-    overlays=(),
-    progress: bool = True,
-) -> list[Path]:
+def _checked_grid(benchmarks, masses) -> tuple[list[str], list[float]]:
+    benchmarks = [str(b).upper() for b in benchmarks]
+    for b in benchmarks:
+        if b not in BENCHMARKS:
+            raise ParameterError("benchmarks", b, f"must be among {', '.join(BENCHMARKS)}")
+    masses = [check_positive("masses", m) for m in masses]
+    if not benchmarks or not masses:
+        raise ParameterError("benchmarks, masses", (benchmarks, masses), "need at least one of each")
+    return benchmarks, masses
+
+
+@dataclass(frozen=True)
+class FigureOptions:
+    """What :func:`figure` draws beyond the study's settings (the paper's by default).
+
+    Attributes
+    ----------
+    xsec_events, figure_events : int
+        Events per cross-section point (figure 4) and of the samples drawn in figures 6, 7 and 9.
+    benchmarks, masses :
+        The grid of figures 11 and 12 (``benchmarks`` x ``masses`` x both channels).
+    scan : ReachScan
+        Figure 11's background levels (up to four: solid, dashed, dotted, dash-dotted), the theta of its eps
+        reach and the eps of its theta band.
+    overlays : tuple of Overlay
+        The user's curves (:class:`~mcdh.plots.Overlay`) on figure 11's eps panels.
+    """
+
+    xsec_events: int = 200_000
+    figure_events: int = 200_000
+    benchmarks: tuple[str, ...] = tuple(BENCHMARKS)
+    masses: tuple[float, ...] = tuple(settings.MASSES)
+    scan: ReachScan = PAPER_SCAN
+    overlays: tuple = ()
+
+    def __post_init__(self):
+        check_count("xsec_events", self.xsec_events, 100)
+        check_count("figure_events", self.figure_events, 100)
+        benchmarks, masses = _checked_grid(self.benchmarks, self.masses)
+        object.__setattr__(self, "benchmarks", tuple(benchmarks))
+        object.__setattr__(self, "masses", tuple(masses))
+        object.__setattr__(self, "overlays", tuple(self.overlays))
+
+
+def figure(number: int, out: str | Path, study: Study | None = None, *, options: FigureOptions = FigureOptions(),
+           progress: bool = True) -> list[Path]:
     """One figure of the paper into ``out`` (PNG, PDF and the CSV of its numbers); the same numbers as
-    ``reproduce`` with the same study (seeds per figure and per point). ``overlays``: curves of the user's
-    (:class:`~mcdh.plots.Overlay`) on figure 11's eps panels.
+    ``reproduce`` with the same study (seeds per figure and per point) and ``options`` (:class:`FigureOptions`).
 
     Figures 11 and 12 analyse the whole grid (``benchmarks`` x ``masses`` x both channels); 5 and 10 one
     point each; 4 computes the cross sections; 6, 7 and 9 draw samples; 3 and 8 are closed forms.
-    Figure 11 takes other background levels ``n_b`` (up to four: solid, dashed, dotted, dash-dotted),
-    the theta of its eps reach and the eps of its theta band; figure 12 is the paper's ratio of
-    N_b = 10^4 to N_b = 1.
+    Figure 12 is the paper's ratio of N_b = 10^4 to N_b = 1.
     """
     if number not in FIGURE_NUMBERS:
         raise ParameterError("number", number, "must be a figure of the paper with results: 3 to 12")
-    if overlays and number != 11:
-        raise ParameterError("overlay", [o.label for o in overlays], "draws on figure 11's eps panels only")
+    if options.overlays and number != 11:
+        raise ParameterError("overlays", [o.label for o in options.overlays], "draws on figure 11's eps panels only")
     study = _checked_study(study)
     out = _folder(out)
     seed, n_threads = study.seed, study.threads
-    benchmarks, masses = _checked_grid(benchmarks, masses)
+    xsec_events, figure_events = options.xsec_events, options.figure_events
+    benchmarks, masses = list(options.benchmarks), list(options.masses)
     point_study = study.replace(n_threads=1)
     stem = out / f"figure{number}"
     with warnings.catch_warnings():
@@ -406,18 +435,11 @@ def figure(
                 return plots.figure5(_figure5_panels(ex["phi"], ex["gammaphi"], settings.THETA_TABLE), stem)
             return plots.figure10(ex["phi"] + ex["gammaphi"], stem)
         keys = [(bm, m, ch) for bm in benchmarks for m in masses for ch in CHANNELS]
-        band = number == 11
-        scan = None
+        scan = options.scan if number == 11 else PAPER_SCAN  # figure 12 is the paper's ratio
+        outputs = _analyse(keys, point_study, n_threads, progress, width_band=number == 11, scan=scan)
+        reach = _reach_summary([o[0] for o in outputs], keys, scan.theta_eps_scan, scan.eps_theta_scan)
         if number == 11:
-            n_b = [check_nonnegative("nb_list", v) for v in n_b]
-            if not 1 <= len(n_b) <= 4:
-                raise ParameterError("nb_list", n_b, "give one to four background levels")
-            scan = {"n_b_values": tuple(n_b), "theta_eps_scan": check_theta(theta_eps_scan),
-                    "eps_theta_scan": check_eps(eps_theta_scan)}
-        outputs = _analyse(keys, point_study, n_threads, progress, width_band=band, scan=scan)
-        reach = _reach_summary([o[0] for o in outputs], keys, theta_eps_scan, eps_theta_scan)
-        if number == 11:
-            return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3, tuple(overlays))
+            return plots.figure11(reach, stem, study.config.luminosity_fb / 1e3, options.overlays)
         return plots.figure12(reach, stem)
 
 
@@ -436,7 +458,7 @@ def figure_systematics(out: str | Path, study: Study | None = None, *, benchmark
     study = _checked_study(study)
     benchmarks, masses = _checked_grid(benchmarks, masses)
     stats = [limits.Statistic(study.statistic, r) for r in uncertainties]  # each one checked before any work
-    n_b = [check_nonnegative("nb_list", v) for v in n_b]
+    n_b = [check_nonnegative("n_b_values", v) for v in n_b]
     theta = check_theta(theta)
     out = _folder(out)
     point_study = study.replace(n_threads=1)
@@ -470,7 +492,8 @@ def _figure6_samples(figure_events: int, seed: int, n_threads: int) -> dict:
     return {ch: generate_background(ch, 1.0, 2.0, figure_events, rng, n_b=1.0, n_threads=n_threads) for ch in CHANNELS}
 
 
-def _analyse(keys, point_study: Study, n_threads: int, progress: bool, *, width_band: bool, scan: dict | None = None):
+def _analyse(keys, point_study: Study, n_threads: int, progress: bool, *, width_band: bool,
+             scan: ReachScan = PAPER_SCAN):
     """The results (and figure extras) of every (benchmark, m_A, channel) point, points in parallel."""
     return run_points(lambda k: _point_task(k, point_study, width_band, scan), keys, n_threads, progress,
                       desc="analysis points")
@@ -491,17 +514,6 @@ def _checked_study(study) -> Study:
     if not isinstance(study, Study):
         raise ParameterError("study", type(study).__name__, "must be a mcdh.Study")
     return study
-
-
-def _checked_grid(benchmarks, masses) -> tuple[list[str], list[float]]:
-    benchmarks = [str(b).upper() for b in benchmarks]
-    for b in benchmarks:
-        if b not in BENCHMARKS:
-            raise ParameterError("benchmarks", b, f"must be among {', '.join(BENCHMARKS)}")
-    masses = [check_positive("mA", m) for m in masses]
-    if not benchmarks or not masses:
-        raise ParameterError("benchmarks, masses", (benchmarks, masses), "need at least one of each")
-    return benchmarks, masses
 
 
 def print_summary(result: Reproduction) -> None:

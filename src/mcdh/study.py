@@ -29,7 +29,7 @@ from .analysis.displacement import Region, get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
 from .analysis.workspace import Workspace, build_workspace
 from .channels import CHANNELS, check_channel
-from .errors import ParameterError, check_count, check_luminosity, check_positive, require
+from .errors import ParameterError, check_count, check_luminosity, check_nonnegative, check_positive, require
 from .events import Events
 from .generate.background import check_n_b, generate_background
 from .generate.phasespace import default_threads
@@ -88,9 +88,9 @@ def warm_up() -> None:
 def _check_masses(masses) -> list[float]:
     out = []
     for m in masses:
-        out.append(check_positive("mA", m))
+        out.append(check_positive("masses", m))
     if not out:
-        raise ParameterError("mA-list", list(masses), "needs at least one mass")
+        raise ParameterError("masses", list(masses), "needs at least one mass")
     return out
 
 
@@ -158,20 +158,42 @@ class PointResult:
         return out
 
 
+@dataclass(frozen=True)
+class ReachScan:
+    """What figure 11 scans at each point: the background levels, the theta of the eps reach and the eps of the
+    theta band (the paper's by default). Checked when made."""
+
+    n_b_values: tuple[float, ...] = tuple(NB_VALUES)
+    theta_eps_scan: float = THETA_EPS_SCAN
+    eps_theta_scan: float = EPS_REF
+
+    def __post_init__(self):
+        values = tuple(check_nonnegative("n_b_values", v) for v in np.atleast_1d(np.asarray(self.n_b_values, object)))
+        if not 1 <= len(values) <= 4:
+            raise ParameterError("n_b_values", list(values), "give one to four background levels")
+        object.__setattr__(self, "n_b_values", values)
+        object.__setattr__(self, "theta_eps_scan", check_theta(self.theta_eps_scan))
+        object.__setattr__(self, "eps_theta_scan", check_eps(self.eps_theta_scan))
+
+
+PAPER_SCAN = ReachScan()
+"""The paper's figure-11 scan: N_b = 1 and 10^4, the eps reach at its theta, the theta band at its eps."""
+
+
 def point_results(
     analysis: ChannelAnalysis,
-    n_b_values=NB_VALUES,
+    scan: ReachScan = PAPER_SCAN,
     eps_table: float = EPS_REF,
     theta_table: float = THETA_TABLE,
-    theta_eps_scan: float = THETA_EPS_SCAN,
-    eps_theta_scan: float = EPS_REF,
     width_envelope: bool = False,
     statistic: limits.Statistic = limits.PAPER,
 ) -> PointResult:
-    """Everything the tables and figures 11-12 need at one point: table rows, eps reach and theta band per N_b
-    of ``n_b_values`` (optimised windows and cut-and-count), and with ``width_envelope`` their ranges over the
-    hadronic-width envelope (:func:`~mcdh.physics.widths.width_envelope`)."""
+    """Everything the tables and figures 11-12 need at one point: table rows at (``eps_table``, ``theta_table``),
+    eps reach and theta band per N_b of ``scan`` (optimised windows and cut-and-count), and with
+    ``width_envelope`` their ranges over the hadronic-width envelope
+    (:func:`~mcdh.physics.widths.width_envelope`)."""
     a = analysis
+    n_b_values, theta_eps_scan, eps_theta_scan = scan.n_b_values, scan.theta_eps_scan, scan.eps_theta_scan
     r = statistic.background_uncertainty
     windows = limits.Statistic("paper", r)  # the cut-and-count comparison is a window's, whatever the statistic
     rows, reach, reach_cc = {}, {}, {}

@@ -13,11 +13,13 @@ FLAGS = {
     "g_chi": "--g-chi", "q_phi": "--q-phi", "alpha_em": "--alpha-em", "sqrt_s": "--sqrt-s", "n_events": "--events",
     "n_signal": "--events", "n_background": "--background-events", "n_threads": "--threads", "eps": "--eps",
     "theta": "--theta", "seed": "--seed", "region": "--region", "benchmark": "--benchmark", "eps_gen": "--eps-gen",
-    "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles", "nb_list": "--nb-list",
+    "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles", "n_b_values": "--nb-list",
     "tree": "--tree", "branches": "--branches", "ctau0": "--ctau0", "flat_range": "--flat-range", "source": "--source",
     "lifetime_option": "--lifetime-option", "flat_max_cm": "--flat-max-cm", "max_outside": "--max-outside",
     "search_range": "--search-range", "background_uncertainty": "--bkg-syst", "statistic": "--statistic",
-    "overlay": "--overlay",
+    "overlay": "--overlay", "overlays": "--overlay", "masses": "--mA-list", "benchmarks": "--benchmarks", "n_workers": "--workers",
+    "xsec_events": "--xsec-events", "figure_events": "--figure-events", "theta_eps_scan": "--theta",
+    "eps_theta_scan": "--eps",
 }
 """The command-line flag of each library parameter, for error messages."""
 

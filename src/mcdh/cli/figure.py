@@ -42,10 +42,10 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Run ``mcdh figure`` with the parsed ``args``; returns the exit status."""
-    from ..paper import figure
+    from ..paper import FigureOptions, figure
     from ..physics.widths import check_width_model
     from ..settings import MASSES
-    from ..study import Study
+    from ..study import ReachScan, Study
 
     study = Study(luminosity_fb=args.lumi_fb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=args.threads,
@@ -56,7 +56,7 @@ def run(args) -> int:
         from ..paper import figure_systematics
 
         if args.nb_list is not None or args.eps is not None or args.bkg_syst:
-            raise ParameterError("nb_list", args.nb_list, "the systematics figure draws N_b = 1 and 1e4 at "
+            raise ParameterError("n_b_values", args.nb_list, "the systematics figure draws N_b = 1 and 1e4 at "
                                  "uncertainties 0, 10 and 30 %: --nb-list, --eps and --bkg-syst do not apply")
         paths = figure_systematics(args.out, study, benchmarks=args.benchmarks,
                                    masses=args.mA_list if args.mA_list is not None else MASSES,
@@ -70,13 +70,13 @@ def run(args) -> int:
 
     overlays = [Overlay.read(spec) for spec in args.overlay]  # a bad file is refused before any work
     if args.number != 11 and (args.nb_list, args.theta, args.eps) != (None, None, None):
-        raise ParameterError("nb_list", args.nb_list, "--nb-list, --theta and --eps set figure 11's scan only")
-    paths = figure(args.number, args.out, study, xsec_events=args.xsec_events, figure_events=args.figure_events,
-                   benchmarks=args.benchmarks, masses=args.mA_list if args.mA_list is not None else MASSES,
-                   n_b=args.nb_list or settings.NB_VALUES,
-                   theta_eps_scan=args.theta if args.theta is not None else settings.THETA_EPS_SCAN,
-                   eps_theta_scan=args.eps if args.eps is not None else settings.EPS_REF, overlays=overlays,
-                   progress=not args.quiet)
+        raise ParameterError("n_b_values", args.nb_list, "--nb-list, --theta and --eps set figure 11's scan only")
+    scan = ReachScan(tuple(args.nb_list or settings.NB_VALUES),
+                     args.theta if args.theta is not None else settings.THETA_EPS_SCAN,
+                     args.eps if args.eps is not None else settings.EPS_REF)
+    options = FigureOptions(args.xsec_events, args.figure_events, tuple(args.benchmarks),
+                            tuple(args.mA_list if args.mA_list is not None else MASSES), scan, tuple(overlays))
+    paths = figure(args.number, args.out, study, options=options, progress=not args.quiet)
     if not args.quiet:
         print("wrote " + ", ".join(str(p) for p in paths))
     return 0
