@@ -21,6 +21,7 @@ def _events(masses, n, seed):
     return mom
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("m_A,m_chi,m_phi,gam", POINTS)
 def test_gammaphi_helicity_sum_matches_traces(m_A, m_chi, m_phi, gam):
     worst = 0.0
@@ -33,6 +34,7 @@ def test_gammaphi_helicity_sum_matches_traces(m_A, m_chi, m_phi, gam):
     assert worst < 1e-10
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("m_A,m_chi,m_phi,gam", POINTS)
 def test_phi_closed_form_helicity_and_traces_agree(m_A, m_chi, m_phi, gam):
     for _pp, k1, k2 in _events([m_phi, m_chi, m_chi], 40, 12):

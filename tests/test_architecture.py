@@ -1,5 +1,6 @@
 """The package's shape: one-way layers, no import cycles, names defined once, strict static checks."""
 import ast
+import os
 import shutil
 import subprocess
 import sys
@@ -151,6 +152,36 @@ def test_import_inside_the_checkout_gets_the_installed_package():
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     assert Path(r.stdout.strip()).parent != ROOT / "mcdh"
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_compiled_core_and_works_alone(tmp_path):
+    """A wheel built from the checkout holds the C extension, the data and the type marker, and a Python that
+    sees only the wheel's files imports it and generates with it (the smoke test of a release)."""
+    import zipfile
+
+    # a clean copy of the working tree: no build/ folder or compiled module of an earlier build can slip in
+    tree = tmp_path / "tree"
+    shutil.copytree(ROOT, tree, ignore=shutil.ignore_patterns(".git", "build", "*.so", "__pycache__", "results", "site",
+                                                               ".asv", "*.egg-info"))
+    dist = tmp_path / "dist"
+    r = subprocess.run([sys.executable, "-m", "pip", "wheel", str(tree), "--no-deps", "--no-build-isolation", "-q",
+                        "-w", str(dist)], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    (wheel,) = dist.glob("mcdh-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for needed in ("mcdh/_rambo.", "mcdh/data/winkler_pi.txt", "mcdh/data/bounds/", "mcdh/py.typed", "mcdh/cli/"):
+        assert any(n.startswith(needed) for n in names), needed
+    assert not any(n.endswith((".pyx", ".c")) for n in names)
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = ("import mcdh, sys; assert mcdh.__file__.startswith(sys.argv[1]), mcdh.__file__; "
+            "p, w = mcdh.rambo(10.58, [0.0, 1.0, 2.0, 2.0], 1000, 1); "
+            "m = mcdh.DarkSector.from_benchmark('B1', 6.0); "
+            "s = mcdh.cross_section(m, 'phi', 2000, 1); assert p.shape == (1000, 4, 4) and s.sigma_fb > 0; print('ok')")
+    r = subprocess.run([sys.executable, "-c", code, str(site)], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "PYTHONPATH": str(site)}, timeout=600)
+    assert r.returncode == 0 and r.stdout.strip() == "ok", r.stderr[-3000:]
 
 
 def _tool(name):

@@ -221,6 +221,7 @@ def test_flat_decays_weighted_equal_exponential_ones():
     assert w.sum() == pytest.approx(np.sum(-np.expm1(-l_max / (ctau * bg))), rel=0.01)
 
 
+@pytest.mark.slow
 def test_refusals_are_one_line(files, tmp_path, mcdh):
     gz = tmp_path / "s.lhe.gz"
     gz.write_bytes(gzip.compress(files["unit"][0].read_bytes()))

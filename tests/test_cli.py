@@ -84,6 +84,7 @@ PHI_COLUMNS = "mA,resc_sig,mchichi_min,mchichi_max,sel_sig,sel_bkg,m2loglike"
 GAMMAPHI_COLUMNS = "mA,init_sig,vmax,sel_sig,sel_bkg,m2loglike"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("channel, header", [("phi", PHI_COLUMNS), ("gammaphi", GAMMAPHI_COLUMNS)])
 def test_table_csv_contract(channel, header, mcdh):
     r = mcdh("table", "--benchmark", "B1", "--channel", channel, "--nb", "10",
@@ -162,6 +163,7 @@ def test_xsec_errors_one_line_exit_2(capsys, extra, needle):
     assert needle in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_figure_command(tmp_path):
     assert main(["figure", "8", "--out", str(tmp_path), "--quiet"]) == 0
     assert main(["figure", "3", "--out", str(tmp_path), "--quiet"]) == 0

@@ -137,6 +137,7 @@ def test_scan_killed_and_resumed_equals_uninterrupted(tmp_path, mcdh):
     assert r.returncode == 2 and "different scan" in r.stderr
 
 
+@pytest.mark.slow
 def test_scan_local_cluster_equals_serial(tmp_path):
     from mcdh.scan import ScanGrid, run_scan
 

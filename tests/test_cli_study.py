@@ -12,6 +12,7 @@ def one_line_error(r, *needles):
         assert n in lines[0], lines[0]
 
 
+@pytest.mark.slow
 def test_analysis_under_another_model_is_refused_naming_both(tmp_path, mcdh):
     f = tmp_path / "b2.root"
     assert mcdh("generate", "signal", "--process", "phi", "--benchmark", "B2", "--mA", "4.5", "--events", "3000",
@@ -44,6 +45,7 @@ def test_background_nb_is_defined_at_10_inverse_ab(mcdh):
     assert out["expected_events"] == pytest.approx(0.22 * 50, rel=1e-12)
 
 
+@pytest.mark.slow
 def test_scan_reports_no_sensitivity_instead_of_eps_above_1(tmp_path, mcdh):
     out = tmp_path / "s"
     r = mcdh("scan", "--out", out, "--serial", "--quiet", "--mA-list", "3", "--channels", "phi", "--nb-list", "1,1e14",

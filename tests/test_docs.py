@@ -109,6 +109,7 @@ def test_tutorial_runs(page, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
 
 
+@pytest.mark.slow
 def test_every_page_is_in_the_site_and_the_site_builds_without_warnings(tmp_path):
     """mkdocs in strict mode: a broken link, a page outside the navigation or a docstring mkdocstrings cannot
     render fails the build."""

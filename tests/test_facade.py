@@ -21,6 +21,7 @@ def samples(tmp_path_factory):
     return {"events": ev, "mcdh": mcdh_file, "foreign": foreign}
 
 
+@pytest.mark.slow
 def test_a_sample_without_a_recorded_eps_needs_eps_gen(samples):
     study = mcdh.Study(n_background=5000, seed=2)
     with pytest.raises(mcdh.ParameterError, match="eps_gen") as err:
@@ -124,6 +125,7 @@ def test_import_mcdh_is_lean():
     assert set(mcdh.__all__) <= set(dir(mcdh))
 
 
+@pytest.mark.slow
 def test_figure11_draws_the_users_curves(tmp_path, mcdh):
     import csv
 

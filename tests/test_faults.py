@@ -41,6 +41,7 @@ def tmpfs(tmp_path):
         subprocess.run(["umount", str(d)], capture_output=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix, events", [(".root", 300_000), (".lhe", 20_000), (".hepmc", 5_000)])
 def test_full_disk_keeps_the_old_file(tmpfs, mcdh, suffix, events):
     """HepMC3's C++ writer says only that it failed: the cause is asked of the system (was a bare 'OSError')."""
@@ -53,6 +54,7 @@ def test_full_disk_keeps_the_old_file(tmpfs, mcdh, suffix, events):
     assert out.read_bytes() == before and sorted(p.name for p in disk.iterdir()) == [out.name]
 
 
+@pytest.mark.slow
 def test_file_size_limit_is_one_line(tmp_path):
     """Without root: the same path through RLIMIT_FSIZE (EFBIG instead of ENOSPC)."""
     def limit():
@@ -92,6 +94,7 @@ def test_scan_and_reproduce_out_is_a_file(tmp_path, mcdh):
     assert f.read_text() == "x"
 
 
+@pytest.mark.slow
 def test_killed_write_then_the_same_command_leaves_one_complete_file(tmp_path):
     out = tmp_path / "big.root"
     cmd = [*mcdh_command(), *GENERATE, "--events", "3000000", "--output", str(out), "--seed", "3"]
@@ -127,6 +130,7 @@ def test_a_running_writers_partial_is_left_alone(tmp_path):
     assert live.exists() and not dead.exists()
 
 
+@pytest.mark.slow
 def test_input_that_cannot_be_read(tmp_path, mcdh):
     f = tmp_path / "s.root"
     assert subprocess.run([*mcdh_command(), *GENERATE, "--events", "1000", "--output", str(f)]).returncode == 0

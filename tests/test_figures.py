@@ -60,6 +60,7 @@ def _drawn_labels(ax):
     return labels
 
 
+@pytest.mark.slow
 def test_every_figure_on_demand(drawn):
     out, _, paths = drawn
     for n in FIGURE_NUMBERS:
@@ -72,6 +73,7 @@ def test_every_figure_on_demand(drawn):
             assert (out / f"figure{n}.csv").read_text().startswith("# panel 0: "), n
 
 
+@pytest.mark.slow
 def test_legends_list_exactly_what_is_drawn(drawn):
     _, figs, _ = drawn
     for name, fig in figs.items():
@@ -83,6 +85,7 @@ def test_legends_list_exactly_what_is_drawn(drawn):
             assert listed == _drawn_labels(ax), (name, listed ^ _drawn_labels(ax))
 
 
+@pytest.mark.slow
 def test_figure11_bounds_band_and_notes(drawn):
     _, figs, _ = drawn
     fig = figs["figure11"]
@@ -100,6 +103,7 @@ def test_figure11_bounds_band_and_notes(drawn):
     assert "1.27\\times10^{-4}" in ax_e.get_title() and "0.000127" not in ax_e.get_title()
 
 
+@pytest.mark.slow
 def test_figure11_csv_equals_the_reach_it_draws(drawn):
     """The CSV behind figure 11 holds the eps reach of every point exactly as the summary records it."""
     out, _, _ = drawn
@@ -120,6 +124,7 @@ def test_figure11_csv_equals_the_reach_it_draws(drawn):
     assert set(babar.x.tolist()) <= xs
 
 
+@pytest.mark.slow
 def test_figure11_csv_has_the_width_envelope_of_every_curve(drawn):
     """The band's edges per curve in figure11.csv: lower <= default <= upper for the eps reach, and each theta-band
     edge inside its own range; the band is open where m_phi is hadronic (0.5 and 1 GeV) and closed below pi pi."""
@@ -153,7 +158,9 @@ def test_bounds_are_the_shared_data():
     shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "bounds"
     if not shared.exists():
         pytest.skip("../shared not present")
-    b = mcdh.bounds.babar_invisible()
+    from mcdh import bounds
+
+    b = bounds.babar_invisible()
     ref = np.loadtxt(shared / "babar_2017_invisible_dark_photon.txt")
     np.testing.assert_array_equal(np.stack([b.x, b.y], 1), ref)
     assert "arXiv:1702.03327" in mcdh.bounds.provenance()
@@ -163,6 +170,7 @@ def test_bounds_are_the_shared_data():
         assert np.all(mapped.y <= math.pi / 2 + 1e-12)
 
 
+@pytest.mark.slow
 def test_figure11_caption_explains_the_dip(drawn):
     out, _, _ = drawn
     text = (out / "figure11.txt").read_text()
@@ -219,6 +227,7 @@ def test_table_latex_parses(table_rows):
     assert len(rows) == 1 + len(table_rows)
 
 
+@pytest.mark.slow
 def test_cli_table_formats(mcdh):
     args = ["table", "--channel", "gammaphi", "--nb", "1", "--mA-list", "6", "--events", "2000", "--background-events",
             "2000"]

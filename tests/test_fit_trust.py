@@ -65,6 +65,7 @@ def test_events_left_out_are_counted_per_reason(model, data):
     assert "5 events left out" in str(r)
 
 
+@pytest.mark.slow
 def test_a_file_whose_events_are_all_out_of_range_is_refused(model, data, tmp_path, mcdh):
     cols = {c: dict(v) for c, v in data.events.items()}
     cols["phi"]["phi_vr"] = np.full_like(cols["phi"]["phi_vr"], 50.0)
@@ -107,6 +108,7 @@ def test_theta_is_taken_from_the_decay_radii(model, data):
     assert 1e-3 / 1.5 < theta < 1e-3 * 1.5
 
 
+@pytest.mark.slow
 def test_the_significance_is_local_and_the_global_one_comes_from_toys(model, data):
     r = fit(model, data, minos=False)
     assert "local significance" in str(r) and "global" not in str(r)
@@ -165,6 +167,7 @@ def test_a_wrong_fixed_coupling_shows_in_the_goodness_of_fit_or_the_measured_com
     assert "eps g_chi q_phi" in str(r)
 
 
+@pytest.mark.slow
 def test_goodness_of_fit_flags_a_wrong_model(model, data):
     """m_phi fixed 3 resolutions off: MIGRAD converges, the deviance is far outside its toys'."""
     start = default_truth(model.config) | {"m_phi": 1.0 + 3 * model.config.sigma_vtx}
@@ -174,6 +177,7 @@ def test_goodness_of_fit_flags_a_wrong_model(model, data):
     assert any("does not describe the data" in n for n in c.notes)
 
 
+@pytest.mark.slow
 def test_cli_exposes_what_the_fit_depends_on(model, data, tmp_path, mcdh):
     plain = tmp_path / "plain.root"
     Data(data.events, model.config).write(plain)
@@ -257,6 +261,7 @@ def test_wrong_g_chi_data_give_the_right_measured_combination():
     assert 0.58 <= np.mean(covered) <= 0.78, np.mean(covered)
 
 
+@pytest.mark.slow
 def test_significance_of_a_clean_signal_is_a_number_not_a_toy_count(model, data):
     """Far beyond any toy, the global significance still has a value: the formula carries it."""
     r = calibrate(model, fit(model, data, minos=False), data.counts(model), n_toys=40, n_workers=2)

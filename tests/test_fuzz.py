@@ -65,6 +65,7 @@ def mutate(data: bytes, rng: np.random.Generator, text: bool) -> bytes:
     return bytes(b)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("suffix", [".root", ".lhe", ".hepmc", ".lhe.gz"])
 def test_mutation_fuzz(tmp_path, originals, original_events, suffix):
     rng = np.random.default_rng(list(b"mcdh-fuzz" + suffix.encode()))

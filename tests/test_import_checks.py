@@ -188,6 +188,7 @@ def test_values_from_a_file_name_the_file_not_a_flag(files, tmp_path, mcdh):
     assert r.returncode == 2 and "is a folder, not a file" in r.stderr, r.stderr
 
 
+@pytest.mark.slow
 def test_fit_options_that_would_be_ignored_are_refused(tmp_path, mcdh):
     """Without --mA the file's record is the model of the data: --template-events 0, --lumi-fb 0, --g-chi 5 were
     silently ignored."""

@@ -130,6 +130,7 @@ def test_background_uncertainty_weakens_the_reach_monotonically(studies):
     assert (paper[1] / paper[0]) ** 2 > 2.0
 
 
+@pytest.mark.slow
 def test_cls_reach_is_pyhfs_limit(studies, tmp_path):
     """pyhf's expected CLs at mcdh's CLs limit is 0.05, and brackets it within 1 % in mu."""
     study = studies(n_b=1.0, statistic="cls")
@@ -191,6 +192,7 @@ def test_workspace_round_trips_with_mcdhs_histograms(studies, tmp_path):
     pyhf.Workspace(win.spec).model()
 
 
+@pytest.mark.slow
 def test_cli_export_and_bad_input(tmp_path, mcdh):
     out = tmp_path / "ws.json"
     assert main(["export-pyhf", "--benchmark", "B1", "--mA", "6", "--events", "5000", "--background-events", "5000",

@@ -206,6 +206,7 @@ def test_pseudo_data_ntuple_has_the_generate_layout_and_the_fit_record(data_file
     assert back.config.model == FitConfig.from_dict(rec["config"]).model
 
 
+@pytest.mark.slow
 def test_cli_fit_writes_json_and_figures(data_file, tmp_path, capsys):
     out = tmp_path / "fit"
     assert main(["fit", str(data_file), "--out", str(out), "--json", "--toys", "100"]) == 0
@@ -222,6 +223,7 @@ def test_cli_fit_writes_json_and_figures(data_file, tmp_path, capsys):
             assert (out / f"{stem}{suffix}").stat().st_size > 0
 
 
+@pytest.mark.slow
 def test_cli_refuses_files_it_cannot_fit_in_one_line(data_file, tmp_path, mcdh):
     import uproot
 
@@ -327,6 +329,7 @@ def test_event_level_pseudo_data_are_fitted_without_bias():
         assert 0.8 < np.std(p) < 1.2, (k, np.std(p))
 
 
+@pytest.mark.slow
 def test_an_analysts_own_ntuple_is_fitted_with_the_hypothesis_given(data_file, tmp_path, mcdh):
     """A plain ntuple written by another program (no mcdh header): the model of the data comes from the
     command line; without it, one line says what is missing."""

@@ -111,6 +111,7 @@ def test_weights_are_exact_and_normalised():
         lifetime_weights([np.nan], [1.0], [1.0], "exponential", ctau0=1.0)
 
 
+@pytest.mark.slow
 def test_damaged_or_foreign_ntuples_are_refused_in_one_line(samples, tmp_path, mcdh):
     import uproot
 

@@ -146,6 +146,7 @@ def test_imported_sample_with_other_masses_is_refused(study):
                           keep=False).model.m_A == 3.0
 
 
+@pytest.mark.slow
 def test_cli_reach_json_agrees_with_python_and_scales_sqrt5(mcdh):
     common = ["reach", "--benchmark", "B1", "--mA", "6", "--nb", "0", "--events", str(N), "--background-events", str(N),
               "--json"]

@@ -203,6 +203,7 @@ def test_jagged_root_branch(tmp_path, sample):
 # ---------------------------------------------------------------- writing and the command line
 
 
+@pytest.mark.slow
 def test_pdg_that_collides_is_refused_on_writing(tmp_path, sample, mcdh):
     with pytest.raises(ParameterError, match="pdg"):
         write_events(tmp_path / "x.lhe", sample, pdg={"phi": 22})  # (the fixture ``mcdh`` shadows the module here)
@@ -227,6 +228,7 @@ def test_region_with_a_negative_number_and_absurd_coupling(mcdh):
     assert r.returncode == 2 and "--g-chi" in r.stderr and "Traceback" not in r.stderr, r.stderr
 
 
+@pytest.mark.slow
 def test_json_is_strict(mcdh):
     r = mcdh("reach", "--benchmark", "B1", "--mA", "7.5", "--nb", "1e14", "--events", "1000", "--background-events",
              "1000", "--json")
@@ -239,6 +241,7 @@ def test_json_is_strict(mcdh):
 SCAN = ["--benchmarks", "B1", "--channels", "phi", "--events", "2000", "--background-events", "2000", "--quiet"]
 
 
+@pytest.mark.slow
 def test_masses_0p4_mev_apart_are_two_points(tmp_path, mcdh):
     out = tmp_path / "s"
     for _ in range(2):
@@ -249,6 +252,7 @@ def test_masses_0p4_mev_apart_are_two_points(tmp_path, mcdh):
     assert len(list((out / "points").glob("*.json"))) == 2
 
 
+@pytest.mark.slow
 def test_a_second_scan_on_a_locked_folder_refuses(tmp_path):
     from filelock import FileLock
 
@@ -263,6 +267,7 @@ def test_a_second_scan_on_a_locked_folder_refuses(tmp_path):
     assert not (out / "scan.json").exists()
 
 
+@pytest.mark.slow
 def test_point_files_are_validated_on_resume(tmp_path, mcdh):
     out = tmp_path / "s"
     assert mcdh("scan", "--out", out, "--serial", "--mA-list", "3", *SCAN).returncode == 0

@@ -262,7 +262,15 @@ class _LargeReads:
 
 def read_lhe_header(path: str | os.PathLike, *, max_bytes: int = 1 << 26) -> dict:
     """mcdh's header record of an LHE file (its ``<mcdh>`` block), read without reading the events."""
-    path = Path(path)
+    meta = _header_record(Path(path), max_bytes)
+    if meta is None:
+        raise FileFormatError(path, "has no <mcdh> header block (not written by mcdh)")
+    return meta
+
+
+def _header_record(path: Path, max_bytes: int = 1 << 26) -> dict | None:
+    """The checked ``<mcdh>`` record of an LHE file's header, or None where it has none. Read by mcdh itself,
+    not through pylhe (whose header support differs between versions: 1.x drops unknown header blocks)."""
     check_input_file(path)
     with reading(path), _open_binary(path) as f:
         head = bytearray()
@@ -273,7 +281,7 @@ def read_lhe_header(path: str | os.PathLike, *, max_bytes: int = 1 << 26) -> dic
             head += block
     m = re.search(rb"<mcdh[^>]*><!\[CDATA\[(.*?)\]\]></mcdh>", bytes(head), re.S)
     if m is None:
-        raise FileFormatError(path, "has no <mcdh> header block (not written by mcdh)")
+        return None
     try:
         meta = json.loads(m.group(1))
     except (ValueError, RecursionError):
@@ -342,15 +350,7 @@ def read_lhe(
     if init is None or not init.procInfo:
         raise FileFormatError(path, "no <init> block with a cross section")
 
-    meta = None
-    header = getattr(lhe, "header", None)
-    for el in getattr(header, "extra_elements", []) or []:
-        if el.tag == "mcdh":
-            try:
-                meta = json.loads(el.text)
-            except (TypeError, ValueError, RecursionError):
-                raise FileFormatError(path, "the <mcdh> header block is not valid JSON") from None
-            meta = checked_header(path, meta, where="its <mcdh> header block")
+    meta = _header_record(path)
     if roles is None and meta is not None:
         roles = meta["pdg"]
     n = len(events)
