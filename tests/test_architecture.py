@@ -235,7 +235,6 @@ DEBT = {
     ("mcdh.reconstruct.calibration", "look_elsewhere"): "10 parameters: toy options",
     ("mcdh.reconstruct.fit", "fit"): "11 parameters: the fit's options (minos, limits, contours, profiles)",
     ("mcdh.reconstruct.fit", "toys"): "9 parameters: toy options",
-    ("mcdh.reweight", "reweight_ntuple"): "11 parameters and a summary dict: the lifetime source and layout",
 }
 
 

@@ -142,6 +142,20 @@ def test_toys_are_seeded_and_independent_of_workers(model, truth):
     assert cov["_all"]["toys"] == 4 and set(PARAMETERS) <= set(cov)
 
 
+@pytest.mark.slow
+def test_toys_run_where_processes_spawn(model, truth, monkeypatch):
+    """Where processes spawn (macOS, Windows; forkserver on Python 3.14) the shared templates are pickled once
+    per worker, not inherited: the toys are the same."""
+    import multiprocessing as mp
+
+    monkeypatch.setattr(mp, "get_start_method", lambda allow_none=False: "spawn")
+    ctx = mp.get_context("spawn")
+    monkeypatch.setattr(mp.context._default_context, "_actual_context", ctx)
+    a = toys(model, truth, 4, seed=9, n_workers=1, minos=False)
+    b = toys(model, truth, 4, seed=9, n_workers=2, minos=False)
+    assert [x.values for x in a] == [x.values for x in b]
+
+
 def test_bad_starts_and_empty_data_are_refused(model, truth):
     with pytest.raises(ParameterError, match=r"start\['m_A'\]"):
         fit(model, asimov_data(model), start={"m_A": 9.0})

@@ -12,6 +12,7 @@ events; the output is written atomically.
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import numpy as np
 from ._atomic import atomic_path
 from ._progress import progress_bar
 from .analysis.lifetime import lifetime_weights
-from .errors import FileFormatError, ParameterError, check_count
+from .errors import FileFormatError, ParameterError
 from .io._validate import check_input_file, checked_column
 
 BASF2_BRANCHES = {"E": "mcE", "px": "mcPX", "py": "mcPY", "pz": "mcPZ",
@@ -55,15 +56,46 @@ def _open_tree(path: Path, tree: str | None):
     return f, f[tree], tree
 
 
-def reweight_ntuple(path: str | os.PathLike, output: str | os.PathLike, ctau: dict[str, float], *,
-                    tree: str | None = None, branches: dict[str, str] | None = None, source: str = "exponential",
-                    ctau0: float | None = None, flat_range: tuple[float, float] | None = None, step: int = STEP,
-                    double: bool = False, progress: bool = False) -> dict:
-    """Write the lifetime weights of the events of ``path`` for each target of ``ctau`` ({column name: c tau,
-    in the unit of the vertex branches}) into ``output``; returns a summary (events, sum of each column).
+@dataclass(frozen=True)
+class LifetimeSource:
+    """How a simulated sample's decay lengths were generated (:func:`~mcdh.analysis.lifetime.lifetime_weights`):
+    ``"exponential"`` with c tau ``ctau0`` (basf2's GeneratedVertexDisplacer default), or ``"flat"`` over
+    ``flat_range`` = (L_min, L_max); lengths in the unit of the vertex branches. Checked when made."""
 
-    ``branches`` overrides :data:`BASF2_BRANCHES` by role; ``source``/``ctau0``/``flat_range`` say how the
-    sample's decay lengths were generated (:func:`~mcdh.analysis.lifetime.lifetime_weights`). The weights are
+    kind: str = "exponential"
+    ctau0: float | None = None
+    flat_range: tuple[float, float] | None = None
+
+    def __post_init__(self):
+        lifetime_weights([0.0], [1.0], np.array([1.0]), self.kind, ctau0=self.ctau0, flat_range=self.flat_range)
+
+
+@dataclass(frozen=True)
+class ReweightSummary:
+    """What :func:`reweight_ntuple` wrote: the events, and per weight column its sum and effective number of
+    events (sum w)^2 / sum w^2; ``notes``: targets the sample cannot represent well."""
+
+    output: str
+    tree: str
+    events: int
+    production_vertex: bool
+    sum_of_weights: dict[str, float]
+    effective_events: dict[str, float]
+    notes: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, object]:
+        """The JSON form (``mcdh reweight --json``)."""
+        return asdict(self) | {"notes": list(self.notes)}
+
+
+def reweight_ntuple(path: str | os.PathLike, output: str | os.PathLike, ctau: dict[str, float],
+                    source: LifetimeSource, *, tree: str | None = None, branches: dict[str, str] | None = None,
+                    double: bool = False, progress: bool = False) -> ReweightSummary:
+    """Write the lifetime weights of the events of ``path`` for each target of ``ctau`` ({column name: c tau,
+    in the unit of the vertex branches}) into ``output``, from a sample generated as ``source`` says; returns
+    a :class:`ReweightSummary` (events, sum of each column).
+
+    ``branches`` overrides :data:`BASF2_BRANCHES` by role; the events are read :data:`STEP` at a time. The weights are
     computed in double precision and stored as 32-bit floats (relative rounding 6e-8, far below any sample's
     statistical error; half the bytes of a file that is otherwise 400 bytes per event for 50 columns), or as
     64-bit floats with ``double``.
@@ -77,8 +109,11 @@ def reweight_ntuple(path: str | os.PathLike, output: str | os.PathLike, ctau: di
         raise ParameterError("ctau", ctau, "needs at least one target c tau")
     names = list(ctau)
     targets = np.array([ctau[k] for k in names], dtype=np.float64)
-    lifetime_weights([0.0], [1.0], targets, source, ctau0=ctau0, flat_range=flat_range)  # the settings, checked first
-    step = check_count("step", step, 1)
+    if not isinstance(source, LifetimeSource):
+        raise ParameterError("source", source, "must be a LifetimeSource (how the sample's decay lengths were made)")
+    made, ctau0, flat_range = source.kind, source.ctau0, source.flat_range
+    lifetime_weights([0.0], [1.0], targets, made, ctau0=ctau0, flat_range=flat_range)  # the targets, checked first
+    step = STEP
     unknown = sorted(set(branches or {}) - set(BASF2_BRANCHES))
     if unknown:
         raise ParameterError("branches", unknown, f"are not roles (they are {', '.join(BASF2_BRANCHES)})")
@@ -108,7 +143,7 @@ def reweight_ntuple(path: str | os.PathLike, output: str | os.PathLike, ctau: di
                 try:
                     chunks = t.iterate(columns, step_size=step, library="np")
                     for cols in chunks:
-                        w, s = _chunk_weights(cols, roles, use_production, targets, source, ctau0, flat_range, path,
+                        w, s = _chunk_weights(cols, roles, use_production, targets, made, ctau0, flat_range, path,
                                               start, buffer)
                         m = w.shape[1]
                         big = w.byteswap(inplace=True).view(w.dtype.newbyteorder(">"))  # ROOT's byte order: uproot
@@ -127,14 +162,13 @@ def reweight_ntuple(path: str | os.PathLike, output: str | os.PathLike, ctau: di
     with np.errstate(invalid="ignore", divide="ignore"):
         effective = np.where(squares > 0, sums * sums / squares, 0.0)
     notes = []
-    if source == "exponential":
+    if made == "exponential":
         far = [k for k, c in zip(names, targets) if c >= 2.0 * float(ctau0)]  # type: ignore[arg-type]
         if far:
             notes.append(f"{', '.join(far)}: c tau >= 2 x the sample's, where the weights have infinite variance (the "
                          "estimate converges slowly and its errors are unreliable): simulate at a longer c tau, or flat")
-    return {"output": str(output), "tree": tree, "events": n, "production_vertex": use_production,
-            "sum_of_weights": dict(zip(names, sums.tolist())), "effective_events": dict(zip(names, effective.tolist())),
-            "notes": notes}
+    return ReweightSummary(str(output), tree, n, use_production, dict(zip(names, sums.tolist())),
+                           dict(zip(names, effective.tolist())), tuple(notes))
 
 
 def _chunk_weights(cols, roles, use_production, targets, source, ctau0, flat_range, path, start, buffer):

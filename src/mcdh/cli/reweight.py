@@ -49,7 +49,7 @@ def run(args) -> int:
 
     from ..errors import ParameterError
     from ..generate.decays import displaced_ctau_mm
-    from ..reweight import column_name, reweight_ntuple
+    from ..reweight import LifetimeSource, column_name, reweight_ntuple
 
     per_mm = 0.1 if args.length_unit == "cm" else 1.0
     model = opt.model_from_args(args) if args.mA is not None else None
@@ -67,17 +67,17 @@ def run(args) -> int:
     ctau0 = args.ctau0 if args.theta0 is None else ctau_of(args.theta0, "--theta0")
     flat = tuple(args.flat_range) if args.flat_range is not None else None
     out = Path(args.output) if args.output else Path(str(args.ntuple).removesuffix(".root") + "_weights.root")
-    summary = reweight_ntuple(args.ntuple, out, targets, tree=args.tree, branches=args.branches, source=args.source,
-                              ctau0=ctau0, flat_range=flat, double=args.double,
-                              progress=not args.quiet)
+    source = LifetimeSource(args.source, ctau0, flat)
+    summary = reweight_ntuple(args.ntuple, out, targets, source, tree=args.tree, branches=args.branches,
+                              double=args.double, progress=not args.quiet)
     if args.json:
-        print(opt.dumps(summary | {"ctau": targets, "length_unit": args.length_unit}))
+        print(opt.dumps(summary.as_dict() | {"ctau": targets, "length_unit": args.length_unit}))
     else:
-        print(f"{summary['events']} events of {args.ntuple} ({summary['tree']}) -> {out}: {len(targets)} weight columns")
-        for k, v in summary["sum_of_weights"].items():
-            print(f"  {k}: c tau = {targets[k]:.6g} {args.length_unit}, mean weight {v / max(summary['events'], 1):.6g}, "
-                  f"effective events {summary['effective_events'][k]:.4g}")
-        for note in summary["notes"]:
+        print(f"{summary.events} events of {args.ntuple} ({summary.tree}) -> {out}: {len(targets)} weight columns")
+        for k, v in summary.sum_of_weights.items():
+            print(f"  {k}: c tau = {targets[k]:.6g} {args.length_unit}, mean weight {v / max(summary.events, 1):.6g}, "
+                  f"effective events {summary.effective_events[k]:.4g}")
+        for note in summary.notes:
             print(f"  note: {note}")
     return 0
 

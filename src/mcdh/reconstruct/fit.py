@@ -615,34 +615,34 @@ def toys(model: DataModel, truth: dict, n_toys: int, *, seed: int = 0, n_workers
 
 
 _SHARED: Any = None
+"""In a toy worker process only: what :func:`map_toys` shares with every job (set by the worker's initializer)."""
 
 
 def map_toys(fn, shared, jobs, n_workers: int = 1, progress: bool = False, what: str = "toys") -> list:
-    """``[fn(shared, job) for job in jobs]`` on ``n_workers`` processes, in order. ``shared`` (the templates,
-    the expectation) reaches the workers by fork, not pickling; ``fn`` must be a module-level function."""
-    global _SHARED
+    """``[fn(shared, job) for job in jobs]`` on ``n_workers`` processes, in order. ``shared`` (the templates, the
+    expectation) goes to each worker once, when it starts (inherited where processes fork, pickled once
+    where they spawn: the platform's default start method); ``fn`` must be a module-level function."""
     n_workers = check_count("n_workers", n_workers, 1)
     jobs = list(jobs)
-    _SHARED = shared
-    try:
-        with progress_bar(len(jobs), what, "toy", progress) as advance:
-            results = []
-            if n_workers == 1 or len(jobs) < 2:
-                for j in jobs:
-                    results.append(fn(shared, j))
-                    advance(1)
-                return results
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("fork")) as pool:
-                for r in pool.map(_shared_call, [(fn, j) for j in jobs],
-                                  chunksize=max(1, len(jobs) // (8 * n_workers))):
-                    results.append(r)
-                    advance(1)
+    with progress_bar(len(jobs), what, "toy", progress) as advance:
+        results = []
+        if n_workers == 1 or len(jobs) < 2:
+            for j in jobs:
+                results.append(fn(shared, j))
+                advance(1)
             return results
-    finally:
-        _SHARED = None
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(n_workers, initializer=_share, initargs=(shared,)) as pool:
+            for r in pool.map(_shared_call, [(fn, j) for j in jobs], chunksize=max(1, len(jobs) // (8 * n_workers))):
+                results.append(r)
+                advance(1)
+        return results
+
+
+def _share(shared) -> None:
+    global _SHARED
+    _SHARED = shared
 
 
 def _shared_call(job):
