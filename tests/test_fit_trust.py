@@ -12,7 +12,7 @@ from mcdh.cli import main
 from mcdh.errors import ParameterError
 from mcdh.reconstruct.calibration import EulerCharacteristic, background_q0, calibrate, ec_densities
 from mcdh.reconstruct.data import Data, asimov_data, poisson_data, theta_from_data
-from mcdh.reconstruct.fit import PARAMETERS, fit
+from mcdh.reconstruct.fit import NO_INTERVALS, PARAMETERS, fit
 from mcdh.reconstruct.model import DataModel, FitConfig, default_truth
 
 POINT = DarkSector.from_benchmark("B1", 6.0, eps=4.2e-5, theta=1e-3)  # ~100 phi signal events at 50 ab^-1
@@ -55,7 +55,7 @@ def test_events_left_out_are_counted_per_reason(model, data):
     cols["phi"]["mchichi"][3] = np.nan
     cols["phi"]["m_vtx"] = cols["phi"]["m_vtx"].copy()
     cols["phi"]["m_vtx"][4] = 2.0  # outside the vertex-mass window
-    r = fit(model, Data(cols, model.config), minos=False)
+    r = fit(model, Data(cols, model.config), options=NO_INTERVALS)
     lost = r.n_outside["phi"]
     assert sum(lost.values()) == 5
     assert lost["not a finite number"] == 1
@@ -84,12 +84,12 @@ def test_a_best_fit_far_from_the_hypothesis_says_how_to_refit(model):
     """Asimov data 1.6 vertex-mass resolutions above the hypothesis: returned (the background is flat, so
     nothing pulls m_phi to the hypothesis) and noted with the refit."""
     t = default_truth(model.config) | {"m_phi": 1.0 + 1.6 * model.config.sigma_vtx}
-    r = fit(model, asimov_data(model, t), minos=False)
+    r = fit(model, asimov_data(model, t), options=NO_INTERVALS)
     assert r.valid, r.status
     assert abs(r.values["m_phi"] - t["m_phi"]) < 0.05 * r.errors["m_phi"]
     note = [n for n in r.notes if "from the hypothesis" in n]
     assert note and "m_phi 1.6 resolutions" in note[0] and f"--m-phi {r.values['m_phi']:.6g}" in note[0]
-    assert not any("from the hypothesis" in n for n in fit(model, asimov_data(model), minos=False).notes)
+    assert not any("from the hypothesis" in n for n in fit(model, asimov_data(model), options=NO_INTERVALS).notes)
 
 
 def test_hesse_error_of_m_A_does_not_depend_on_where_the_minimum_falls(model):
@@ -97,7 +97,7 @@ def test_hesse_error_of_m_A_does_not_depend_on_where_the_minimum_falls(model):
     m_A is the same (within 2 %) for a truth on a node and anywhere between two."""
     g = model.grid["m_A"]
     t = default_truth(model.config)
-    errors = [fit(model, asimov_data(model, t | {"m_A": g[6] + f * (g[7] - g[6])}), minos=False).errors["m_A"]
+    errors = [fit(model, asimov_data(model, t | {"m_A": g[6] + f * (g[7] - g[6])}), options=NO_INTERVALS).errors["m_A"]
               for f in np.linspace(0.0, 1.0, 5)]
     assert max(errors) / min(errors) < 1.02, errors
 
@@ -110,7 +110,7 @@ def test_theta_is_taken_from_the_decay_radii(model, data):
 
 @pytest.mark.slow
 def test_the_significance_is_local_and_the_global_one_comes_from_toys(model, data):
-    r = fit(model, data, minos=False)
+    r = fit(model, data, options=NO_INTERVALS)
     assert "local significance" in str(r) and "global" not in str(r)
     c = calibrate(model, r, data.counts(model), n_toys=60, n_workers=2, seed=1)
     lee = c.lee
@@ -151,14 +151,14 @@ def test_a_fit_at_the_edge_of_the_templates_prints_no_significance(model, data):
     cfg = model.config
     off = dataclasses.replace(cfg, model=cfg.model.replace(m_A=6.0 + 3 * cfg.sigma_m), m_A_span=1.0, m_A_nodes=4,
                               m_phi_nodes=4, template_events=1000)
-    r = fit(DataModel(off), Data(data.events, off), minos=False)
+    r = fit(DataModel(off), Data(data.events, off), options=NO_INTERVALS)
     assert not r.valid and "edge of the templates" in r.status and "m_A_span" in r.status
     assert r.z_local is None and "significance" not in str(r)
 
 
 def test_a_wrong_fixed_coupling_shows_in_the_goodness_of_fit_or_the_measured_combination(model):
     """g_chi and q_phi fixed: the rate measures eps g_chi q_phi; the result states it with its interval."""
-    r = fit(model, asimov_data(model), minos=True)
+    r = fit(model, asimov_data(model))
     m = r.measured
     lo, hi = r.minos["eps"]
     assert m["eps_g_chi_q_phi"] == pytest.approx((r.values["eps"], lo, hi))
@@ -171,7 +171,7 @@ def test_a_wrong_fixed_coupling_shows_in_the_goodness_of_fit_or_the_measured_com
 def test_goodness_of_fit_flags_a_wrong_model(model, data):
     """m_phi fixed 3 resolutions off: MIGRAD converges, the deviance is far outside its toys'."""
     start = default_truth(model.config) | {"m_phi": 1.0 + 3 * model.config.sigma_vtx}
-    r = fit(model, data, start=start, fix=("m_phi",), minos=False)
+    r = fit(model, data, start=start, fix=("m_phi",), options=NO_INTERVALS)
     c = calibrate(model, r, data.counts(model), n_toys=100, n_workers=2)
     assert c.gof.p_value["combined"] < 0.01
     assert any("does not describe the data" in n for n in c.notes)
@@ -264,5 +264,5 @@ def test_wrong_g_chi_data_give_the_right_measured_combination():
 @pytest.mark.slow
 def test_significance_of_a_clean_signal_is_a_number_not_a_toy_count(model, data):
     """Far beyond any toy, the global significance still has a value: the formula carries it."""
-    r = calibrate(model, fit(model, data, minos=False), data.counts(model), n_toys=40, n_workers=2)
+    r = calibrate(model, fit(model, data, options=NO_INTERVALS), data.counts(model), n_toys=40, n_workers=2)
     assert r.lee.toys_above == 0 and math.isfinite(r.lee.z_range) and r.lee.z_range > 5

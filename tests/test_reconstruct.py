@@ -9,7 +9,7 @@ from mcdh import DarkSector, Study
 from mcdh.cli import main
 from mcdh.errors import ParameterError
 from mcdh.reconstruct.data import Data, asimov_data, poisson_data
-from mcdh.reconstruct.fit import PARAMETERS, Likelihood, coverage, fit, toys
+from mcdh.reconstruct.fit import NO_INTERVALS, PARAMETERS, FitOptions, Likelihood, coverage, fit, toys
 from mcdh.reconstruct.model import DataModel, FitConfig, default_truth
 
 # the acceptance point: B1, m_A = 6 GeV, 50 ab^-1, N_b = 10; theta = 1e-3 (mean decay length 0.8 mm, so the
@@ -56,7 +56,7 @@ def test_asimov_fit_returns_the_truth_off_the_grid_nodes(model):
     truth = {"m_A": 0.5 * (g["m_A"][6] + g["m_A"][7]), "m_phi": 0.5 * (g["m_phi"][2] + g["m_phi"][3]),
              "eps": 4.0e-5, "theta": 1.1e-3, "b": 1.0}
     data = asimov_data(model, truth)
-    r = fit(model, data, ratio_test=True)
+    r = fit(model, data, options=FitOptions(ratio_test=True))
     assert r.valid, r.status
     for k in PARAMETERS:
         assert abs(r.values[k] - truth[k]) < 0.1 * r.errors[k], (k, r.values[k], truth[k], r.errors[k])
@@ -68,7 +68,7 @@ def test_asimov_fit_returns_the_truth_off_the_grid_nodes(model):
 
 
 def test_profile_in_m_A_is_smooth_and_parabolic_near_its_minimum(model, truth):
-    r = fit(model, asimov_data(model), profiles=("m_A",))
+    r = fit(model, asimov_data(model), options=FitOptions(profiles=("m_A",)))
     x, delta = np.array(r.profiles["m_A"]["x"]), np.array(r.profiles["m_A"]["delta"])
     assert np.all(r.profiles["m_A"]["ok"])
     fit4 = np.polynomial.Polynomial.fit(x, delta, 4)
@@ -79,7 +79,7 @@ def test_profile_in_m_A_is_smooth_and_parabolic_near_its_minimum(model, truth):
 
 
 def test_contours_enclose_the_best_fit(model):
-    r = fit(model, asimov_data(model), contours=(("m_A", "eps"),), minos=False)
+    r = fit(model, asimov_data(model), options=FitOptions(minos=False, contours=(("m_A", "eps"),)))
     for level in (0.68, 0.95):
         pts = np.array(r.contours["m_A,eps"][level])
         assert len(pts) >= 10
@@ -94,14 +94,14 @@ def test_contours_enclose_the_best_fit(model):
 
 def test_model_test_sees_a_gamma_phi_rate_the_model_does_not_predict(model, truth):
     counts = model.expected(truth | {"eps_gammaphi": 2.0 * truth["eps"]})
-    r = fit(model, counts, ratio_test=True, minos=False)
+    r = fit(model, counts, options=FitOptions(ratio_test=True, minos=False))
     assert r.ratio_test["lambda"] > 9
     assert r.ratio_test["free"]["eps_gammaphi"] == pytest.approx(2.0 * truth["eps"], rel=0.05)
 
 
 def test_background_only_gives_no_signal_and_an_upper_limit(model, truth):
     data = asimov_data(model, truth | {"eps": 0.0})
-    r = fit(model, data, upper_limit=True, minos=True)
+    r = fit(model, data, options=FitOptions(upper_limit=True))
     assert r.z_local < 0.1 and r.q0 < 0.01
     assert not r.valid and "no significant signal" in r.status
     assert r.minos == {}  # masses and theta are undetermined without a signal: no intervals are made up
@@ -135,8 +135,8 @@ def test_poisson_pseudo_data_follow_the_model(model, truth):
 
 
 def test_toys_are_seeded_and_independent_of_workers(model, truth):
-    a = toys(model, truth, 4, seed=9, n_workers=1, minos=False)
-    b = toys(model, truth, 4, seed=9, n_workers=2, minos=False)
+    a = toys(model, truth, 4, seed=9, n_workers=1, options=NO_INTERVALS)
+    b = toys(model, truth, 4, seed=9, n_workers=2, options=NO_INTERVALS)
     assert [x.values for x in a] == [x.values for x in b]
     cov = coverage(a, truth)
     assert cov["_all"]["toys"] == 4 and set(PARAMETERS) <= set(cov)
@@ -151,8 +151,8 @@ def test_toys_run_where_processes_spawn(model, truth, monkeypatch):
     monkeypatch.setattr(mp, "get_start_method", lambda allow_none=False: "spawn")
     ctx = mp.get_context("spawn")
     monkeypatch.setattr(mp.context._default_context, "_actual_context", ctx)
-    a = toys(model, truth, 4, seed=9, n_workers=1, minos=False)
-    b = toys(model, truth, 4, seed=9, n_workers=2, minos=False)
+    a = toys(model, truth, 4, seed=9, n_workers=1, options=NO_INTERVALS)
+    b = toys(model, truth, 4, seed=9, n_workers=2, options=NO_INTERVALS)
     assert [x.values for x in a] == [x.values for x in b]
 
 
@@ -316,7 +316,7 @@ def test_background_only_toys_find_no_signal_and_limits_agree_with_the_reach():
     limits on eps bracket the facade's reach (paper's window analysis, Asimov background)."""
     dm = DataModel(FitConfig(COVERAGE_POINTS["B1"], luminosity_fb=50e3, n_b=10, template_events=20_000))
     truth = default_truth(dm.config) | {"eps": 0.0}
-    results = toys(dm, truth, 300, seed=7, n_workers=2, minos=False, upper_limit=True)
+    results = toys(dm, truth, 300, seed=7, n_workers=2, options=FitOptions(minos=False, upper_limit=True))
     z = np.sqrt([r.q0 for r in results])  # q0 also where the fit ended at the edge (no z_local printed there)
     assert np.mean(z < 3) >= 0.95
     limits = np.array([r.eps_upper_95 for r in results], dtype=float)
@@ -333,7 +333,7 @@ def test_event_level_pseudo_data_are_fitted_without_bias():
     dm = DataModel(FitConfig(COVERAGE_POINTS["B1"], luminosity_fb=50e3, n_b=10, template_events=20_000))
     pulls = {k: [] for k in PARAMETERS}
     for seed in range(100):
-        r = fit(dm, poisson_data(dm.config, seed=seed, mc_events=100_000), minos=False)
+        r = fit(dm, poisson_data(dm.config, seed=seed, mc_events=100_000), options=NO_INTERVALS)
         if r.valid:
             for k, p in r.pulls().items():
                 pulls[k].append(p)

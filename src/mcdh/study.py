@@ -39,7 +39,7 @@ from .physics.model import DarkSector, check_eps, check_theta
 from .physics.widths import ENVELOPE, HadronicValidityWarning, check_width_model, unit_mixing_width, width_envelope
 from .reconstruct.calibration import TOYS, calibrate
 from .reconstruct.data import Data, asimov_data, poisson_data
-from .reconstruct.fit import MAX_OUTSIDE, PAIRS, FitResult, PrecisionRow, check_start, fit, precision_table
+from .reconstruct.fit import MAX_OUTSIDE, PAIRS, FitOptions, FitResult, PrecisionRow, check_start, fit, precision_table
 from .reconstruct.model import DataModel, FitConfig
 
 if TYPE_CHECKING:
@@ -762,8 +762,8 @@ class Study:
             data = data.with_theta_from_data(self.seed)
         check_start(data.config, start)  # before the templates: a wrong start fails at once
         model = self.data_model(data.config, channels, progress)
-        result = fit(model, data, start=start, fix=fix, contours=contours, profiles=profiles, ratio_test=ratio_test,
-                     upper_limit=upper_limit, max_outside=max_outside)
+        options = FitOptions(ratio_test=ratio_test, upper_limit=upper_limit, contours=contours, profiles=profiles)
+        result = fit(model, data, start=start, fix=fix, options=options, max_outside=max_outside)
         if not n_toys:
             return result
         return calibrate(model, result, data.counts(model), n_toys=n_toys, seed=self.seed, search_range=search_range,

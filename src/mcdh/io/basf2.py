@@ -26,7 +26,7 @@ Read against basf2's source (repository belle2/basf2), what its LHE chain does w
   max_width, lifetime, pythiaID)`` registers a particle the database does not know; a
   particle the simulation does not know is dropped without a warning.
 
-:func:`basf2_steering` writes the fragment that sets all of this for one file, with the
+:func:`basf2_config_for` writes the fragment that sets all of this for one file, with the
 model's c tau and an EvtGen decay file of the phi (:func:`evtgen_decay_file`).
 
 **Efficient long-lived samples.** At small theta almost every phi decays outside the
@@ -76,7 +76,7 @@ def evtgen_decay_file(model: DarkSector, name: str = PHI_NAME) -> str:
     return "\n".join([*lines, "Enddecay", "End"]) + "\n"
 
 
-def basf2_steering(model: DarkSector, lhe: str | os.PathLike, *, frame: str, pdg: dict[str, int] | None = None,
+def _steering(model: DarkSector, lhe: str | os.PathLike, *, frame: str, pdg: dict[str, int] | None = None,
                    sigma_fb: float | None = None, luminosity_fb: float = LUMINOSITY_FB,
                    lifetime_option: str = "exponential", flat_max_cm: float = 300.0,
                    decay_file: str | os.PathLike = "phi_dark.dec", weighted: bool = False) -> str:
@@ -217,7 +217,7 @@ def basf2_config_for(path: str | os.PathLike, *, model: DarkSector | None = None
             warnings.simplefilter("ignore")
             model = model_from_record(path, recorded)
     decay = Path(decay_file) if decay_file is not None else path.with_name(path.name.removesuffix(".lhe") + "_phi.dec")
-    steering = basf2_steering(model, path, frame=meta.get("frame", "cms"), pdg=meta.get("pdg"),
+    steering = _steering(model, path, frame=meta.get("frame", "cms"), pdg=meta.get("pdg"),
                               sigma_fb=params.get("sigma_fb"), luminosity_fb=luminosity_fb,
                               lifetime_option=lifetime_option, flat_max_cm=flat_max_cm, decay_file=decay.resolve(),
                               weighted=weighted)

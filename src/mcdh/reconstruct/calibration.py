@@ -147,7 +147,7 @@ def background_q0(model: DataModel, background: dict[str, np.ndarray], start: di
                              "look-elsewhere toys"))
 
 
-def look_elsewhere(model: DataModel, background: dict[str, np.ndarray], q0: float, start: dict, fix=(), *,
+def _look_elsewhere(model: DataModel, background: dict[str, np.ndarray], q0: float, start: dict, fix=(), *,
                    n_toys: int = TOYS, n_workers: int = 1, seed: int = 0,
                    search_range: tuple[float, float] | None = None, progress: bool = False) -> LookElsewhere:
     """The global significance of ``q0`` (see the module docstring); ``background``: the background-only
@@ -212,7 +212,7 @@ def calibrate(model: DataModel, result: FitResult, counts: dict[str, np.ndarray]
     counts = {c: np.asarray(counts[c], dtype=np.float64) for c in result.channels}
     lk = Likelihood(model, counts)
     b0 = _null_fit(lk, result.values)[1]
-    lee = look_elsewhere(model, {c: model.background(c, b0) for c in counts}, result.q0 or 0.0, result.start,
+    lee = _look_elsewhere(model, {c: model.background(c, b0) for c in counts}, result.q0 or 0.0, result.start,
                          result.fixed, n_toys=n_toys, n_workers=n_workers, seed=seed, search_range=search_range,
                          progress=progress)
     gof, notes = None, list(result.notes)
@@ -225,4 +225,4 @@ def calibrate(model: DataModel, result: FitResult, counts: dict[str, np.ndarray]
 
 
 __all__ = ["EulerCharacteristic", "GoodnessOfFit", "LookElsewhere", "background_q0", "calibrate", "deviances", "goodness_of_fit",
-           "local_q0", "look_elsewhere"]
+           "local_q0"]

@@ -96,7 +96,7 @@ class Likelihood:
 @dataclass(frozen=True)
 class LookElsewhere:
     """The global significance of a fit's excess (Gross-Vitells, calibrated with background-only toys; made by
-    :func:`mcdh.reconstruct.calibration.look_elsewhere`).
+    :func:`mcdh.reconstruct.calibration.calibrate`).
 
     ``p_local``/``z_local``: of q0 alone; ``p_window``/``z_window``: global over the template window (the m_A,
     m_phi and theta the fit could reach); ``p_range``/``z_range``: over ``m_A_range`` (the search);
@@ -335,17 +335,12 @@ HYPOTHESIS_OFFSET = 1.0
 """A best fit further than this many resolutions (sigma_vtx in m_phi, sigma_m in m_A) from the hypothesis gets a note."""
 
 
-def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | None = None, fix=(),
-        minos: bool = True, upper_limit: bool = False, ratio_test: bool = False,
-        contours=(), profiles=(), truth: dict | None = None, max_outside: float = MAX_OUTSIDE) -> FitResult:
-    """Fit ``data`` (a :class:`~mcdh.reconstruct.data.Data` or {channel: counts}) with ``model``.
+@dataclass(frozen=True)
+class FitOptions:
+    """What a fit computes beyond the best fit and HESSE (:func:`fit`, :func:`toys`).
 
-    Parameters
+    Attributes
     ----------
-    start : dict, optional
-        Start values (default the configuration's model, b = 1); must lie inside the templates' ranges.
-    fix : names
-        Parameters held at their start values (e.g. ``("b",)`` for a known background).
     minos : bool
         MINOS intervals of the free physics parameters.
     upper_limit, ratio_test : bool
@@ -355,6 +350,34 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
         2-D profile-likelihood contours at 68 and 95 % (:data:`PAIRS` for the usual three).
     profiles : names
         1-D profiles of -2 Delta log L over +-3 sigma.
+    """
+
+    minos: bool = True
+    upper_limit: bool = False
+    ratio_test: bool = False
+    contours: tuple[tuple[str, str], ...] = ()
+    profiles: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        object.__setattr__(self, "contours", tuple(tuple(p) for p in self.contours))
+        object.__setattr__(self, "profiles", tuple(self.profiles))
+
+
+NO_INTERVALS = FitOptions(minos=False)
+"""Best fit and HESSE only (the quick fit of toys and scans)."""
+
+
+def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | None = None, fix=(),
+        options: FitOptions = FitOptions(), truth: dict | None = None, max_outside: float = MAX_OUTSIDE) -> FitResult:
+    """Fit ``data`` (a :class:`~mcdh.reconstruct.data.Data` or {channel: counts}) with ``model``, computing what
+    ``options`` (:class:`FitOptions`) asks beyond the best fit and HESSE.
+
+    Parameters
+    ----------
+    start : dict, optional
+        Start values (default the configuration's model, b = 1); must lie inside the templates' ranges.
+    fix : names
+        Parameters held at their start values (e.g. ``("b",)`` for a known background).
     truth : dict, optional
         The true parameters (default the data's), for pulls.
     max_outside : float
@@ -364,6 +387,8 @@ def fit(model: DataModel, data: Data | dict[str, np.ndarray], *, start: dict | N
     The global significance and the goodness of fit come from toys:
     :func:`mcdh.reconstruct.calibration.calibrate` adds them to the result.
     """
+    minos, upper_limit, ratio_test = options.minos, options.upper_limit, options.ratio_test
+    contours, profiles = options.contours, options.profiles
     if isinstance(data, Data):
         counts, outside = data.select(model)
         _check_outside(data, counts, outside, max_outside)
@@ -604,14 +629,14 @@ def _profile(m, k: str, best: float) -> dict[str, list[float]]:
     return {"x": np.asarray(x).tolist(), "delta": (np.asarray(y) - best).tolist(), "ok": np.asarray(ok).tolist()}
 
 
-def toys(model: DataModel, truth: dict, n_toys: int, *, seed: int = 0, n_workers: int = 1, minos: bool = True,
-         fix=(), upper_limit: bool = False, progress: bool = False) -> list[FitResult]:
-    """Fits of ``n_toys`` Poisson toys of the binned expectation at ``truth`` (seeded; results do not depend on
-    ``n_workers``, processes sharing the templates); ``upper_limit``: each toy's 95 % CL limit on eps too."""
+def toys(model: DataModel, truth: dict, n_toys: int, *, seed: int = 0, n_workers: int = 1, fix=(),
+         options: FitOptions = FitOptions(), progress: bool = False) -> list[FitResult]:
+    """Fits (computing what ``options`` asks) of ``n_toys`` Poisson toys of the binned expectation at ``truth``
+    (seeded; results do not depend on ``n_workers``, processes sharing the templates)."""
     n_toys = check_count("n_toys", n_toys, 1)
     mu = model.expected(truth)
     seeds = streams.toys(seed, "fit", n_toys)
-    return map_toys(_toy, (model, mu, minos, tuple(fix), truth, upper_limit), seeds, n_workers, progress)
+    return map_toys(_toy, (model, mu, options, tuple(fix), truth), seeds, n_workers, progress)
 
 
 _SHARED: Any = None
@@ -651,10 +676,10 @@ def _shared_call(job):
 
 
 def _toy(shared, seed) -> FitResult:
-    model, mu, minos, fix, truth, upper_limit = shared
+    model, mu, options, fix, truth = shared
     rng = np.random.default_rng(seed)
     counts = {c: rng.poisson(m).astype(np.float64) for c, m in mu.items()}
-    return fit(model, counts, minos=minos, fix=fix, truth=truth, upper_limit=upper_limit)
+    return fit(model, counts, fix=fix, truth=truth, options=options)
 
 
 def coverage(results: list[FitResult], truth: dict) -> dict[str, dict[str, float]]:
@@ -728,7 +753,7 @@ def precision_table(model: DataModel, n_signal=(10, 30, 100, 1000), truth: dict 
         t = truth | {"eps": eps}
         mu = model.expected(t)
         for chans in PRECISION_CHANNELS:
-            r = fit(model, {c: mu[c] for c in chans}, start=t, truth=t, minos=False)
+            r = fit(model, {c: mu[c] for c in chans}, start=t, truth=t, options=NO_INTERVALS)
             ok = r.valid
             rows.append(PrecisionRow(
                 n, eps, "+".join(chans),
