@@ -45,12 +45,6 @@ class Rambo:
 
     track_thread_scaling.unit = "ratio"
 
-    def track_ns_per_event(self, final_state):
-        """One core, for the README (absolute: depends on the machine)."""
-        return 1e9 * best_time(lambda: self.run(1)) / N
-
-    track_ns_per_event.unit = "ns/event"
-
 
 class Background:
     timeout = 300

@@ -41,12 +41,6 @@ class Signal:
 
     track_thread_scaling.unit = "ratio"
 
-    def track_events_per_second(self, point):
-        """Weighted events per second on two threads (absolute, for the README)."""
-        return N / best_time(lambda: self.generate(2), 2)
-
-    track_events_per_second.unit = "events/s"
-
     def track_unweighting_efficiency(self, point):
         """Fraction of events kept by unweighting (target >= 0.10): a property of the mappings, not the machine."""
         return self.generate(2).parameters["unweighting_efficiency"]

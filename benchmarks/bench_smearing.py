@@ -53,12 +53,6 @@ class Smearing:
 
     track_speedup_vs_numpy.unit = "ratio"
 
-    def track_entries_per_second(self):
-        """Smeared m_chichi entries per second on one core (absolute, for the README)."""
-        return N * COPIES / best_time(self.fill_mchichi)
-
-    track_entries_per_second.unit = "entries/s"
-
     def track_many_theta_columns_cost(self):
         """Time of one pass filling 71 theta columns over one pass filling one: drawing normals dominates."""
         n = N // 4

@@ -324,3 +324,43 @@ def as_dict() -> dict: ...
     fns = {n.name: n for n in ast.parse(src).body}
     assert [k for k, f in fns.items() if n_parameters(f) > MAX_PARAMETERS] == ["wide"]
     assert [k for k, f in fns.items() if returns_untyped_dict(f)] == ["bare", "anyvalued", "nested", "literal"]
+
+
+# ----------------------------------------------------------------------
+# the benchmark suite's regression gate
+
+BENCHMARKS = ROOT / "benchmarks"
+DIMENSIONLESS = {"ratio", "fraction", "evaluations", "fits", "passes"}
+
+
+def _asv_benchmarks() -> dict[str, str | None]:
+    """{module.Class.method (or module.function): its unit} of every asv benchmark, read from the sources."""
+    found: dict[str, str | None] = {}
+    for path in sorted(BENCHMARKS.glob("bench_*.py")):
+        tree = ast.parse(path.read_text())
+        for node in tree.body:
+            scopes = [(node.name + ".", node.body)] if isinstance(node, ast.ClassDef) else [("", [node])]
+            for prefix, body in scopes:
+                units = {t.value.id: a.value.value for a in body if isinstance(a, ast.Assign)
+                         for t in a.targets if isinstance(t, ast.Attribute) and t.attr == "unit"
+                         and isinstance(t.value, ast.Name) and isinstance(a.value, ast.Constant)}
+                for fn in body:
+                    if isinstance(fn, ast.FunctionDef) and fn.name.startswith(("track_", "time_", "timeraw_", "peakmem_")):
+                        found[f"{path.stem}.{prefix}{fn.name}"] = units.get(fn.name)
+    return found
+
+
+def test_every_tracked_benchmark_is_a_same_run_ratio():
+    """Absolute figures (seconds, events per second, bytes) belong in time_*/peakmem_*, which the gate leaves
+    out: a track_* must be dimensionless, measured against a baseline in the same run."""
+    tracked = {k: u for k, u in _asv_benchmarks().items() if k.rsplit(".", 1)[-1].startswith("track_")}
+    assert len(tracked) >= 15
+    assert {k: u for k, u in tracked.items() if u not in DIMENSIONLESS} == {}
+
+
+def test_the_gate_lists_existing_ratios():
+    listed = [line.strip() for line in (BENCHMARKS / "gate.txt").read_text().splitlines()
+              if line.strip() and not line.startswith("#")]
+    known = _asv_benchmarks()
+    assert listed and not [b for b in listed if b not in known], [b for b in listed if b not in known]
+    assert all(b.rsplit(".", 1)[-1].startswith("track_") and "thread_scaling" not in b for b in listed)
