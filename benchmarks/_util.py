@@ -19,3 +19,17 @@ def best_time(fn, repeats: int = 3, clock=cpu_time) -> float:
         fn()
         best = min(best, clock() - t0)
     return best
+
+
+def best_ratio(fn_a, fn_b, repeats: int = 5, clock=cpu_time) -> float:
+    """min time of ``fn_a`` over min time of ``fn_b``, the calls interleaved (a, b, a, b, ...): a load that comes
+    and goes during the run weighs on both sides alike."""
+    a = b = float("inf")
+    for _ in range(repeats):
+        t0 = clock()
+        fn_a()
+        t1 = clock()
+        fn_b()
+        t2 = clock()
+        a, b = min(a, t1 - t0), min(b, t2 - t1)
+    return a / b

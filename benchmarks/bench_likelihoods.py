@@ -9,7 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ._util import best_time
+from ._util import best_ratio
 
 POINT = ("B1", 6.0)
 
@@ -43,13 +43,13 @@ class Likelihoods:
         """The combined paper reach with sigma_b = 0.2 over the one without (same analyses)."""
         def reach(study):
             return lambda: study.eps_reach(*POINT, "combined")
-        return best_time(reach(self.syst), 5) / best_time(reach(self.study), 5)
+        return best_ratio(reach(self.syst), reach(self.study), 9)
 
     track_bkg_syst_over_plain_reach.unit = "ratio"
 
     def track_cls_over_paper_reach(self):
         """The combined CLs reach (every bin, staterror and normsys profiled) over the paper's reach."""
-        return best_time(lambda: self.cls.eps_reach(*POINT, "combined"), 5) / best_time(
-            lambda: self.study.eps_reach(*POINT, "combined"), 5)
+        return best_ratio(lambda: self.cls.eps_reach(*POINT, "combined"),
+                          lambda: self.study.eps_reach(*POINT, "combined"), 9)
 
     track_cls_over_paper_reach.unit = "ratio"

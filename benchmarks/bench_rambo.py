@@ -7,7 +7,7 @@ import mcdh
 from mcdh.generate.background import generate_background
 from mcdh.generate.phasespace import rambo_numpy_generate
 
-from ._util import best_time
+from ._util import best_ratio, best_time
 
 SQRT_S = 10.58
 MASSES = {"2to4": (0.0, 1.0, 2.0, 2.0), "2to3": (1.0, 2.0, 2.0)}
@@ -35,9 +35,7 @@ class Rambo:
     def track_speedup_vs_numpy(self, final_state):
         """numpy's time per event over the C core's, for the same map and statistics."""
         n_np = N // 5
-        t_c = best_time(lambda: self.run(1)) / N
-        t_np = best_time(lambda: rambo_numpy_generate(SQRT_S, self.masses, n_np, 1), 2) / n_np
-        return t_np / t_c
+        return best_ratio(lambda: rambo_numpy_generate(SQRT_S, self.masses, n_np, 1), lambda: self.run(1), 3) * N / n_np
 
     track_speedup_vs_numpy.unit = "ratio"
 
@@ -55,8 +53,7 @@ class Background:
         """gamma-phi mock background (acceptance rounds, normalisation) over bare RAMBO for the same events."""
         n = 250_000
         generate_background("gammaphi", 1.0, 2.0, 1000, 1, n_threads=1)
-        t_bkg = best_time(lambda: generate_background("gammaphi", 1.0, 2.0, n, 1, n_threads=1))
-        t_raw = best_time(lambda: mcdh.rambo(SQRT_S, MASSES["2to4"], n, 1, n_threads=1))
-        return t_bkg / t_raw
+        return best_ratio(lambda: generate_background("gammaphi", 1.0, 2.0, n, 1, n_threads=1),
+                          lambda: mcdh.rambo(SQRT_S, MASSES["2to4"], n, 1, n_threads=1))
 
     track_overhead_vs_rambo.unit = "ratio"

@@ -5,7 +5,7 @@ import mcdh
 from mcdh.generate.signal import generate_signal
 from mcdh.physics.model import DarkSector
 
-from ._util import best_time
+from ._util import best_ratio, best_time
 
 N = 500_000
 POINTS = {"phi-B1-3": ("phi", "B1", 3.0), "gammaphi-B1-3": ("gammaphi", "B1", 3.0), "gammaphi-B1-7.5": ("gammaphi", "B1", 7.5)}
@@ -32,9 +32,7 @@ class Signal:
 
     def track_overhead_vs_rambo(self, point):
         """Time per weighted event over bare RAMBO's for the same final state, one thread each."""
-        t_sig = best_time(lambda: self.generate(1), 2)
-        t_raw = best_time(lambda: mcdh.rambo(10.58, self.masses, N, 1, n_threads=1))
-        return t_sig / t_raw
+        return best_ratio(lambda: self.generate(1), lambda: mcdh.rambo(10.58, self.masses, N, 1, n_threads=1), 3)
 
     track_overhead_vs_rambo.unit = "ratio"
 

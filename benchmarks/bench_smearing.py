@@ -4,7 +4,7 @@ import numpy as np
 from mcdh.analysis.binning import mchichi_binning, v_binning
 from mcdh.analysis.smearing import Resolution, _smear_fill
 
-from ._util import best_time
+from ._util import best_ratio, best_time
 
 N = 200_000
 COPIES = 100
@@ -48,8 +48,8 @@ class Smearing:
         """numpy's time per smeared entry over the fused kernel's (m_chichi)."""
         n_np = N // 4
         sigma = np.asarray(Resolution().sigma(self.x[:n_np]))
-        t_np = best_time(lambda: _numpy_fill(self.x[:n_np], self.w[:n_np], self.b_m.edges, sigma), 2) / n_np
-        return t_np / (best_time(self.fill_mchichi) / N)
+        return best_ratio(lambda: _numpy_fill(self.x[:n_np], self.w[:n_np], self.b_m.edges, sigma),
+                          self.fill_mchichi, 3) * N / n_np
 
     track_speedup_vs_numpy.unit = "ratio"
 
