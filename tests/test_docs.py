@@ -21,7 +21,7 @@ TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.md"))
 """Each tutorial's Python blocks are one script: the steps of one session."""
 FULL = os.environ.get("MCDH_README_FULL") == "1"
 CAP = 3000
-SKIP = ("pip ", "pytest", "asv ", "python -m pytest")
+SKIP = ("pip ", "pytest", "asv ", "python -m pytest", "benchmarks/gate")
 
 
 def blocks(language: str, pages=(README, *GUIDES)) -> list[str]:
