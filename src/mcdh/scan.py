@@ -3,7 +3,7 @@
 A scan grid is benchmark x m_A x channel (one task each: generate signal and
 background, smear, fill) x theta x eps x N_b (evaluated inside the task from
 the same histograms). Each task's seed comes from the root seed through
-:func:`mcdh.study.point_seed` (``SeedSequence(seed, spawn_key=(1, benchmark,
+:func:`mcdh.seeds.point` (``SeedSequence(seed, spawn_key=(1, benchmark,
 m_A in MeV, channel))``), so results do not depend on the number of workers
 or the order in which tasks finish.
 

@@ -53,11 +53,6 @@ DEFAULT_N_BACKGROUND = 100_000
 """Weighted background events per point."""
 
 
-def point_seed(seed: int, benchmark: str, m_A: float, channel: str) -> np.random.SeedSequence:
-    """The seed of one point, independent of every other point (:func:`mcdh.seeds.point`)."""
-    return seeds.point(seed, benchmark, m_A, channel)
-
-
 _WARM_LOCK = threading.Lock()
 _warm = False
 
@@ -568,11 +563,11 @@ class Study:
                  background: Events | None) -> ChannelAnalysis:
         """Generate what is not given (signal at ``model``, background at N_b = 1) and set up the analysis.
 
-        The point's streams (:func:`point_seed`) seed what is generated and the smearing, whether or not a
+        The point's streams (:func:`mcdh.seeds.point`) seed what is generated and the smearing, whether or not a
         sample is given."""
         check_channel(channel)
         warm_up()
-        ss = point_seed(self.seed, model.benchmark or "custom", model.m_A, channel)
+        ss = seeds.point(self.seed, model.benchmark, model.m_A, channel)
         s_sig, s_bkg, s_smear = ss.spawn(3)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", HadronicValidityWarning)
