@@ -127,10 +127,7 @@ def test_file_of_stream_batches_records_the_runs_sigma(tmp_path):
 def test_boost_and_file_round_trip_keep_the_record(sample, tmp_path):
     lab = mcdh.generate_signal(MODEL, "phi", 2000, 7, n_threads=1, frame="lab")
     assert lab.frame == "lab" and "beams" in lab.info.record and lab.info.seed == 7
-    import importlib.util
-
-    hepmc = (".hepmc",) if importlib.util.find_spec("pyhepmc") else ()  # the hepmc extra (installed by [test])
-    for suffix in (".root", ".lhe", *hepmc):
+    for suffix in (".root", ".lhe", ".hepmc"):
         path = tmp_path / f"s{suffix}"
         mcdh.write_events(path, sample)
         back = mcdh.read_events(path)

@@ -146,13 +146,21 @@ def test_toys_are_seeded_and_independent_of_workers(model, truth):
 def test_toys_run_where_processes_spawn(model, truth, monkeypatch):
     """Where processes spawn (macOS, Windows; forkserver on Python 3.14) the shared templates are pickled once
     per worker, not inherited: the toys are the same."""
+    import concurrent.futures
     import multiprocessing as mp
 
-    monkeypatch.setattr(mp, "get_start_method", lambda allow_none=False: "spawn")
-    ctx = mp.get_context("spawn")
-    monkeypatch.setattr(mp.context._default_context, "_actual_context", ctx)
+    monkeypatch.setattr(mp.context._default_context, "_actual_context", mp.get_context("spawn"))
+    used = []
+
+    class Recording(concurrent.futures.ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            used.append(self._mp_context.get_start_method())
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", Recording)
     a = toys(model, truth, 4, seed=9, n_workers=1, options=NO_INTERVALS)
     b = toys(model, truth, 4, seed=9, n_workers=2, options=NO_INTERVALS)
+    assert used == ["spawn"]  # the workers were spawned (a forced fork would show here)
     assert [x.values for x in a] == [x.values for x in b]
 
 
