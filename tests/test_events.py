@@ -133,3 +133,17 @@ def test_boost_and_file_round_trip_keep_the_record(sample, tmp_path):
         back = mcdh.read_events(path)
         assert back.info.model == sample.info.model and back.info.seed == 7, suffix
         assert back.info.sigma_fb == pytest.approx(sample.info.sigma_fb, rel=1e-12), suffix
+
+
+def test_lhe_record_is_found_behind_a_long_header_comment(sample, tmp_path):
+    """mcdh reads its <mcdh> block itself: behind a 65 MB comment (a generator's run card, say) it is still
+    found - the first version looked at 64 MB and then dropped the record without a word."""
+    plain = tmp_path / "plain.lhe"
+    mcdh.write_events(plain, sample)
+    text = plain.read_text()
+    at = text.index("<header>") + len("<header>")  # before mcdh's block, as a generator's comment would be
+    assert at < text.index("<mcdh") < text.index("</header>")
+    path = tmp_path / "padded.lhe"
+    path.write_text(text[:at] + "<!--" + "x" * (65 << 20) + "-->" + text[at:])
+    back = mcdh.read_events(path)
+    assert back.info.model == sample.info.model and back.info.seed == sample.info.seed

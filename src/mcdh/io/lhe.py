@@ -268,17 +268,21 @@ def read_lhe_header(path: str | os.PathLike, *, max_bytes: int = 1 << 26) -> dic
     return meta
 
 
-def _header_record(path: Path, max_bytes: int = 1 << 26) -> dict | None:
-    """The checked ``<mcdh>`` record of an LHE file's header, or None where it has none. Read by mcdh itself,
-    not through pylhe (whose header support differs between versions: 1.x drops unknown header blocks)."""
+def _header_record(path: Path, max_bytes: int | None = None) -> dict | None:
+    """The checked ``<mcdh>`` record of an LHE file's header, or None where it has none (within ``max_bytes``).
+    Read by mcdh itself, not through pylhe (whose header support differs between versions: 1.x drops unknown
+    header blocks). Linear in the header's size: each block is searched once for the header's end."""
     check_input_file(path)
     with reading(path), _open_binary(path) as f:
         head = bytearray()
-        while b"</header>" not in head and b"<event" not in head and len(head) < max_bytes:
+        while max_bytes is None or len(head) < max_bytes:
             block = f.read(1 << 20)
             if not block:
                 break
+            start = max(0, len(head) - 8)  # an end tag may straddle two blocks
             head += block
+            if head.find(b"</header>", start) >= 0 or head.find(b"<event", start) >= 0:
+                break
     m = re.search(rb"<mcdh[^>]*><!\[CDATA\[(.*?)\]\]></mcdh>", bytes(head), re.S)
     if m is None:
         return None
