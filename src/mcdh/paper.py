@@ -264,6 +264,8 @@ def reproduce(
     }
     if study.limit_statistic != limits.PAPER:  # recorded where it is not the paper's (summaries stay as they were)
         summary["settings"] |= {"statistic": study.statistic, "background_uncertainty": study.background_uncertainty}
+    if study.smearing != "copies":
+        summary["settings"]["smearing"] = study.smearing
     point_study = study.replace(n_threads=1)  # the points run in parallel, each on one thread
 
     @contextlib.contextmanager

@@ -97,6 +97,7 @@ class ScanGrid:
     luminosity_fb: float = LUMINOSITY_FB
     background_uncertainty: float = 0.0
     statistic: str = "paper"
+    smearing: str = "copies"
 
     def __post_init__(self):
         from .analysis.displacement import get_region
@@ -121,7 +122,9 @@ class ScanGrid:
         get_region(self.region)
         check_positive("luminosity_fb", self.luminosity_fb)
         from .analysis.limits import Statistic
+        from .analysis.smearing import check_smearing
 
+        check_smearing(self.smearing)
         object.__setattr__(self, "background_uncertainty",
                            Statistic(self.statistic, self.background_uncertainty).background_uncertainty)
 
@@ -132,8 +135,9 @@ class ScanGrid:
     def as_dict(self) -> dict:
         """The JSON form (scan.json; what identifies the scan's folder)."""
         d = asdict(self)
-        # the statistic's settings only where they are not the paper's: a scan made before they existed resumes
-        for k, default in (("background_uncertainty", 0.0), ("statistic", "paper")):
+        # the statistic's and smearing's settings only where they are not the paper's: a scan made before they
+        # existed resumes
+        for k, default in (("background_uncertainty", 0.0), ("statistic", "paper"), ("smearing", "copies")):
             if d[k] == default:
                 del d[k]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
@@ -168,7 +172,8 @@ def run_task(grid: dict, task) -> list[ScanRow]:
     benchmark, m_A, channel = task
     study = Study(luminosity_fb=grid["luminosity_fb"], region=grid["region"], n_signal=grid["n_signal"],
                   n_background=grid["n_background"], seed=grid["seed"], n_threads=1,  # a worker's task: one thread
-                  background_uncertainty=grid.get("background_uncertainty", 0.0), statistic=grid.get("statistic", "paper"))
+                  background_uncertainty=grid.get("background_uncertainty", 0.0), statistic=grid.get("statistic", "paper"),
+                  smearing=grid.get("smearing", "copies"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
         a = study.analysis(benchmark, m_A, channel)

@@ -27,6 +27,7 @@ from ._progress import ordered_map
 from .analysis import cls, limits
 from .analysis.displacement import Region, get_region
 from .analysis.pipeline import AnalysisConfig, ChannelAnalysis, TableRow, ThetaBand, theta_bands
+from .analysis.smearing import check_smearing
 from .analysis.workspace import Workspace, build_workspace
 from .channels import CHANNELS, check_channel
 from .errors import ParameterError, check_count, check_luminosity, check_nonnegative, check_positive, require
@@ -441,10 +442,14 @@ class Study:
         the envelope of all of them (``Reach.eps_lower/eps_upper``, ``Band.lower_range/upper_range``).
     eps_ref : float
         The eps at which samples are generated (results scale exactly as eps^2).
+    smearing : {"copies", "expected"}
+        How the detector resolution is applied: the paper's 100 Gaussian copies per event (default), or
+        ``"expected"``: each event's probability to land in every bin, the exact limit of infinitely many
+        copies - no smearing noise, and faster (:mod:`mcdh.analysis.smearing`).
     options : AnalysisConfig
         The rest of the analysis chain's settings: smeared copies,
         resolution, binnings, the theta grid (default: the paper's). Its
-        region and luminosity are replaced by the study's.
+        region, luminosity and smearing are replaced by the study's.
     background_uncertainty : float
         Relative uncertainty sigma_b / B of the background normalisation, in [0, 1) (default 0, the
         paper's): profiled in every reach, theta band and table statistic, and the windows optimised with
@@ -465,6 +470,7 @@ class Study:
     n_threads: int | None = None
     width_model: str = "winkler"
     eps_ref: float = EPS_REF
+    smearing: str = "copies"
     options: AnalysisConfig = field(default_factory=AnalysisConfig)
     background_uncertainty: float = 0.0
     statistic: str = "paper"
@@ -481,6 +487,7 @@ class Study:
         check_count("seed", self.seed, 0)
         check_eps(self.eps_ref, "eps_ref")
         check_width_model(self.width_model, envelope=True)
+        check_smearing(self.smearing)
         object.__setattr__(self, "background_uncertainty", self.limit_statistic.background_uncertainty)
         _ = self.config  # validates region, luminosity, binning and theta settings
 
@@ -492,7 +499,8 @@ class Study:
     @cached_property
     def config(self) -> AnalysisConfig:
         """The analysis-chain settings of this study: its ``options`` with its region and luminosity."""
-        return dataclasses.replace(self.options, region=get_region(self.region), luminosity_fb=self.luminosity_fb)
+        return dataclasses.replace(self.options, region=get_region(self.region), luminosity_fb=self.luminosity_fb,
+                                   smearing=self.smearing)
 
     @property
     def threads(self) -> int:

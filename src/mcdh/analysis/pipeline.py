@@ -33,7 +33,7 @@ from ..settings import LUMINOSITY_FB
 from . import cls, limits
 from .binning import Binning, mchichi_binning, sqrt_abs_v_max, v_binning
 from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region, transverse_decay_length
-from .smearing import DEFAULT_COPIES, Resolution, _smear_chunk, _smear_fill, replay_fill, seed_key
+from .smearing import DEFAULT_COPIES, Resolution, _smear_chunk, _smear_fill, check_smearing, replay_fill, seed_key
 
 CHUNK = 32768
 """Events per smearing call: bounds the (events x theta values) weight matrix."""
@@ -51,6 +51,10 @@ class AnalysisConfig:
         Integrated luminosity in fb^-1 (default 1e4 = 10 ab^-1).
     n_copies : int
         Smeared copies per event (A.1: 100).
+    smearing : {"copies", "expected"}
+        ``"copies"`` (the paper's): ``n_copies`` Gaussian copies per event; ``"expected"``: each event's
+        probability to land in every bin, the limit of infinitely many copies
+        (:func:`~mcdh.analysis.smearing._expected_record`): no smearing noise, and faster.
     resolution : Resolution
         Energy resolution (A.1).
     mchichi_width_sigma : float
@@ -70,6 +74,7 @@ class AnalysisConfig:
     region: Region = field(default_factory=lambda: get_region(DEFAULT_REGION))  # a name or (r_in, r_out) is converted
     luminosity_fb: float = LUMINOSITY_FB
     n_copies: int = DEFAULT_COPIES
+    smearing: str = "copies"
     resolution: Resolution = field(default_factory=Resolution)
     mchichi_width_sigma: float = 1.0
     v_e1: float = 0.01
@@ -84,6 +89,7 @@ class AnalysisConfig:
         # the checked values are kept (a number given as text becomes the float it names)
         object.__setattr__(self, "luminosity_fb", check_positive("luminosity_fb", self.luminosity_fb))
         check_count("n_copies", self.n_copies, 1)
+        check_smearing(self.smearing)
         object.__setattr__(self, "mchichi_width_sigma", check_positive("mchichi_width_sigma", self.mchichi_width_sigma))
         lo, hi = (float(t) for t in self.theta_range)
         if not 0.0 < lo < hi <= math.pi / 2:
@@ -252,7 +258,8 @@ class ChannelAnalysis:
             self._smeared[cache_key] = [
                 _smear_chunk(x[a:min(x.size, a + CHUNK)], self.binning, mode=mode, y=y[a:min(x.size, a + CHUNK)],
                              e_bar=self.e_bar, m_A=self.m_A_hyp, resolution=self.config.resolution,
-                             n_copies=self.config.n_copies, seed=key, first_index=a, smear=smear)
+                             n_copies=self.config.n_copies, seed=key, first_index=a, smear=smear,
+                             smearing=self.config.smearing)
                 for a in range(0, x.size, CHUNK)]
             self.smearing_passes += 1
         return self._smeared[cache_key]
@@ -278,7 +285,7 @@ class ChannelAnalysis:
             _smear_fill(
                 x[start:stop], weights(start, stop), self.binning, mode=mode, y=y[start:stop], e_bar=self.e_bar,
                 m_A=self.m_A_hyp, resolution=self.config.resolution, n_copies=self.config.n_copies, seed=key,
-                first_index=start, smear=smear, out=(hist, w2),
+                first_index=start, smear=smear, out=(hist, w2), smearing=self.config.smearing,
             )
         self.smearing_passes += 1
         return hist, w2

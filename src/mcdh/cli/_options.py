@@ -16,7 +16,7 @@ FLAGS = {
     "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles", "n_b_values": "--nb-list",
     "tree": "--tree", "branches": "--branches", "ctau0": "--ctau0", "flat_range": "--flat-range", "source": "--source",
     "lifetime_option": "--lifetime-option", "flat_max_cm": "--flat-max-cm", "max_outside": "--max-outside",
-    "search_range": "--search-range", "background_uncertainty": "--bkg-syst", "statistic": "--statistic",
+    "search_range": "--search-range", "background_uncertainty": "--bkg-syst", "statistic": "--statistic", "smearing": "--smearing",
     "overlay": "--overlay", "overlays": "--overlay", "masses": "--mA-list", "benchmarks": "--benchmarks", "n_workers": "--workers",
     "xsec_events": "--xsec-events", "figure_events": "--figure-events", "theta_eps_scan": "--theta",
     "eps_theta_scan": "--eps",
@@ -129,25 +129,37 @@ def add_statistic(p: argparse.ArgumentParser, choice: bool = True) -> None:
     g.add_argument("--bkg-syst", type=float, default=0.0, metavar="SIGMA",
                    help="relative uncertainty of the background normalisation, e.g. 0.2 (default 0): profiled in "
                    "every reach, band and table statistic")
+    add_smearing(g)
+
+
+def add_smearing(p) -> None:
+    """--smearing: the paper's copies or the expected (infinite-copy) smearing."""
+    p.add_argument("--smearing", default="copies", metavar="copies|expected",
+                   help="copies: the paper's 100 Gaussian copies per event (default); expected: each event's "
+                   "probability to land in every bin, the exact limit of infinitely many copies (no smearing "
+                   "noise, faster)")
 
 
 def statistic_args(args) -> dict:
     """The Study settings of :func:`add_statistic`'s options."""
-    return {"statistic": args.statistic, "background_uncertainty": args.bkg_syst}
+    return {"statistic": getattr(args, "statistic", "paper"), "background_uncertainty": args.bkg_syst,
+            "smearing": args.smearing}
 
 
 def statistic_record(study) -> dict:
-    """The statistic's settings for a JSON record: nothing for the paper's (records stay as they were)."""
+    """The statistic's and smearing's settings for a JSON record: nothing for the paper's (records stay as they
+    were)."""
     st = study.limit_statistic
-    if st.kind == "paper" and st.background_uncertainty == 0:
-        return {}
-    return {"statistic": st.kind, "background_uncertainty": st.background_uncertainty}
+    rec = {} if st.kind == "paper" and st.background_uncertainty == 0 else {
+        "statistic": st.kind, "background_uncertainty": st.background_uncertainty}
+    return rec | ({"smearing": study.smearing} if study.smearing != "copies" else {})
 
 
 def statistic_text(study) -> str:
-    """The statistic's settings for a printed header: nothing for the paper's."""
+    """The statistic's and smearing's settings for a printed header: nothing for the paper's."""
     rec = statistic_record(study)
-    return f", statistic {rec['statistic']}, background +-{rec['background_uncertainty']:.3g}" if rec else ""
+    text = f", statistic {rec['statistic']}, background +-{rec['background_uncertainty']:.3g}" if "statistic" in rec else ""
+    return text + (f", {rec['smearing']} smearing" if "smearing" in rec else "")
 
 
 def add_point_samples(p: argparse.ArgumentParser) -> None:

@@ -31,6 +31,7 @@ def register(sub) -> None:
                    help="analyse under the given model even if its masses disagree with the file's")
     opt.add_region(p)
     opt.add_lumi(p)
+    opt.add_smearing(p)
     opt.add_seed(p, " of the smearing and the mock background")
     opt.add_threads(p)
     p.add_argument("--output", default=None,
@@ -74,7 +75,7 @@ def run(args) -> int:
     channel = args.channel or ("gammaphi" if "gamma" in signal.particles else "phi")
     model = analysis_model(args, signal)
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region),
-                  n_background=args.background_events, seed=args.seed,
+                  n_background=args.background_events, seed=args.seed, smearing=args.smearing,
                   n_threads=args.threads if args.threads is not None else 1)
     background = read_events(args.background, tree=args.background_tree) if args.background else None
     a = study.analysis(model, None, channel, signal=signal, background=background, eps_gen=model.eps,
@@ -87,7 +88,7 @@ def run(args) -> int:
            "eps": eps, "theta": theta, "n_b": args.nb, "luminosity_fb": args.lumi_fb, **row.as_csv_dict(),
            "sel_sig_err": row.sel_sig_err, "excluded": bool(row.m2loglike >= 3.84),
            "eps95": reach.eps, "eps95_note": reach.note,
-           "theta_band": [band.lower, band.upper], "theta_band_note": band.note}
+           "theta_band": [band.lower, band.upper], "theta_band_note": band.note, **opt.statistic_record(study)}
     if args.output:
         from ..io.root import RootWriter, th1
 

@@ -45,7 +45,7 @@ def run(args) -> int:
     model = opt.model_from_args(args)
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
-                  eps_ref=model.eps, background_uncertainty=args.bkg_syst, statistic="cls")
+                  eps_ref=model.eps, background_uncertainty=args.bkg_syst, statistic="cls", smearing=args.smearing)
     ws = study.workspace(model, channels=args.channels, theta=model.theta, windows=args.windows)
     pyhf_ws = pyhf.Workspace(ws.spec)  # pyhf's schema and model: a workspace that does not build is not written
     pyhf_model = pyhf_ws.model()

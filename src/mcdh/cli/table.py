@@ -50,7 +50,7 @@ def run(args) -> int:
     dicts = [r.as_csv_dict() for r in rows]
     settings = {"benchmark": args.benchmark, "channel": args.channel, "eps": args.eps, "theta": args.theta,
                 "n_b": args.nb, "luminosity_fb": args.lumi_fb, "region": args.region, "seed": args.seed,
-                "width_model": args.width_model}
+                "width_model": args.width_model, **opt.statistic_record(study)}
     if args.csv or args.latex:
         from ..tables import table_csv, table_latex
 

@@ -1,0 +1,169 @@
+"""Expected smearing (the limit of infinitely many copies) against independent integrals, brute-force copies and
+the paper's 100-copy analysis with its smearing error computed."""
+import json
+import math
+
+import numpy as np
+import pytest
+from scipy import integrate, special, stats
+
+from mcdh.analysis.binning import Binning, uniform_binning, v_binning
+from mcdh.analysis.smearing import (
+    EXPECTED_P_MIN,
+    Resolution,
+    _expected_record,
+    _product_cdf,
+    _smear_chunk,
+    _smear_fill,
+)
+from mcdh.errors import ParameterError
+from mcdh.study import Study
+
+RES = Resolution()
+
+
+def quad_product_cdf(c, mu, su, mw, sw):
+    """P(|U W| < c), U ~ N(mu, su), W ~ N(mw, sw), by adaptive quadrature over U with breakpoints where
+    P(|W| < c / |u|) changes (independent of mcdh's rules)."""
+
+    def f(u):
+        g = 1.0 if u == 0 else special.ndtr((c / abs(u) - mw) / sw) - special.ndtr((-c / abs(u) - mw) / sw)
+        return stats.norm.pdf(u, mu, su) * g
+
+    lo, hi = mu - 12 * su, mu + 12 * su
+    cuts = [0.0] + [s * c / (abs(mw) + k * sw) for k in (0.5, 1, 2, 4, 8) for s in (1, -1)]
+    pts = [lo, *sorted(p for p in cuts if lo < p < hi), hi]
+    return sum(integrate.quad(f, a, b, epsabs=1e-14, epsrel=1e-12, limit=400)[0] for a, b in zip(pts, pts[1:]))
+
+
+@pytest.mark.parametrize("regime", ["both near zero", "one far from zero", "both far from zero"])
+def test_product_cdf_matches_adaptive_quadrature(regime):
+    rng = np.random.default_rng({"both near zero": 1, "one far from zero": 2, "both far from zero": 3}[regime])
+    c = v_binning(3.0).edges[1:] ** 2  # the paper's geometric sqrt|v| edges, squared
+    worst = 0.0
+    for _ in range(25):
+        su, sw = rng.uniform(0.005, 0.15, 2)
+        a = {"both near zero": rng.uniform(0, 6), "one far from zero": rng.uniform(6, 200),
+             "both far from zero": rng.uniform(6, 60)}[regime]
+        b = rng.uniform(0, 6) if regime != "both far from zero" else rng.uniform(6, a)
+        mu, mw = a * su, min(b, a) * sw
+        out, generic = np.empty(c.size), np.empty(c.size)
+        _product_cdf(c, 2 * math.log(v_binning(3.0).edges[2] / v_binning(3.0).edges[1]), mu, su, mw, sw, out)
+        _product_cdf(c, 0.0, mu, su, mw, sw, generic)  # edges taken one by one (any binning)
+        for k in range(0, c.size, 2):
+            ref = quad_product_cdf(c[k], mu, su, mw, sw)
+            worst = max(worst, abs(out[k] - ref), abs(generic[k] - ref))
+    assert worst < 2e-6, worst  # measured: 4e-7 at most, where the two rules meet (mu / su = 6)
+
+
+def test_value_mode_is_the_gaussian_integral_over_each_bin():
+    rng = np.random.default_rng(4)
+    b = uniform_binning(0.5, 8.0, 0.05)
+    x = np.concatenate([rng.uniform(0.3, 8.3, 400), [0.5, 8.0, 0.2, 9.0]])  # edges and beyond the range
+    offsets, bins, probs = _expected_record(x, x, 0, 0.0, 0.0, RES.as_array(), b.kind, b.p0, b.p1, b.edges)
+    for i in range(x.size):
+        s = float(RES.sigma(x[i]))
+        cdf = stats.norm.cdf(b.edges, x[i], s)
+        cdf[0], cdf[-1] = 0.0, 1.0  # under- and overflow go to the first and last bin, as the copies'
+        full = np.diff(cdf)
+        got = np.zeros(b.n_bins)
+        got[bins[offsets[i]:offsets[i + 1]]] = probs[offsets[i]:offsets[i + 1]]
+        np.testing.assert_allclose(got, np.where(full >= EXPECTED_P_MIN, full, 0.0), rtol=0, atol=1e-11)
+
+
+def _events(n, seed=5, peaked=0.6):
+    """A signal-like gamma-phi sample: a fraction ``peaked`` of E near e_bar = 3.5 and of m near m_A = 6 GeV
+    (one factor of v = (E - e_bar)(m - m_A) near zero, or both), the rest flat."""
+    rng = np.random.default_rng(seed)
+    e = np.where(rng.random(n) < peaked, 3.5 + rng.normal(0, 0.05, n), rng.uniform(0.5, 5.0, n))
+    m = np.where(rng.random(n) < peaked, 6.0 + rng.normal(0, 0.1, n), rng.uniform(2.0, 9.0, n))
+    return e, m, rng.uniform(0.5, 2.0, n)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["value", "sqrt_abs_v"])
+def test_expected_is_the_limit_of_ten_thousand_copies(mode):
+    n, copies = 10_000, 10_000
+    e, m, w = _events(n, peaked=0.9)
+    b = uniform_binning(2.0, 9.0, 0.1) if mode == "value" else v_binning(4.0)
+    x = m if mode == "value" else e
+    kw = dict(mode=mode, y=m, e_bar=3.5, m_A=6.0)
+    brute, _ = _smear_fill(x, w, b, n_copies=copies, seed=11, **kw)
+    exact, _ = _smear_fill(x, w, b, smearing="expected", **kw)
+    # the copies' own error: each event lands in a bin with probability p (binomial over the copies)
+    rec = _smear_chunk(x, b, smearing="expected", **kw)
+    wi = np.repeat(w, np.diff(rec.offsets))
+    var = np.bincount(rec.bins, wi**2 * rec.counts * (1 - rec.counts), b.n_bins) / copies
+    sigma = np.sqrt(var)
+    diff = brute[0] - exact[0]
+    assert np.all(np.abs(diff) <= 5 * sigma + 1e-12)
+    live = sigma > 0
+    assert np.sum((diff[live] / sigma[live]) ** 2) / live.sum() < 2.0  # chi^2 / bins: agreement, not luck
+    # 1e-3 per bin where 10^4 copies can tell 1e-3 at 4 sigma (the peak; elsewhere their own error is larger,
+    # and the 5 sigma above applies)
+    precise = sigma <= 2.5e-4 * exact[0]
+    assert exact[0][precise].sum() > 0.1 * exact[0].sum()
+    np.testing.assert_allclose(brute[0][precise], exact[0][precise], rtol=1e-3)
+
+
+def test_every_event_is_whole():
+    e, m, _ = _events(3000, seed=6)
+    for mode, b in (("value", uniform_binning(2.0, 9.0, 0.1)), ("sqrt_abs_v", v_binning(4.0))):
+        rec = _smear_chunk(e if mode == "sqrt_abs_v" else m, b, smearing="expected", mode=mode, y=m, e_bar=3.5,
+                           m_A=6.0)
+        np.testing.assert_allclose(np.add.reduceat(rec.counts, rec.offsets[:-1]), 1.0, atol=1e-11)
+
+
+def test_any_binning_of_sqrt_abs_v():
+    """Edges that are not geometric are taken one by one: the same probabilities."""
+    e, m, w = _events(2000, seed=7)
+    geo = v_binning(4.0)
+    variable = Binning(geo.edges)  # the same edges, searched instead of computed
+    kw = dict(mode="sqrt_abs_v", y=m, e_bar=3.5, m_A=6.0, smearing="expected")
+    np.testing.assert_allclose(_smear_fill(e, w, variable, **kw)[0], _smear_fill(e, w, geo, **kw)[0], rtol=1e-5)
+
+
+def test_unknown_smearing_is_refused():
+    with pytest.raises(ParameterError, match="smearing"):
+        Study(smearing="infinite")
+    with pytest.raises(ParameterError, match="smearing"):
+        _smear_fill(np.ones(3), np.ones(3), uniform_binning(0, 2, 0.1), smearing="exact")
+
+
+def _window_smearing_error(a, theta, lo, hi):
+    """The 100-copy smearing error of the signal in bins lo..hi: sqrt(sum_i w_i^2 p_i (1 - p_i) / 100), p_i the
+    event's probability to land in the window (from the expected record)."""
+    w = a.decay_probability(theta) * a.truth()["events"]
+    var = 0.0
+    for k, rec in enumerate(a._records(a._sig_x, a._sig_y, a._key_sig, True)):
+        inside = (rec.bins >= lo) & (rec.bins <= hi)
+        p = np.add.reduceat(np.where(inside, rec.counts, 0.0), rec.offsets[:-1])
+        wk = w[k * 32768:k * 32768 + rec.n_events]
+        var += float(np.sum(wk**2 * p * (1 - p))) / 100
+    return math.sqrt(var)
+
+
+@pytest.mark.parametrize("bench, m_A, channel", [("B1", 6.0, "phi"), ("B3", 3.0, "phi"), ("B2", 4.5, "gammaphi"),
+                                                       ("B1", 1.5, "gammaphi")])
+def test_tables_agree_with_the_paper_copies_within_their_smearing_error(bench, m_A, channel):
+    copies = Study(n_signal=20_000, n_background=20_000, n_threads=1)
+    expected = copies.replace(smearing="expected")
+    row = copies.table_row(bench, m_A, channel)
+    a = expected.analysis(bench, m_A, channel)
+    lo, hi = a.binning.find(row.window_lo * 1.0000001), a.binning.find(row.window_hi * 0.9999999)
+    sel_expected = float(a.signal_hists([row.theta])[0][lo:hi + 1].sum()) * a.eps_scale(row.eps)
+    err = _window_smearing_error(a, row.theta, lo, hi) * a.eps_scale(row.eps)
+    assert err > 0
+    assert abs(row.sel_sig - sel_expected) <= 4 * err, (row.sel_sig, sel_expected, err)
+    assert err < 0.1 * row.sel_sig_err  # smearing noise is a small part of the Monte Carlo error the table states
+    assert expected.table_row(bench, m_A, channel).resc_sig == pytest.approx(row.resc_sig, rel=1e-12)  # same events
+
+
+def test_cli_expected_smearing(mcdh):
+    r = mcdh("reach", "--benchmark", "B1", "--mA", "6", "--events", "5000", "--background-events", "5000",
+             "--smearing", "expected", "--json")
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(r.stdout)
+    assert rec["smearing"] == "expected" and rec["eps95"]["phi"] > 0
+    r = mcdh("reach", "--benchmark", "B1", "--mA", "6", "--smearing", "infinite")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--smearing" in r.stderr
