@@ -331,6 +331,10 @@ def as_dict() -> dict: ...
 
 BENCHMARKS = ROOT / "benchmarks"
 DIMENSIONLESS = {"ratio", "fraction", "evaluations", "fits", "passes"}
+CPU_SECONDS = {"bench_smearing.PointCpu.track_point_cpu_seconds_expected",
+               "bench_smearing.PointCpu.track_point_cpu_seconds_copies"}
+"""Tracked in CPU seconds, not a ratio: issue 28 sets its target (<= 0.1 CPU-s a point) in these units and names
+the benchmark; CPU time (not wall) holds better under load, and the gate leaves them out."""
 
 
 def _asv_benchmarks() -> dict[str, str | None]:
@@ -355,7 +359,8 @@ def test_every_tracked_benchmark_is_a_same_run_ratio():
     out: a track_* must be dimensionless, measured against a baseline in the same run."""
     tracked = {k: u for k, u in _asv_benchmarks().items() if k.rsplit(".", 1)[-1].startswith("track_")}
     assert len(tracked) >= 15
-    assert {k: u for k, u in tracked.items() if u not in DIMENSIONLESS} == {}
+    assert {k: u for k, u in tracked.items() if u not in DIMENSIONLESS and k not in CPU_SECONDS} == {}
+    assert {tracked[k] for k in CPU_SECONDS} == {"CPU seconds"}
 
 
 def test_the_gate_lists_existing_ratios():
@@ -364,3 +369,4 @@ def test_the_gate_lists_existing_ratios():
     known = _asv_benchmarks()
     assert listed and not [b for b in listed if b not in known], [b for b in listed if b not in known]
     assert all(b.rsplit(".", 1)[-1].startswith("track_") and "thread_scaling" not in b for b in listed)
+    assert not CPU_SECONDS & set(listed)

@@ -167,3 +167,64 @@ def test_cli_expected_smearing(mcdh):
     assert rec["smearing"] == "expected" and rec["eps95"]["phi"] > 0
     r = mcdh("reach", "--benchmark", "B1", "--mA", "6", "--smearing", "infinite")
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--smearing" in r.stderr
+
+
+# ----------------------------------------------------------------------
+# theta on demand: the histograms from decay-length moments, the edges by Brent's method
+
+
+@pytest.mark.parametrize("bench, m_A, channel, region", [("B1", 6.0, "phi", "uninstrumented"),
+                                                         ("B2", 1.5, "gammaphi", "uninstrumented"),
+                                                         ("B3", 3.0, "phi", "instrumented"),
+                                                         ("B1", 4.5, "phi", (0.0, 9.0))])
+def test_decay_moments_equal_the_replayed_histograms(bench, m_A, channel, region):
+    """The moments' histogram at any theta is the replay of the record with the events' decay probabilities,
+    from long-lived (both exponentials near 1) to prompt phi (a region from 0 or to infinity included)."""
+    study = Study(n_signal=20_000, n_background=2000, n_threads=1, smearing="expected", region=region)
+    a = study.analysis(bench, m_A, channel)
+    thetas = np.geomspace(1e-7, 1.0, 29)
+    replayed = a.signal_hists(thetas, with_variance=True)[0]  # the replay of the record (with the variance)
+    moments = np.array([a._decay_moments().hist(t) for t in thetas])
+    scale = replayed.sum(axis=1)
+    resolved = scale > 1e-15 * scale.max()  # below, a histogram is no signal for any statistic
+    assert resolved.sum() > 10
+    np.testing.assert_allclose(moments[resolved], replayed[resolved], rtol=0,
+                               atol=1e-12 * scale[resolved, None].max())
+    worst = np.max(np.abs(moments - replayed)[resolved].max(axis=1) / scale[resolved])
+    assert worst < 1e-11, worst
+
+
+@pytest.mark.parametrize("bench, m_A, channel", [("B1", 6.0, "phi"), ("B3", 3.0, "phi"), ("B1", 6.0, "gammaphi"),
+                                                 ("B2", 3.0, "gammaphi")])
+def test_theta_on_demand_finds_the_grid_edges(bench, m_A, channel):
+    """The on-demand search's edges against the grid's, refined 5 times (brackets / 16^5), at several points."""
+    from mcdh.analysis.pipeline import AnalysisConfig
+    from mcdh.study import point_results
+
+    def results(search, refinements):
+        study = Study(n_signal=30_000, n_background=30_000, n_threads=1, smearing="expected",
+                      options=AnalysisConfig(theta_search=search, theta_refinements=refinements))
+        a = study.analysis(bench, m_A, channel)
+        return point_results(a), len(a._cache)
+
+    (demand, n_demand), (grid, n_grid) = results("on_demand", 2), results("grid", 5)
+    edges = 0
+    for n_b in demand.band:
+        for bands in ((demand.band, grid.band), (demand.band_cut_and_count, grid.band_cut_and_count)):
+            d, g = bands[0][n_b], bands[1][n_b]
+            assert (d.below_range, d.above_range, d.excluded) == (g.below_range, g.above_range, g.excluded)
+            for x, y in ((d.lower, g.lower), (d.upper, g.upper)):
+                assert math.isnan(x) == math.isnan(y)
+                if not math.isnan(x):
+                    assert x == pytest.approx(y, rel=1e-6)
+                    edges += 1
+    assert edges >= 4
+    assert n_demand < n_grid / 3  # the theta values it visits
+
+
+def test_on_demand_is_the_default_of_expected_smearing_only():
+    assert Study().config.band_search == "grid" and Study(smearing="expected").config.band_search == "on_demand"
+    with pytest.raises(ParameterError, match="theta_search"):
+        from mcdh.analysis.pipeline import AnalysisConfig
+
+        AnalysisConfig(theta_search="bisect")

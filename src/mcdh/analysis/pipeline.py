@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.optimize import brentq
 
 from ..channels import check_channel
 from ..errors import ParameterError, check_count, check_positive
@@ -32,11 +33,16 @@ from ..physics.widths import unit_mixing_width
 from ..settings import LUMINOSITY_FB
 from . import cls, limits
 from .binning import Binning, mchichi_binning, sqrt_abs_v_max, v_binning
+from .decay_moments import DecayMoments
 from .displacement import DEFAULT_REGION, Region, decay_probabilities, get_region, transverse_decay_length
 from .smearing import DEFAULT_COPIES, Resolution, _smear_chunk, _smear_fill, check_smearing, replay_fill, seed_key
 
 CHUNK = 32768
 """Events per smearing call: bounds the (events x theta values) weight matrix."""
+THETA_SEARCHES = ("grid", "on_demand")
+"""How theta-band edges are searched (:attr:`AnalysisConfig.theta_search`)."""
+COARSE_PER_DECADE = 3
+"""Points per decade of theta of the on-demand search's first scan (:func:`theta_bands_on_demand`)."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,12 @@ class AnalysisConfig:
         Grid points per decade of theta before refinement.
     theta_refinements : int
         Rounds of bracket refinement (each divides the bracket by 16).
+    theta_search : {"grid", "on_demand"}, optional
+        How theta-band edges are found: ``"grid"`` (the log grid above, bracket refinement, linear
+        interpolation in log theta) or ``"on_demand"`` (a coarse scan, then each edge by Brent's method to
+        1e-10 in log theta: the signal histograms only at the theta values the search visits, see
+        :func:`theta_bands_on_demand`). Default: the grid with the paper's copies, on demand with expected
+        smearing (whose histograms are smooth in theta without smearing noise, and cheap one theta at a time).
     beams : Beams
         Beam set-up for the CMS -> lab transformation of p_T(phi).
     """
@@ -82,6 +94,7 @@ class AnalysisConfig:
     theta_range: tuple[float, float] = (1e-7, 1.0)
     theta_per_decade: int = 10
     theta_refinements: int = 2
+    theta_search: str | None = None
     beams: Beams = field(default_factory=Beams)
 
     def __post_init__(self):
@@ -96,6 +109,15 @@ class AnalysisConfig:
             raise ParameterError("theta_range", self.theta_range, "need 0 < theta_min < theta_max <= pi/2")
         check_count("theta_per_decade", self.theta_per_decade, 1)
         check_count("theta_refinements", self.theta_refinements, 0)
+        if self.theta_search is not None and self.theta_search not in THETA_SEARCHES:
+            raise ParameterError("theta_search", self.theta_search, f"must be one of {THETA_SEARCHES}")
+
+    @property
+    def band_search(self) -> str:
+        """The theta search in use: :attr:`theta_search`, or the default for this smearing."""
+        if self.theta_search is not None:
+            return self.theta_search
+        return "grid" if self.smearing == "copies" else "on_demand"
 
     def theta_grid(self) -> np.ndarray:
         """The log-spaced theta grid the band search starts from (rad)."""
@@ -205,7 +227,8 @@ class ChannelAnalysis:
         w_bkg = (background.weights * (L / n_b_gen))[:, None]
         h, w2 = self._fill(bkg_x, bkg_y, lambda a, b: w_bkg[a:b], 1, self._key_bkg, keep=False)  # filled once
         self._bkg_unit, self._bkg_unit_w2 = h[0], w2[0]
-        self._cache: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        self._cache: dict[float, tuple[np.ndarray, np.ndarray | None]] = {}
+        self._moments: DecayMoments | None = None
 
     # ------------------------------------------------------------------
     # inputs
@@ -299,9 +322,22 @@ class ChannelAnalysis:
         return decay_probabilities(self._d_unit, np.array([math.sin(theta) ** 2]), region)[:, 0]
 
     def signal_hists(self, thetas, with_variance: bool = False):
-        """Smeared signal histograms (len(thetas), n_bins) in expected events at the model's eps."""
+        """Smeared signal histograms (len(thetas), n_bins) in expected events at the model's eps.
+
+        With expected smearing the histograms alone come from the moments of the events' decay lengths
+        (:class:`~mcdh.analysis.decay_moments.DecayMoments`, ~1e-15 of a replay of the record); their Monte
+        Carlo variance (``with_variance``), and every histogram with the paper's copies, from a replay.
+        """
         thetas = [check_theta(t) for t in np.atleast_1d(thetas)]
-        missing = sorted({t for t in thetas if t not in self._cache})
+        if with_variance:
+            missing = sorted({t for t in thetas if t not in self._cache or self._cache[t][1] is None})
+        else:
+            missing = sorted({t for t in thetas if t not in self._cache})
+            if missing and self.config.smearing == "expected":
+                moments = self._decay_moments()
+                for t in missing:
+                    self._cache[t] = (moments.hist(t), None)
+                missing = []
         if missing:
             scale = np.sin(np.array(missing)) ** 2
 
@@ -317,6 +353,15 @@ class ChannelAnalysis:
         if with_variance:
             return h, np.stack([self._cache[t][1] for t in thetas])
         return h
+
+    def _decay_moments(self) -> DecayMoments:
+        """The signal's decay-length moments (made once, from the expected smearing's record)."""
+        if self._moments is None:
+            region = self.config.region
+            self._moments = DecayMoments(self._d_unit, self._sig_events,
+                                         self._records(self._sig_x, self._sig_y, self._key_sig, True),
+                                         self.binning.n_bins, region.r_in, region.r_out)
+        return self._moments
 
     def truth(self) -> dict[str, np.ndarray]:
         """Per-event truth arrays: lab p_T(phi), expected events (model eps, no decay probability), x and y.
@@ -420,6 +465,76 @@ class ChannelAnalysis:
 
 
 def theta_bands(config: AnalysisConfig, keys: list, g, prefetch, target: float = limits.CL95) -> dict[Any, ThetaBand]:
+    """Theta bands where ``g(key, thetas)`` (-2 log L at those thetas) reaches ``target``, one per key, searched
+    as ``config.theta_search`` says: :func:`theta_bands_on_grid` or :func:`theta_bands_on_demand`."""
+    search = theta_bands_on_grid if config.band_search == "grid" else theta_bands_on_demand
+    return search(config, keys, g, prefetch, target)
+
+
+def theta_bands_on_demand(config: AnalysisConfig, keys: list, g, prefetch,
+                          target: float = limits.CL95) -> dict[Any, ThetaBand]:
+    """Theta bands where ``g(key, thetas)`` reaches ``target``, each edge solved for where it lies.
+
+    ``g`` is evaluated on a coarse log grid over ``config.theta_range`` (:data:`COARSE_PER_DECADE`;
+    ``prefetch`` gets it once); where no point of it reaches ``target``, a golden-section search for the
+    largest ``g`` around the best point looks for a band narrower than the grid's step. Each edge (the first
+    upward and the last downward crossing) is then found by Brent's method in log theta to 1e-10, one theta
+    at a time: the signal is histogrammed only at the theta values the search visits (about ten per edge).
+    """
+    lo, hi = (math.log(t) for t in config.theta_range)
+    n = max(2, int(math.ceil((hi - lo) / math.log(10.0) * COARSE_PER_DECADE)) + 1)
+    grid = np.exp(np.linspace(lo, hi, n))
+    grid[0], grid[-1] = config.theta_range
+    prefetch(grid)
+    out: dict[Any, ThetaBand] = {}
+    log_grid = np.log(grid)
+    for key in keys:
+        known = dict(zip(log_grid.tolist(), (g(key, grid) - target).tolist()))  # f at the grid's points
+
+        def f(log_t: float, key=key, known=known) -> float:
+            if log_t not in known:
+                known[log_t] = float(g(key, np.array([math.exp(log_t)]))[0]) - target
+            return known[log_t]
+
+        if max(known.values()) < 0:
+            _golden_peak(f, log_grid, np.array(list(known.values())))  # the points it visits join ``known``
+        x = np.array(sorted(known))
+        v = np.array([known[t] for t in x])
+        up, down = limits.band_edges(x, v, 0.0)
+        below, above = bool(v[0] >= 0), bool(v[-1] >= 0)
+        edges = {}
+        if up and not below:
+            edges["lower"] = math.exp(brentq(f, x[up[0]], x[up[0] + 1], xtol=1e-10, rtol=1e-14))
+        if down and not above:
+            edges["upper"] = math.exp(brentq(f, x[down[-1]], x[down[-1] + 1], xtol=1e-10, rtol=1e-14))
+        out[key] = ThetaBand(edges.get("lower", math.nan), edges.get("upper", math.nan), below, above,
+                             bool(np.any(v >= 0)))
+    return out
+
+
+def _golden_peak(f, x: np.ndarray, v: np.ndarray, max_calls: int = 20) -> None:
+    """Golden-section search for the largest ``f`` between the neighbours of the best grid point, until a point
+    with f >= 0 is met or after ``max_calls`` evaluations."""
+    k = int(np.argmax(v))
+    a, b = x[max(k - 1, 0)], x[min(k + 1, x.size - 1)]
+    r = (math.sqrt(5.0) - 1.0) / 2.0
+    c, d = b - r * (b - a), a + r * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(max_calls):
+        if fc >= 0 or fd >= 0:
+            return
+        if fc > fd:
+            b, d, fd = d, c, fc
+            c = b - r * (b - a)
+            fc = f(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + r * (b - a)
+            fd = f(d)
+
+
+def theta_bands_on_grid(config: AnalysisConfig, keys: list, g, prefetch,
+                        target: float = limits.CL95) -> dict[Any, ThetaBand]:
     """Theta bands where ``g(key, thetas)`` (-2 log L at those thetas) reaches ``target``, one per key.
 
     ``g`` is evaluated on ``config.theta_grid()``; every crossing is

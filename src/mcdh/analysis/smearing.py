@@ -373,11 +373,18 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out):
         for k in range(n_c):
             out[k] = 0.0
         rule = np.searchsorted(_GH_R, (mw / sw + EXPECTED_TAIL) / (mu / su), side="right")
+        x_lo, x_hi = mw - EXPECTED_TAIL * sw, mw + EXPECTED_TAIL * sw  # P(|W| < x) is 0 below, 1 above (to 1e-12)
         for i in range(_GH_START[rule], _GH_START[rule + 1]):
             u = abs(mu + su * _GH_Z[i])
             w = _GH_W[i]
             for k in range(n_c):
-                out[k] += w * (1.0 if u == 0.0 else _abs_cdf(c[k] / u, mw, sw))
+                x = c[k] / u if u > 0.0 else math.inf
+                if x >= x_hi:
+                    for j in range(k, n_c):  # the edges are increasing
+                        out[j] += w
+                    break
+                if x > x_lo:
+                    out[k] += w * _abs_cdf(x, mw, sw)
         return
     top = math.log(mu + EXPECTED_TAIL * su)
     x_max = mw + EXPECTED_TAIL * sw
