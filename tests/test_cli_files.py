@@ -175,6 +175,59 @@ def test_scan_recomputes_point_files_with_wrong_values(tmp_path):
         assert _csv(out) == _csv(tmp_path / "ref")
 
 
+def test_scan_over_mass_ratios(tmp_path, mcdh):
+    """A scan over (m_A, m_phi/m_A, m_chi/m_A, theta) with expected smearing: combinations outside the model are
+    left out and counted, each row is the Study's number for that model, and a lost point file is recomputed to the
+    same rows."""
+    from mcdh.physics.model import DarkSector
+    from mcdh.scan import ScanGrid, run_scan
+    from mcdh.study import Study
+
+    grid = ScanGrid(masses=(3.0, 6.0), m_phi_ratio=(0.1, 0.3), m_chi_ratio=(0.2, 0.4), channels=("phi",),
+                    thetas=(1e-5, 1e-4), n_b=(1.0,), n_signal=3000, n_background=3000, seed=4, smearing="expected")
+    assert len(grid.tasks()) == 4 and len(grid.outside_model()) == 4  # m_chi > m_phi and 2 m_chi + m_phi < m_A
+    rows = run_scan(grid, tmp_path / "s", serial=True, progress=False)
+    assert len(rows) == 4 * 2
+    assert {(r.m_phi, r.m_chi) for r in rows if r.mA == 6.0} == {(0.1 * 6.0, 0.2 * 6.0), (0.1 * 6.0, 0.4 * 6.0)}
+    study = Study(n_signal=3000, n_background=3000, seed=4, smearing="expected", n_threads=1)
+    r = rows[-1]
+    model = DarkSector(r.mA, r.m_chi, r.m_phi, theta=1e-4)
+    # the scan's histograms from the decay moments, the table's replayed (with the variance): equal to rounding
+    assert study.table_row(model, eps=r.eps, theta=r.theta).sel_sig == pytest.approx(r.sel_sig, rel=1e-12)
+    assert study.eps_reach(model, theta=r.theta).eps == pytest.approx(r.eps95, rel=1e-9)
+    files = sorted((tmp_path / "s" / "points").glob("*.json"))
+    assert len(files) == 4 and "_phi0.1_chi0.2_" in files[0].name
+    files[1].unlink()
+    assert run_scan(grid, tmp_path / "s", serial=True, progress=False) == rows
+    r = mcdh("scan", "--out", tmp_path / "none", "--mA-list", "1.2", "--mphi-ratio-list", "0.5", "--mchi-ratio-list",
+             "0.4", "--serial")
+    assert r.returncode == 2 and "outside the model" in r.stderr and "--mA-list" in r.stderr.splitlines()[-1]
+
+
+def test_a_failing_point_does_not_stop_the_scan(tmp_path, monkeypatch):
+    """One task raising: the others run and are saved, the scan ends with one error naming it, and a rerun
+    computes only that point."""
+    import mcdh.scan as scan
+
+    grid = scan.ScanGrid(masses=(3.0, 4.5, 6.0), channels=("phi",), n_b=(1.0,), n_signal=2000, n_background=2000)
+    real = scan.run_task
+    calls = []
+
+    def flaky(spec, task):
+        calls.append(task)
+        if task[1] == 4.5:
+            raise RuntimeError("boom")
+        return real(spec, task)
+
+    monkeypatch.setattr(scan, "run_task", flaky)
+    with pytest.raises(scan.TasksFailed, match=r"1 of 3 points failed, the first \('B1', 4.5, 'phi'\): RuntimeError"):
+        scan.run_scan(grid, tmp_path / "s", serial=True, progress=False)
+    assert len(calls) == 3 and scan.saved_points(grid, tmp_path / "s") == 2
+    monkeypatch.setattr(scan, "run_task", lambda spec, task: calls.append(task) or real(spec, task))
+    rows = scan.run_scan(grid, tmp_path / "s", serial=True, progress=False)
+    assert calls[3:] == [("B1", 4.5, "phi")] and len(rows) == 3
+
+
 @pytest.mark.slow
 def test_scan_on_an_existing_scheduler(tmp_path, mcdh):
     """--scheduler ADDRESS: the tasks go to a cluster that is already running (here 1 worker)."""

@@ -133,3 +133,12 @@ def test_eps_reach_is_a_fixed_point_of_the_window_optimisation(n_b):
     assert win.m2ll == pytest.approx(CL95, rel=1e-9)
     # more background needs more signal
     assert r.eps > eps_reach(sig, bkg / 10, 1e-4, "grow", 30).eps
+
+
+def test_eps_reach_of_a_signal_no_window_sees_is_none():
+    """A signal so small (1e-40 events at eps_ref, next to an empty start bin) that -2 log L rounds to 0 in every
+    window up to eps = 10^6: no reach (inf), not a failure to converge."""
+    from mcdh.analysis.limits import eps_reach
+
+    r = eps_reach(np.array([0.0, 1e-40, 0.0]), np.ones(3), 1e-4, "grow", start=0)
+    assert r.eps == math.inf and r.window is None

@@ -7,6 +7,13 @@ the same histograms). Each task's seed comes from the root seed through
 m_A in MeV, channel))``), so results do not depend on the number of workers
 or the order in which tasks finish.
 
+The masses can leave the benchmarks: ``m_phi_ratio`` and ``m_chi_ratio`` (m_phi / m_A and m_chi / m_A, each
+replacing the benchmark's) add two axes of tasks, a scan over (m_A, m_phi, m_chi, theta, ...). Such a model is
+no benchmark (its stream is :func:`mcdh.seeds.point`'s for a model that is not one): points that differ only in
+m_phi or m_chi share their random numbers, so differences between them are smooth (common random numbers).
+Mass combinations outside the model (:class:`~mcdh.physics.model.DarkSector`: m_A > 2 m_chi + m_phi,
+m_chi > m_phi, m_A + m_phi < sqrt s) are not tasks: :meth:`ScanGrid.outside_model` lists them.
+
 On disk (``OUT``):
 
     scan.json           the grid (written first; a rerun must ask for the same grid)
@@ -47,6 +54,8 @@ GRID_FILE = "scan.json"
 class ScanRow:
     """One (point, theta, eps, N_b) of a scan: the table row's numbers and the eps reach at that theta.
 
+    ``m_phi``/``m_chi`` are the point's masses (GeV; the benchmark's, or its ratios' to m_A).
+
     ``window_lo``/``window_hi`` are the selected window's edges (GeV for phi, sqrt|v| for gamma-phi);
     ``excluded``: -2 log L >= 3.84 at this eps; ``eps95`` is None (with ``eps95_note`` saying why) where
     there is no sensitivity.
@@ -55,6 +64,8 @@ class ScanRow:
     benchmark: str
     mA: float
     channel: str
+    m_phi: float
+    m_chi: float
     theta: float
     eps: float
     n_b: float
@@ -98,6 +109,8 @@ class ScanGrid:
     background_uncertainty: float = 0.0
     statistic: str = "paper"
     smearing: str = "copies"
+    m_phi_ratio: tuple[float, ...] | None = None
+    m_chi_ratio: tuple[float, ...] | None = None
 
     def __post_init__(self):
         from .analysis.displacement import get_region
@@ -116,6 +129,9 @@ class ScanGrid:
         object.__setattr__(self, "n_b", _tuple("nb", self.n_b, lambda name, v: check_n_b(check_positive(name, v), name)))
         object.__setattr__(self, "benchmarks", tuple(self.benchmarks))
         object.__setattr__(self, "channels", tuple(self.channels))
+        for name in ("m_phi_ratio", "m_chi_ratio"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, _tuple(name, getattr(self, name), check_positive))
         check_count("events", self.n_signal, 100)
         check_count("background-events", self.n_background, 100)
         check_count("seed", self.seed, 0)
@@ -128,16 +144,41 @@ class ScanGrid:
         object.__setattr__(self, "background_uncertainty",
                            Statistic(self.statistic, self.background_uncertainty).background_uncertainty)
 
-    def tasks(self) -> list[tuple[str, float, str]]:
-        """The (benchmark, m_A, channel) points of the grid, in order."""
-        return [(b, m, c) for b in self.benchmarks for m in self.masses for c in self.channels]
+    @property
+    def custom_masses(self) -> bool:
+        """Whether the grid has mass-ratio axes (then a task is (benchmark, m_A, channel, m_phi/m_A, m_chi/m_A))."""
+        return self.m_phi_ratio is not None or self.m_chi_ratio is not None
+
+    def _candidates(self) -> list[tuple]:
+        if not self.custom_masses:
+            return [(b, m, c) for b in self.benchmarks for m in self.masses for c in self.channels]
+        from .physics.model import BENCHMARKS
+
+        out = []
+        for b in self.benchmarks:
+            r_chi, r_phi = BENCHMARKS[b]
+            for m in self.masses:
+                for rp in self.m_phi_ratio or (r_phi,):
+                    for rc in self.m_chi_ratio or (r_chi,):
+                        out += [(b, m, c, rp, rc) for c in self.channels]
+        return out
+
+    def tasks(self) -> list[tuple]:
+        """The points of the grid, in order: (benchmark, m_A, channel), or with mass-ratio axes (benchmark, m_A,
+        channel, m_phi/m_A, m_chi/m_A) for the combinations inside the model."""
+        return [t for t in self._candidates() if len(t) == 3 or task_model(t) is not None]
+
+    def outside_model(self) -> list[tuple]:
+        """The mass combinations of the grid the model does not allow (not tasks)."""
+        return [t for t in self._candidates() if len(t) == 5 and task_model(t) is None]
 
     def as_dict(self) -> dict:
         """The JSON form (scan.json; what identifies the scan's folder)."""
         d = asdict(self)
-        # the statistic's and smearing's settings only where they are not the paper's: a scan made before they
+        # settings only where they are not the paper's (mass ratios: where given): a scan made before they
         # existed resumes
-        for k, default in (("background_uncertainty", 0.0), ("statistic", "paper"), ("smearing", "copies")):
+        for k, default in (("background_uncertainty", 0.0), ("statistic", "paper"), ("smearing", "copies"),
+                           ("m_phi_ratio", None), ("m_chi_ratio", None)):
             if d[k] == default:
                 del d[k]
         return {k: list(v) if isinstance(v, tuple) else v for k, v in d.items()}
@@ -150,44 +191,68 @@ class ClusterLost(RuntimeError):
     """The dask scheduler or the connection to it went away mid-scan (finished points are saved)."""
 
 
+class TasksFailed(RuntimeError):
+    """Some tasks raised (the others ran to the end and are saved); the message names the first."""
+
+
+def task_model(task, eps: float = 1e-4):
+    """The model of a task: the benchmark's at m_A, with the task's mass ratios (no benchmark then); None where
+    the model does not allow those masses."""
+    from .physics.model import DarkSector
+    from .settings import THETA_TABLE
+
+    model = DarkSector.from_benchmark(task[0], task[1], eps=eps, theta=THETA_TABLE)
+    if len(task) == 3:
+        return model
+    try:
+        return model.replace(m_phi=task[3] * task[1], m_chi=task[4] * task[1], benchmark=None)
+    except ParameterError:
+        return None
+
+
 def _task_record(grid: dict, task) -> dict:
     """What a point file must hold to be this task's: the grid and the task, exactly."""
-    b, m, c = task
-    return {"grid": grid, "task": {"benchmark": b, "mA": float(m), "channel": c}}
+    b, m, c = task[:3]
+    ratios = {"m_phi_ratio": float(task[3]), "m_chi_ratio": float(task[4])} if len(task) == 5 else {}
+    return {"grid": grid, "task": {"benchmark": b, "mA": float(m), "channel": c, **ratios}}
 
 
 def task_name(grid: dict, task) -> str:
     """The point file name: readable, and unique through a digest of the exact parameters (masses 0.4 MeV
     apart are different points)."""
-    b, m, c = task
+    b, m, c = task[:3]
     digest = hashlib.sha256(json.dumps(_task_record(grid, task), sort_keys=True).encode()).hexdigest()[:16]
-    return f"{b}_mA{round(m * 1000):05d}MeV_{c}_{digest}"
+    ratios = f"_phi{task[3]:.4g}_chi{task[4]:.4g}" if len(task) == 5 else ""
+    return f"{b}_mA{round(m * 1000):05d}MeV_{c}{ratios}_{digest}"
 
 
 def run_task(grid: dict, task) -> list[ScanRow]:
-    """Analyse one (benchmark, m_A, channel) point at every theta, eps and N_b of the grid."""
+    """Analyse one point (benchmark, m_A, channel[, mass ratios]) at every theta, eps and N_b of the grid."""
     from .physics.widths import HadronicValidityWarning
     from .study import Study, reach_result
 
-    benchmark, m_A, channel = task
+    benchmark, m_A, channel = task[:3]
     study = Study(luminosity_fb=grid["luminosity_fb"], region=grid["region"], n_signal=grid["n_signal"],
                   n_background=grid["n_background"], seed=grid["seed"], n_threads=1,  # a worker's task: one thread
                   background_uncertainty=grid.get("background_uncertainty", 0.0), statistic=grid.get("statistic", "paper"),
                   smearing=grid.get("smearing", "copies"))
+    model = task_model(task, study.eps_ref)
+    if model is None:
+        raise ParameterError("task", task, "has masses the model does not allow (not a task of any grid)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", HadronicValidityWarning)
-        a = study.analysis(benchmark, m_A, channel)
-        a.signal_hists(grid["thetas"], with_variance=True)  # one smearing pass for all theta
+        a = study.analysis(model, None, channel)
+        a.signal_hists(grid["thetas"])  # one smearing pass for all theta
         rows = []
         for theta in grid["thetas"]:
             for n_b in grid["n_b"]:
                 reach = reach_result(a.eps_reach(theta, n_b, statistic=study.limit_statistic).eps, channel, theta,
                                      a.model)
                 for eps in grid["eps"]:
-                    r = a.table_row(eps, theta, n_b, study.background_uncertainty)
-                    rows.append(ScanRow(benchmark, m_A, channel, theta, eps, n_b, r.resc_sig, r.window_lo,
-                                        r.window_hi, r.sel_sig, r.sel_bkg, r.m2loglike, bool(r.m2loglike >= 3.84),
-                                        reach.eps, reach.note))
+                    r = a.table_row(eps, theta, n_b, study.background_uncertainty, with_error=False)
+                    rows.append(ScanRow(benchmark, m_A, channel, model.m_phi, model.m_chi, theta, eps, n_b,
+                                        r.resc_sig, r.window_lo, r.window_hi, r.sel_sig, r.sel_bkg, r.m2loglike,
+                                        bool(r.m2loglike >= 3.84), reach.eps, reach.note))
     return rows
 
 
@@ -247,6 +312,8 @@ def _valid_rows(rows: list[dict], record: dict) -> bool:
         return False
     for r in rows:
         if (r["benchmark"], r["mA"], r["channel"]) != (task["benchmark"], task["mA"], task["channel"]):
+            return False
+        if not (_number(r["m_phi"], 0.0) and _number(r["m_chi"], 0.0)):
             return False
         if not all(_number(r[k], 0.0) for k in ("resc_sig", "sel_sig", "sel_bkg", "m2loglike")):
             return False
@@ -341,10 +408,14 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
             done[task] = rows
             advance(1)
 
+        failed: list[tuple[tuple, BaseException]] = []
         if todo and serial:
             _create_out(out, grid)
             for t in todo:
-                store(t, run_task(spec, t))
+                try:
+                    store(t, run_task(spec, t))
+                except Exception as exc:  # the other points still run and are saved
+                    failed.append((t, exc))
         elif todo:
             from dask.distributed import as_completed
 
@@ -359,6 +430,9 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
                         rows = fut.result()
                     except (CancelledError, OSError, TimeoutError) as exc:  # the scheduler (or the connection) is gone
                         raise ClusterLost(one_line(f"the dask cluster was lost ({type(exc).__name__}: {exc})", 120)) from None
+                    except Exception as exc:  # the task raised: the other points still run and are saved
+                        failed.append((task, exc))
+                        continue
                     store(task, rows)
                     fut.release()  # a stored point is never recomputed when a worker dies later
             finally:
@@ -368,6 +442,10 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
                     with contextlib.suppress(Exception):
                         cluster.close()
                 quiet()
+    if failed:
+        task, exc = failed[0]
+        raise TasksFailed(one_line(f"{len(failed)} of {len(tasks)} points failed, the first {task}: "
+                                   f"{type(exc).__name__}: {exc}", 200))
     rows = [r for t in tasks for r in done[t]]
     _write_results(out, rows)
     return rows

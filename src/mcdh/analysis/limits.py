@@ -294,7 +294,7 @@ def eps_reach(
     that window in closed form" to a fixed point, where the window is the
     optimal one at the eps it predicts; if the windows cycle instead, the
     smallest eps of the cycle is returned. Returns eps = inf when there
-    is no signal at all. ``rel_unc``: the background's relative uncertainty (windows and statistic).
+    is no signal at all, or none in the windows chosen up to eps = 10^6. ``rel_unc``: the background's relative uncertainty (windows and statistic).
     """
     sig_ref, bkg = _check_hists(sig_ref, bkg)
     if not eps_ref > 0:
@@ -309,7 +309,10 @@ def eps_reach(
         key = (win.lo, win.hi)
         s_ref = win.s / scale
         if s_ref <= 0.0:
-            # the window chosen at this eps holds no signal: look at larger eps
+            # the window chosen at this eps holds no signal: look at larger eps - up to 10^6, far beyond eps <= 1:
+            # a signal that small in every window the optimiser reaches gives no reach
+            if eps > 1e6:
+                return EpsReach(math.inf, None, it)
             eps *= 10.0
             continue
         keys = [k for k, _ in history]

@@ -399,15 +399,18 @@ class ChannelAnalysis:
         sig = self.signal_hists([theta])[0] * self.eps_scale(eps)
         return limits.optimise_window(sig, self.background_hist(n_b), strategy or self.strategy, self.start_bin)
 
-    def table_row(self, eps: float, theta: float, n_b: float, rel_unc: float = 0.0) -> TableRow:
+    def table_row(self, eps: float, theta: float, n_b: float, rel_unc: float = 0.0, with_error: bool = True) -> TableRow:
         """The Appendix B row at (eps, theta, N_b) with the window optimised there (``rel_unc``: the background's
-        relative uncertainty, profiled in -2 log L)."""
-        h, var = self.signal_hists([theta], with_variance=True)
+        relative uncertainty, profiled in -2 log L); ``with_error=False`` leaves its Monte Carlo error out (NaN)."""
         scale = self.eps_scale(eps)
+        if with_error:
+            h, var = self.signal_hists([theta], with_variance=True)
+        else:
+            h, var = self.signal_hists([theta]), None
         sig = h[0] * scale
         win = limits.optimise_window(sig, self.background_hist(n_b), self.strategy, self.start_bin, rel_unc)
         e = self.binning.edges
-        err = math.sqrt(float(var[0][win.lo : win.hi + 1].sum())) * scale
+        err = math.sqrt(float(var[0][win.lo : win.hi + 1].sum())) * scale if var is not None else math.nan
         return TableRow(
             self.model.m_A, self.channel, eps, theta, float(n_b), float(sig.sum()), float(e[win.lo]),
             float(e[win.hi + 1]), win.s, win.b, win.m2ll, err,

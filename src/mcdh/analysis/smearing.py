@@ -351,7 +351,13 @@ def _ndtr(z):
 
 @nb.njit(cache=True, nogil=True, inline="always")
 def _abs_cdf(x, mu, s):
-    """P(|W| < x) for W ~ N(mu, s), mu >= 0, x >= 0 (the term below 1e-19 skipped)."""
+    """P(|W| < x) for W ~ N(mu, s), mu >= 0, x >= 0 (the term below 1e-19 skipped; for x < 0.02 s, mu < 7 s its
+    odd series 2 phi(b) [xi + He_2(b) xi^3 / 3! + He_4(b) xi^5 / 5!], xi = x / s, b = mu / s, to 1e-9)."""
+    xi, b = x / s, mu / s
+    if xi < 0.02 and b < 7.0:
+        b2, xi2 = b * b, xi * xi
+        return 2.0 * _RSQRT2PI * math.exp(-0.5 * b2) * xi * (
+            1.0 + xi2 * ((b2 - 1.0) / 6.0 + xi2 * (b2 * b2 - 6.0 * b2 + 3.0) / 120.0))
     z2 = (-x - mu) / s
     g = _ndtr((x - mu) / s)
     return g - _ndtr(z2) if z2 > -9.0 else g

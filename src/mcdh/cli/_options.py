@@ -12,6 +12,7 @@ FLAGS = {
     "n_b": "--nb", "luminosity_fb": "--lumi-fb", "m_A": "--mA", "m_chi": "--m-chi", "m_phi": "--m-phi",
     "g_chi": "--g-chi", "q_phi": "--q-phi", "alpha_em": "--alpha-em", "sqrt_s": "--sqrt-s", "n_events": "--events",
     "n_signal": "--events", "n_background": "--background-events", "n_threads": "--threads", "eps": "--eps",
+    "m_phi_ratio": "--mphi-ratio-list", "m_chi_ratio": "--mchi-ratio-list", "mA_list": "--mA-list",
     "theta": "--theta", "seed": "--seed", "region": "--region", "benchmark": "--benchmark", "eps_gen": "--eps-gen",
     "kinetic_mixing": "--kinetic-mixing", "width_model": "--width-model", "pdg": "--pdg", "roles": "--roles", "n_b_values": "--nb-list",
     "tree": "--tree", "branches": "--branches", "ctau0": "--ctau0", "flat_range": "--flat-range", "source": "--source",

@@ -24,6 +24,11 @@ def register(sub) -> None:
                    help="comma-separated benchmarks (default B1)")
     p.add_argument("--mA-list", type=opt.floats, default=None, help="comma-separated m_A in GeV (default 1.2,1.5,...,7.5)")
     p.add_argument("--channels", type=opt.names, default=list(CHANNELS), help="comma-separated channels (default phi,gammaphi)")
+    p.add_argument("--mphi-ratio-list", type=opt.floats, default=None,
+                   help="comma-separated m_phi / m_A, replacing the benchmark's: an axis of tasks (mass combinations "
+                   "the model does not allow are left out and counted)")
+    p.add_argument("--mchi-ratio-list", type=opt.floats, default=None,
+                   help="comma-separated m_chi / m_A, replacing the benchmark's: an axis of tasks")
     p.add_argument("--theta-list", type=opt.floats, default=[1e-4], help="comma-separated theta values (default 1e-4)")
     p.add_argument("--eps-list", type=opt.floats, default=[1e-4], help="comma-separated eps values (default 1e-4)")
     p.add_argument("--nb-list", type=opt.floats, default=[1.0, 1e4],
@@ -43,20 +48,34 @@ def register(sub) -> None:
 
 def run(args) -> int:
     """Run ``mcdh scan`` with the parsed ``args``; returns the exit status."""
-    from ..scan import ClusterLost, ScanGrid, run_scan, saved_points
+    from ..errors import ParameterError
+    from ..scan import ClusterLost, ScanGrid, TasksFailed, run_scan, saved_points
 
     kw: dict = {}
     if args.mA_list is not None:
         kw["masses"] = tuple(args.mA_list)
+    for axis in ("mphi_ratio_list", "mchi_ratio_list"):
+        if getattr(args, axis) is not None:
+            kw[axis.replace("_list", "").replace("mphi", "m_phi").replace("mchi", "m_chi")] = tuple(getattr(args, axis))
     grid = ScanGrid(benchmarks=tuple(args.benchmarks), channels=tuple(args.channels), thetas=tuple(args.theta_list),
                     eps=tuple(args.eps_list), n_b=tuple(args.nb_list), n_signal=args.events,
                     n_background=args.background_events, seed=args.seed, region=args.region,
                     luminosity_fb=args.lumi_fb, **opt.statistic_args(args), **kw)
     out = Path(args.out)
+    outside = grid.outside_model()
+    if outside and not args.quiet:
+        print(f"mcdh scan: {len(outside)} of {len(outside) + len(grid.tasks())} mass combinations are outside the "
+              "model (m_A > 2 m_chi + m_phi, m_chi > m_phi, m_A + m_phi < sqrt s) and left out", file=sys.stderr)
+    if not grid.tasks():
+        raise ParameterError("mA_list", list(grid.masses), "gives no point inside the model with these mass ratios")
     t0 = time.perf_counter()
     try:
         rows = run_scan(grid, out, scheduler=args.scheduler, n_workers=args.workers, serial=args.serial,
                         progress=not args.quiet)
+    except TasksFailed as exc:
+        print(f"mcdh scan: error: {exc}; the other {saved_points(grid, out)} of {len(grid.tasks())} points are saved "
+              f"in {out / 'points'} (a rerun recomputes only the failed ones)", file=sys.stderr)
+        return 1
     except ClusterLost as exc:
         print(f"mcdh scan: error: {exc}; {saved_points(grid, out)} of {len(grid.tasks())} points are saved in "
               f"{out / 'points'}: run the same command again to resume", file=sys.stderr)
