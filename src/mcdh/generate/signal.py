@@ -52,7 +52,7 @@ import numpy as np
 from .. import seeds as streams
 from .._jit import njit
 from .._memory import preflight
-from .._progress import progress_bar
+from .._progress import ordered_map, progress_bar
 from ..channels import CHANNELS, PARTICLES, check_channel
 from ..errors import GenerationError, ParameterError, check_count, check_finite
 from ..events import Events, sigma_and_error
@@ -870,11 +870,19 @@ def cross_section_table(
     (eps, g_chi, q_phi, alpha_em, ...) go to :meth:`DarkSector.from_benchmark`.
     """
     grid = [(b, p, float(m)) for b in benchmarks for p in processes for m in masses]
-    rows = []
-    with progress_bar(len(grid), "cross sections", "point", progress) as advance:
-        for b, p, m_A in grid:
-            model = DarkSector.from_benchmark(b, m_A, **model_kwargs)
-            rng = np.random.default_rng(streams.cross_section(seed, b, p, m_A))
-            rows.append(cross_section(model, p, n_events, rng, n_threads=n_threads))
-            advance(1)
-    return rows
+
+    def one(point):
+        b, p, m_A = point
+        model = DarkSector.from_benchmark(b, m_A, **model_kwargs)
+        rng = np.random.default_rng(streams.cross_section(seed, b, p, m_A))
+        return cross_section(model, p, n_events, rng, n_threads=1)
+
+    # the points on the threads, each on one (a point's numbers do not depend on its threads): the adaptation
+    # of each point's sampling is serial, so this keeps every thread busy. The first point of each process runs
+    # alone: it compiles the kernels (numba's first compilation is not thread-safe)
+    first = {p: next(k for k, g in enumerate(grid) if g[1] == p) for p in dict.fromkeys(g[1] for g in grid)}
+    done = {k: one(grid[k]) for k in first.values()}
+    rest = [k for k in range(len(grid)) if k not in done]
+    done |= dict(zip(rest, ordered_map(lambda k: one(grid[k]), rest, progress=progress, desc="cross sections",
+                                       unit="point", n_threads=default_threads() if n_threads is None else n_threads)))
+    return [done[k] for k in range(len(grid))]
