@@ -207,3 +207,16 @@ def test_one_smearing_pass_per_sample_and_point(samples, ch):
                    first_index=start, out=ref)
     h, w2 = a.signal_hists([theta], with_variance=True)
     assert np.array_equal(h[0], ref[0][0]) and np.array_equal(w2[0], ref[1][0])
+
+
+def test_frame_changes_are_the_plain_matrix_products():
+    """Beams.to_lab / to_cms work in blocks (BLAS on the calling thread): the same numbers as one product,
+    element for element, for any shape."""
+    from mcdh.kinematics.beams import LAB_BLOCK, Beams
+
+    b = Beams()
+    for shape in ((3 * LAB_BLOCK + 5, 4), (LAB_BLOCK, 3, 4), (4,)):
+        x = np.random.default_rng(1).normal(size=shape)
+        assert np.array_equal(b.to_lab(x), x @ b.cms_to_lab.T)
+        assert np.array_equal(b.to_cms(x), x @ np.linalg.inv(b.cms_to_lab).T)
+        np.testing.assert_allclose(b.to_cms(b.to_lab(x)), x, atol=1e-12)

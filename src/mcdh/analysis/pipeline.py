@@ -236,7 +236,7 @@ class ChannelAnalysis:
     def _variables(self, events: Events, need_lab: bool = True):
         beams = self.config.beams
         # Events admits only the two frames
-        cms = events.momenta if events.frame == "cms" else events.momenta @ np.linalg.inv(beams.cms_to_lab).T
+        cms = events.momenta if events.frame == "cms" else beams.to_cms(events.momenta)
         names = events.particles
         for needed in ("phi", "chi", "chibar") + (("gamma",) if self.channel == "gammaphi" else ()):
             if needed not in names:

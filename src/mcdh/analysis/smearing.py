@@ -364,7 +364,7 @@ def _abs_cdf(x, mu, s):
 
 
 @nb.njit(cache=True, nogil=True)
-def _product_cdf(c, log_ratio, mu, su, mw, sw, out):
+def _product_cdf(c, log_ratio, mu, su, mw, sw, out, work):
     """out[k] = P(|U W| < c[k]) for U ~ N(mu, su), W ~ N(mw, sw), mu, mw >= 0 and mu / su >= mw / sw.
 
     U far from zero (mu / su > 6): Gauss-Hermite over U of P(|W| < c / |U|) (3 to 16 nodes, see _GH_R). Otherwise both
@@ -372,7 +372,7 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out):
     times P(|W| > c e^-l), by the trapezoidal rule in l (step <= 0.125: the integrand is analytic and
     varies on scales >= 1/6, so the rule converges exponentially). With geometric ``c`` (``log_ratio`` > 0:
     c[k] = c[0] e^(k log_ratio)) the step divides log_ratio and P(|W| > x) is tabulated once on the common
-    grid of x.
+    grid of x. ``work``: scratch space (used if large enough; no allocation per event).
     """
     n_c = c.size
     if mu > _SPLIT_SNR * su:
@@ -397,15 +397,16 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out):
     steps = max(1, int(math.ceil(log_ratio / _LOG_STEP))) if log_ratio > 0.0 else 1
     h = log_ratio / steps if log_ratio > 0.0 else _LOG_STEP
     n = max(2, int(math.ceil((top - math.log(c[0] / x_max)) / h)) + 1)
-    fu = np.empty(n)
+    n_q = (n_c - 1) * steps + n if log_ratio > 0.0 else 0
+    scratch = work if work.size >= n + n_q else np.empty(n + n_q)
+    fu = scratch[:n]
     for j in range(n):  # node l_j = top - j h
         u = math.exp(top - j * h)
         fu[j] = h * u * (math.exp(-0.5 * ((u - mu) / su) ** 2) + math.exp(-0.5 * ((u + mu) / su) ** 2)) * (
             _RSQRT2PI / su)
     if log_ratio > 0.0:
         # x = c[k] e^(-l_j) = c[0] e^((k steps + j) h - top): one table over q = k steps + j
-        n_q = (n_c - 1) * steps + n
-        tail = np.empty(n_q)
+        tail = scratch[n:n + n_q]
         for q in range(n_q):
             x = c[0] * math.exp(q * h - top)
             tail[q] = 0.0 if x > x_max else 1.0 - _abs_cdf(x, mw, sw)
@@ -441,6 +442,7 @@ def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
     bins = np.empty(size, np.int32)
     probs = np.empty(size)
     cdf = np.empty(edges.size)
+    work = np.empty(4096)
     log_ratio = 2.0 / p1 if kind == 1 else 0.0
     pos = 0
     for i in range(n):
@@ -466,7 +468,7 @@ def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
                 cdf[first] = 0.0
                 first += 1
             if first <= hi:
-                _product_cdf(edges_sq[first:hi + 1], log_ratio, mu, su, mw, sw, cdf[first:hi + 1])
+                _product_cdf(edges_sq[first:hi + 1], log_ratio, mu, su, mw, sw, cdf[first:hi + 1], work)
         if pos + hi - lo + 1 > bins.size:
             grow = max(2 * bins.size, pos + hi - lo + 1)
             bins2 = np.empty(grow, np.int32)

@@ -24,6 +24,7 @@ to matter: a :class:`HadronicValidityWarning` is issued.
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from dataclasses import dataclass
@@ -62,6 +63,15 @@ def vector_to_fermions(coupling: float, m_V: float, m_f: float) -> float:
     return coupling**2 * m_V * (1.0 + 2.0 * r) * math.sqrt(1.0 - 4.0 * r) / (12.0 * math.pi)
 
 
+@functools.lru_cache(maxsize=8)
+def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """numpy's Gauss-Legendre rule of ``n`` nodes, made once: it solves an n x n eigenproblem, whose BLAS threads
+    would spin on every model point's widths (~0.15 CPU-s a point)."""
+    x, w = np.polynomial.legendre.leggauss(n)
+    x.flags.writeable = w.flags.writeable = False
+    return x, w
+
+
 def _dalitz_nodes(m_A: float, m_chi: float, m_phi: float, n_outer: int, n_inner: int):
     """Nodes and weights over (s12, s23) of A' -> chi(1) chibar(2) phi(3).
 
@@ -70,7 +80,7 @@ def _dalitz_nodes(m_A: float, m_chi: float, m_phi: float, n_outer: int, n_inner:
     at fixed s12 the integrand is quadratic in s23, so a few nodes are exact.
     """
     a, b = 4.0 * m_chi**2, (m_A - m_phi) ** 2
-    x, wx = np.polynomial.legendre.leggauss(n_outer)
+    x, wx = _gauss_legendre(n_outer)
     t = 0.5 * math.pi * (x + 1.0)
     s12 = a + 0.5 * (b - a) * (1.0 - np.cos(t))
     jac12 = 0.5 * (b - a) * np.sin(t) * 0.5 * math.pi * wx
@@ -81,7 +91,7 @@ def _dalitz_nodes(m_A: float, m_chi: float, m_phi: float, n_outer: int, n_inner:
     p3 = np.sqrt(np.maximum(e3**2 - m_phi**2, 0.0))
     lo = (e2 + e3) ** 2 - (p2 + p3) ** 2
     hi = (e2 + e3) ** 2 - (p2 - p3) ** 2
-    y, wy = np.polynomial.legendre.leggauss(n_inner)
+    y, wy = _gauss_legendre(n_inner)
     s23 = lo[:, None] + 0.5 * (hi - lo)[:, None] * (y[None, :] + 1.0)
     w = jac12[:, None] * 0.5 * (hi - lo)[:, None] * wy[None, :]
     return np.broadcast_to(s12[:, None], s23.shape), s23, w
