@@ -443,9 +443,9 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
                         cluster.close()
                 quiet()
     if failed:
-        task, exc = failed[0]
-        raise TasksFailed(one_line(f"{len(failed)} of {len(tasks)} points failed, the first {task}: "
-                                   f"{type(exc).__name__}: {exc}", 200))
+        first, error = failed[0]
+        raise TasksFailed(one_line(f"{len(failed)} of {len(tasks)} points failed, the first {first}: "
+                                   f"{type(error).__name__}: {error}", 200))
     rows = [r for t in tasks for r in done[t]]
     _write_results(out, rows)
     return rows

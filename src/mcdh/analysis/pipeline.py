@@ -351,7 +351,12 @@ class ChannelAnalysis:
                 self._cache[t] = (hist[k], w2[k])
         h = np.stack([self._cache[t][0] for t in thetas])
         if with_variance:
-            return h, np.stack([self._cache[t][1] for t in thetas])
+            variances = []
+            for t in thetas:
+                v = self._cache[t][1]
+                assert v is not None  # every theta without its variance was replayed above
+                variances.append(v)
+            return h, np.stack(variances)
         return h
 
     def _decay_moments(self) -> DecayMoments:

@@ -349,7 +349,7 @@ def _ndtr(z):
     return 0.5 * math.erfc(-z * _RSQRT2)
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def _abs_cdf(x, mu, s):
     """P(|W| < x) for W ~ N(mu, s), mu >= 0, x >= 0 (the term below 1e-19 skipped; for x < 0.02 s, mu < 7 s its
     odd series 2 phi(b) [xi + He_2(b) xi^3 / 3! + He_4(b) xi^5 / 5!], xi = x / s, b = mu / s, to 1e-9)."""
