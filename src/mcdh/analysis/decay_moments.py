@@ -28,6 +28,7 @@ import math
 import numpy as np
 
 from .._jit import nb
+from ..errors import ParameterError
 from .smearing import SmearRecord
 
 DELTA = 0.02
@@ -120,7 +121,7 @@ class DecayMoments:
     def __init__(self, d_unit: np.ndarray, weights: np.ndarray, records: list[SmearRecord], n_bins: int,
                  r_in: float, r_out: float):
         if any(rec.n_copies != 1 for rec in records):
-            raise ValueError("decay moments need expected smearing (bin probabilities)")
+            raise ParameterError("records", "copies", "decay moments need expected smearing (bin probabilities)")
         with np.errstate(divide="ignore"):
             lam = 1.0 / np.asarray(d_unit, dtype=np.float64)
         usable = np.isfinite(lam) & (lam > 0)  # d = 0 never reaches the region
