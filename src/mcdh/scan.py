@@ -432,8 +432,8 @@ def _run_locked(grid: ScanGrid, out: Path, scheduler, n_workers: int, serial: bo
                         raise ClusterLost(one_line(f"the dask cluster was lost ({type(exc).__name__}: {exc})", 120)) from None
                     except Exception as exc:  # the task raised: the other points still run and are saved
                         failed.append((task, exc))
-                        continue
-                    store(task, rows)
+                    else:
+                        store(task, rows)
                     fut.release()  # a stored point is never recomputed when a worker dies later
             finally:
                 with contextlib.suppress(Exception):  # a lost scheduler cannot be closed politely

@@ -143,8 +143,7 @@ def add_smearing(p) -> None:
 
 def statistic_args(args) -> dict:
     """The Study settings of :func:`add_statistic`'s options."""
-    return {"statistic": getattr(args, "statistic", "paper"), "background_uncertainty": args.bkg_syst,
-            "smearing": args.smearing}
+    return {"statistic": args.statistic, "background_uncertainty": args.bkg_syst, "smearing": args.smearing}
 
 
 def statistic_record(study) -> dict:

@@ -54,9 +54,9 @@ def run(args) -> int:
     kw: dict = {}
     if args.mA_list is not None:
         kw["masses"] = tuple(args.mA_list)
-    for axis in ("mphi_ratio_list", "mchi_ratio_list"):
-        if getattr(args, axis) is not None:
-            kw[axis.replace("_list", "").replace("mphi", "m_phi").replace("mchi", "m_chi")] = tuple(getattr(args, axis))
+    for option, field in (("mphi_ratio_list", "m_phi_ratio"), ("mchi_ratio_list", "m_chi_ratio")):
+        if getattr(args, option) is not None:
+            kw[field] = tuple(getattr(args, option))
     grid = ScanGrid(benchmarks=tuple(args.benchmarks), channels=tuple(args.channels), thetas=tuple(args.theta_list),
                     eps=tuple(args.eps_list), n_b=tuple(args.nb_list), n_signal=args.events,
                     n_background=args.background_events, seed=args.seed, region=args.region,
