@@ -237,6 +237,17 @@ def test_cross_section_grid_point_does_not_depend_on_the_grid():
     assert both[0].sigma_fb != both[1].sigma_fb
 
 
+def test_cross_section_grid_does_not_depend_on_threads():
+    """The grid's points run in parallel (one thread each): the same table, in the grid's order."""
+    from mcdh.generate.signal import cross_section_table
+
+    kw = dict(benchmarks=["B1", "B3"], masses=[3.0, 6.0], n_events=3000, seed=4)
+    one, two = cross_section_table(n_threads=1, **kw), cross_section_table(n_threads=2, **kw)
+    assert one == two
+    assert [(r.model.benchmark, r.process, r.model.m_A) for r in two] == [
+        (b, p, m) for b in ("B1", "B3") for p in ("phi", "gammaphi") for m in (3.0, 6.0)]
+
+
 def test_weight_summary_equals_the_in_memory_statistics():
     """The streamed sigma, error and unweighting efficiency (bounded memory) equal those of all the weights."""
     from mcdh.events import sigma_and_error

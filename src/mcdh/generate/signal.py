@@ -880,7 +880,9 @@ def cross_section_table(
     # the points on the threads, each on one (a point's numbers do not depend on its threads): the adaptation
     # of each point's sampling is serial, so this keeps every thread busy. The first point of each process runs
     # alone: it compiles the kernels (numba's first compilation is not thread-safe)
-    first = {p: next(k for k, g in enumerate(grid) if g[1] == p) for p in dict.fromkeys(g[1] for g in grid)}
+    first: dict[str, int] = {}
+    for k, (_, p, _) in enumerate(grid):
+        first.setdefault(p, k)
     done = {k: one(grid[k]) for k in first.values()}
     rest = [k for k in range(len(grid)) if k not in done]
     done |= dict(zip(rest, ordered_map(lambda k: one(grid[k]), rest, progress=progress, desc="cross sections",

@@ -65,8 +65,8 @@ def vector_to_fermions(coupling: float, m_V: float, m_f: float) -> float:
 
 @functools.lru_cache(maxsize=8)
 def _gauss_legendre(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """numpy's Gauss-Legendre rule of ``n`` nodes, made once: it solves an n x n eigenproblem, whose BLAS threads
-    would spin on every model point's widths (~0.15 CPU-s a point)."""
+    """numpy's Gauss-Legendre rule of ``n`` nodes, made once (each call solves an n x n eigenproblem; every model
+    point's widths ask for the same rules)."""
     x, w = np.polynomial.legendre.leggauss(n)
     x.flags.writeable = w.flags.writeable = False
     return x, w
