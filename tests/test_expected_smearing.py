@@ -229,3 +229,25 @@ def test_on_demand_is_the_default_of_expected_smearing_only():
         from mcdh.analysis.pipeline import AnalysisConfig
 
         AnalysisConfig(theta_search="bisect")
+
+
+def test_decay_moments_over_any_range_of_decay_lengths():
+    """Decay lengths over 200 decades (and 0: never in the region): the same histogram as event by event, with
+    a map of cells as large as the occupied groups, not the range."""
+    from mcdh.analysis.decay_moments import DecayMoments
+    from mcdh.analysis.displacement import decay_probabilities
+    from mcdh.analysis.smearing import SmearRecord
+
+    rng = np.random.default_rng(8)
+    n = 400
+    d = np.concatenate([10.0 ** rng.uniform(-200, 5, n - 1), [0.0]])
+    w = rng.uniform(0.5, 2.0, n)
+    p = rng.uniform(0.1, 0.9, n)  # two bins an event: p and 1 - p
+    rec = SmearRecord(np.arange(0, 2 * n + 1, 2), np.tile(np.array([0, 1], np.int32), n),
+                      np.column_stack([p, 1 - p]).ravel(), 1)
+    moments = DecayMoments(d, w, [rec], 2, 2.0, 9.0)
+    assert moments.centres.size <= n and moments.nu.shape[0] <= 2 * n
+    for theta in (1e-6, 1e-3, 0.3):
+        prob = decay_probabilities(d, np.array([math.sin(theta) ** 2]), (2.0, 9.0))[:, 0]
+        exact = np.array([np.sum(w * prob * p), np.sum(w * prob * (1 - p))])
+        np.testing.assert_allclose(moments.hist(theta), exact, rtol=1e-10, atol=1e-16 * w.sum())

@@ -40,18 +40,19 @@ X_MAX = 40.0
 
 
 @nb.njit(cache=True, nogil=True)
-def _build(group, u, weights, offsets, bins, probs, n_bins, n_groups, order):
-    """Cells (group, bin) with content, and their moments nu[cell, m] = sum c u^m over the record's entries."""
-    cell_of = np.full(n_groups * n_bins, -1, np.int64)
+def _build(group, u, weights, offsets, bins, probs, n_bins, n_groups, n_moments):
+    """Cells (group, bin) with content and their moments nu[cell, m] = sum c u^m over the record's entries (group
+    -1: an event left out). The groups are the occupied ones, numbered densely: the map of cells is at most
+    (events x bins) and in practice (a few hundred groups x bins)."""
+    cell_of = np.full(n_groups * n_bins, -1, np.int32)
     n_cells = 0
     for i in range(offsets.size - 1):
-        if group[i] < 0:
-            continue
-        for t in range(offsets[i], offsets[i + 1]):
-            key = group[i] * n_bins + bins[t]
-            if cell_of[key] < 0:
-                cell_of[key] = n_cells
-                n_cells += 1
+        if group[i] >= 0:
+            for t in range(offsets[i], offsets[i + 1]):
+                key = group[i] * n_bins + bins[t]
+                if cell_of[key] < 0:
+                    cell_of[key] = n_cells
+                    n_cells += 1
     cell_group = np.empty(n_cells, np.int64)
     cell_bin = np.empty(n_cells, np.int64)
     for key in range(cell_of.size):
@@ -59,16 +60,15 @@ def _build(group, u, weights, offsets, bins, probs, n_bins, n_groups, order):
         if c >= 0:
             cell_group[c] = key // n_bins
             cell_bin[c] = key % n_bins
-    nu = np.zeros((n_cells, order))
+    nu = np.zeros((n_cells, n_moments))
     for i in range(offsets.size - 1):
-        if group[i] < 0:
-            continue
-        for t in range(offsets[i], offsets[i + 1]):
-            c = cell_of[group[i] * n_bins + bins[t]]
-            term = weights[i] * probs[t]
-            for m in range(order):
-                nu[c, m] += term
-                term *= u[i]
+        if group[i] >= 0:
+            for t in range(offsets[i], offsets[i + 1]):
+                c = cell_of[group[i] * n_bins + bins[t]]
+                term = weights[i] * probs[t]
+                for m in range(n_moments):
+                    nu[c, m] += term
+                    term *= u[i]
     return cell_group, cell_bin, nu
 
 
@@ -125,12 +125,14 @@ class DecayMoments:
         with np.errstate(divide="ignore"):
             lam = 1.0 / np.asarray(d_unit, dtype=np.float64)
         usable = np.isfinite(lam) & (lam > 0)  # d = 0 never reaches the region
-        log_lam = np.log(np.where(usable, lam, 1.0))
-        first = math.floor(log_lam[usable].min() / DELTA) if usable.any() else 0
-        group = np.where(usable, np.floor(log_lam / DELTA).astype(np.int64) - first, -1)
-        n_groups = int(group.max()) + 1 if usable.any() else 0
-        self.centres = np.exp((np.arange(n_groups) + first + 0.5) * DELTA)
-        u = np.where(usable, lam / self.centres[np.maximum(group, 0)] - 1.0, 0.0) if n_groups else np.zeros(lam.size)
+        bucket = np.floor(np.log(np.where(usable, lam, 1.0)) / DELTA).astype(np.int64)
+        # the groups that hold events, numbered in order (however wide the range of decay lengths)
+        occupied, inverse = np.unique(bucket[usable], return_inverse=True)
+        group = np.full(lam.size, -1, np.int64)
+        group[usable] = inverse
+        self.centres = np.exp((occupied + 0.5) * DELTA)
+        u = np.zeros(lam.size)
+        u[usable] = lam[usable] / self.centres[inverse] - 1.0
         offsets = np.concatenate([[0], np.cumsum([rec.offsets[-1] for rec in records])])
         all_offsets = np.concatenate([rec.offsets[:-1] + o for rec, o in zip(records, offsets[:-1])] + [offsets[-1:]])
         self.n_bins = int(n_bins)
@@ -138,7 +140,7 @@ class DecayMoments:
         self.cell_group, self.cell_bin, self.nu = _build(
             group, u, np.ascontiguousarray(weights, dtype=np.float64), all_offsets.astype(np.int64),
             np.concatenate([rec.bins for rec in records]), np.concatenate([rec.counts for rec in records]),
-            self.n_bins, n_groups, ORDER)
+            self.n_bins, occupied.size, ORDER)
 
     def hist(self, theta: float) -> np.ndarray:
         """The histogram at mixing ``theta``: sum_i w_i p_i(theta) p_ib."""
