@@ -290,6 +290,13 @@ def test_hepdata_submission_validates_and_holds_the_summarys_numbers(tmp_path):
     (tmp_path / "run" / "summary.json").write_text("{")
     assert main(["hepdata", str(tmp_path / "run"), "--out", str(tmp_path / "hd2"), "--quiet"]) == 2
     assert (tmp_path / "other" / "notes.txt").read_text() == "mine" and not (tmp_path / "hd2").exists()
+    # the paper's smearing is not mentioned; expected smearing is, in every table's description
+    assert "smearing" not in (tmp_path / "hd" / "submission.yaml").read_text()
+    summary["settings"]["smearing"] = "expected"
+    (tmp_path / "run" / "summary.json").write_text(json.dumps(summary))
+    assert main(["hepdata", str(tmp_path / "run"), "--out", str(tmp_path / "hd3"), "--quiet"]) == 0
+    docs = list(yaml.safe_load_all((tmp_path / "hd3" / "submission.yaml").read_text()))
+    assert all("infinitely many Gaussian copies" in d["description"] for d in docs[1:])
 
 
 def test_systematics_figure(tmp_path):

@@ -69,6 +69,9 @@ def hepdata_submission(result: Reproduction, out: str | os.PathLike) -> list[Pat
     syst = s.get("background_uncertainty", 0.0)
     stat_text = ("-2 log L = 3.84 in optimised windows (arXiv:2508.09247, eq. (4.9))" if statistic == "paper"
                  else "median expected 95 % CL CLs limit (asymptotic, q~_mu)")
+    smearing_text = ("" if s.get("smearing", "copies") == "copies" else
+                     " Detector smearing: each event's expected distribution over the bins (the limit of infinitely"
+                     " many Gaussian copies of appendix A.1).")
     tables = []
     for bm, entry in summary["reach"].items():
         for quantity, label, unit in (("eps95", "eps reach (95 % CL)", ""),
@@ -78,7 +81,8 @@ def hepdata_submission(result: Reproduction, out: str | os.PathLike) -> list[Pat
                     else f"eps = {entry['settings']['eps_theta_scan']:g}")
             t.description = (f"Benchmark {bm}: the {label} of the phi and gamma-phi channels against m_A' at {held}, "
                              f"{lumi}, displaced vertex in the {region} region. Statistic: {stat_text}"
-                             + (f", background normalisation uncertainty {syst:g}" if syst else "") + ".")
+                             + (f", background normalisation uncertainty {syst:g}" if syst else "") + "."
+                             + smearing_text)
             t.location = "Figure 11"
             t.keywords["observables"] = ["EPSILON" if quantity == "eps95" else "THETA"]
             t.keywords["reactions"] = ["E+ E- --> PHI CHI CHIBAR", "E+ E- --> GAMMA PHI CHI CHIBAR"]
@@ -110,7 +114,7 @@ def hepdata_submission(result: Reproduction, out: str | os.PathLike) -> list[Pat
         t = lib.Table(name.capitalize().replace("Table", "Table "))
         t.description = (f"Efficiency table of benchmark B1, {CHANNEL_NAMES[ch]}, N_b = {table['n_b']:g}: signal, "
                          f"the optimised window and -2 log L at eps = {s['eps_table']:g}, theta = {s['theta_table']:g}, "
-                         f"{lumi}, {region} region (arXiv:2508.09247, Appendix B).")
+                         f"{lumi}, {region} region (arXiv:2508.09247, Appendix B)." + smearing_text)
         t.location = f"Appendix B, {name}"
         t.keywords["observables"] = ["N"]
         x = lib.Variable("$m_{A'}$", is_independent=True, is_binned=False, units="GeV")
