@@ -8,6 +8,7 @@ import pytest
 from scipy import integrate, special, stats
 
 from mcdh.analysis.binning import Binning, uniform_binning, v_binning
+from mcdh.analysis.pipeline import CHUNK
 from mcdh.analysis.smearing import (
     EXPECTED_P_MIN,
     Resolution,
@@ -139,7 +140,7 @@ def _window_smearing_error(a, theta, lo, hi):
     for k, rec in enumerate(a._records(a._sig_x, a._sig_y, a._key_sig, True)):
         inside = (rec.bins >= lo) & (rec.bins <= hi)
         p = np.add.reduceat(np.where(inside, rec.counts, 0.0), rec.offsets[:-1])
-        wk = w[k * 32768:k * 32768 + rec.n_events]
+        wk = w[k * CHUNK:k * CHUNK + rec.n_events]
         var += float(np.sum(wk**2 * p * (1 - p))) / 100
     return math.sqrt(var)
 
