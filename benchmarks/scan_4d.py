@@ -23,7 +23,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import psutil
 
 
 def command(out: Path, workers: int, events: int) -> list[str]:
@@ -41,6 +40,8 @@ def command(out: Path, workers: int, events: int) -> list[str]:
 def run(cmd: list[str], kill_after: float | None) -> tuple[float, dict[int, float], int]:
     """Run ``cmd`` in its own process group (killed after ``kill_after`` s); returns (wall seconds, peak RSS in
     MB of each process of the group that is not the command itself, exit status)."""
+    import psutil  # here, not at the top: asv imports every module of benchmarks/ to find its benchmarks
+
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, start_new_session=True)
     peaks: dict[int, float] = {}
