@@ -370,3 +370,18 @@ def test_the_gate_lists_existing_ratios():
     assert listed and not [b for b in listed if b not in known], [b for b in listed if b not in known]
     assert all(b.rsplit(".", 1)[-1].startswith("track_") and "thread_scaling" not in b for b in listed)
     assert not CPU_SECONDS & set(listed)
+
+
+def test_benchmark_modules_import_only_what_asv_installs():
+    """asv imports every module of benchmarks/ to find the suite, in an environment with mcdh and its
+    dependencies only: a module-level import of anything else (psutil, pytest, ...) breaks the whole gate."""
+    allowed = set(sys.stdlib_module_names) | {"numpy", "mcdh", "scipy"}
+    bad = {}
+    for path in sorted(BENCHMARKS.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:  # the module level only
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            outside = [n for n in names if n.split(".")[0] not in allowed]
+            if outside:
+                bad[path.name] = outside
+    assert bad == {}
