@@ -121,7 +121,7 @@ def add_nb(p: argparse.ArgumentParser, default: float | None = 1.0) -> None:
 def add_statistic(p: argparse.ArgumentParser, choice: bool = True) -> None:
     """--statistic and --bkg-syst: how a reach is computed (:class:`mcdh.analysis.limits.Statistic`);
     ``choice=False``: --bkg-syst only (a command whose statistic is fixed)."""
-    g = p.add_argument_group("the statistic")
+    g = p.add_argument_group("the statistic and the smearing")
     if choice:
         g.add_argument("--statistic", default="paper", metavar="paper|cls",
                        help="paper: -2 log L = 3.84 in optimised windows (default); cls: the asymptotic median "
@@ -141,12 +141,12 @@ def add_smearing(p) -> None:
                    "noise, faster)")
 
 
-def statistic_args(args) -> dict:
-    """The Study settings of :func:`add_statistic`'s options."""
+def reach_args(args) -> dict:
+    """The Study settings of :func:`add_statistic`'s options (statistic, background uncertainty, smearing)."""
     return {"statistic": args.statistic, "background_uncertainty": args.bkg_syst, "smearing": args.smearing}
 
 
-def statistic_record(study) -> dict:
+def reach_record(study) -> dict:
     """The statistic's and smearing's settings for a JSON record: nothing for the paper's (records stay as they
     were)."""
     st = study.limit_statistic
@@ -155,9 +155,9 @@ def statistic_record(study) -> dict:
     return rec | ({"smearing": study.smearing} if study.smearing != "copies" else {})
 
 
-def statistic_text(study) -> str:
+def reach_text(study) -> str:
     """The statistic's and smearing's settings for a printed header: nothing for the paper's."""
-    rec = statistic_record(study)
+    rec = reach_record(study)
     text = f", statistic {rec['statistic']}, background +-{rec['background_uncertainty']:.3g}" if "statistic" in rec else ""
     return text + (f", {rec['smearing']} smearing" if "smearing" in rec else "")
 

@@ -88,7 +88,7 @@ def run(args) -> int:
            "eps": eps, "theta": theta, "n_b": args.nb, "luminosity_fb": args.lumi_fb, **row.as_csv_dict(),
            "sel_sig_err": row.sel_sig_err, "excluded": bool(row.m2loglike >= 3.84),
            "eps95": reach.eps, "eps95_note": reach.note,
-           "theta_band": [band.lower, band.upper], "theta_band_note": band.note, **opt.statistic_record(study)}
+           "theta_band": [band.lower, band.upper], "theta_band_note": band.note, **opt.reach_record(study)}
     if args.output:
         from ..io.root import RootWriter, th1
 

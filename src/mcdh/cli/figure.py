@@ -49,7 +49,7 @@ def run(args) -> int:
 
     study = Study(luminosity_fb=args.lumi_fb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=args.threads,
-                  width_model=check_width_model(args.width_model), **opt.statistic_args(args))
+                  width_model=check_width_model(args.width_model), **opt.reach_args(args))
     from .. import settings
 
     if args.number == "systematics":

@@ -34,7 +34,7 @@ def run(args) -> int:
 
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
-                  width_model=args.width_model, **opt.statistic_args(args))
+                  width_model=args.width_model, **opt.reach_args(args))
     # the point at the study's generation eps and the tables' theta, as a benchmark point (same samples, same numbers)
     model = opt.model_from_args(args).replace(eps=study.eps_ref, theta=THETA_TABLE)
     reach = study.reach(model, theta=args.theta)
@@ -43,7 +43,7 @@ def run(args) -> int:
         print(opt.dumps({
             "benchmark": args.benchmark, "m_A": args.mA, "n_b": args.nb, "luminosity_fb": args.lumi_fb,
             "region": args.region, "seed": args.seed, "theta": args.theta, "eps": args.eps,
-            "width_model": args.width_model, **opt.statistic_record(study),
+            "width_model": args.width_model, **opt.reach_record(study),
             **({"model": model.as_dict()} if _custom(args) else {}),
             "eps95": {ch: r.eps for ch, r in reach.items()},
             "eps95_note": {ch: r.note for ch, r in reach.items()},
@@ -58,7 +58,7 @@ def run(args) -> int:
              f"m_A = {model.m_A:g}, m_chi = {model.m_chi:g}, m_phi = {model.m_phi:g} GeV, g_chi = {model.g_chi:g}, "
              f"q_phi = {model.q_phi:g}")
     print(f"{point}, N_b = {args.nb:g} (at 10 ab^-1), {args.lumi_fb / 1e3:g} ab^-1, "
-          f"region {args.region}, {args.width_model} widths{opt.statistic_text(study)}")
+          f"region {args.region}, {args.width_model} widths{opt.reach_text(study)}")
     for ch in reach:
         b = bands[ch]
         band = (f"theta in [{_edge(b.lower, 'below range')}, {_edge(b.upper, 'above range')}]" if b.sensitive

@@ -41,7 +41,7 @@ def run(args) -> int:
 
     study = Study(luminosity_fb=args.lumi_fb, n_signal=args.events, n_background=args.background_events,
                   seed=args.seed, n_threads=args.threads, width_model=check_width_model(args.width_model),
-                  **opt.statistic_args(args))
+                  **opt.reach_args(args))
     if args.hepdata:  # a missing extra is said before the run, not after it
         from ..errors import require
 

@@ -60,7 +60,7 @@ def run(args) -> int:
     grid = ScanGrid(benchmarks=tuple(args.benchmarks), channels=tuple(args.channels), thetas=tuple(args.theta_list),
                     eps=tuple(args.eps_list), n_b=tuple(args.nb_list), n_signal=args.events,
                     n_background=args.background_events, seed=args.seed, region=args.region,
-                    luminosity_fb=args.lumi_fb, **opt.statistic_args(args), **kw)
+                    luminosity_fb=args.lumi_fb, **opt.reach_args(args), **kw)
     out = Path(args.out)
     outside = grid.outside_model()
     if outside and not args.quiet:

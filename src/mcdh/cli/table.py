@@ -44,13 +44,13 @@ def run(args) -> int:
 
     study = Study(luminosity_fb=args.lumi_fb, n_b=args.nb, region=opt.region_arg(args.region), n_signal=args.events,
                   n_background=args.background_events, seed=args.seed, n_threads=opt.threads(args),
-                  width_model=check_width_model(args.width_model), **opt.statistic_args(args))
+                  width_model=check_width_model(args.width_model), **opt.reach_args(args))
     rows = study.table(args.benchmark, args.channel, eps=args.eps, theta=args.theta,
                        masses=args.mA_list if args.mA_list is not None else MASSES, progress=not args.quiet)
     dicts = [r.as_csv_dict() for r in rows]
     settings = {"benchmark": args.benchmark, "channel": args.channel, "eps": args.eps, "theta": args.theta,
                 "n_b": args.nb, "luminosity_fb": args.lumi_fb, "region": args.region, "seed": args.seed,
-                "width_model": args.width_model, **opt.statistic_record(study)}
+                "width_model": args.width_model, **opt.reach_record(study)}
     if args.csv or args.latex:
         from ..tables import table_csv, table_latex
 
