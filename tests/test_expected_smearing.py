@@ -73,6 +73,19 @@ def test_value_mode_is_the_gaussian_integral_over_each_bin():
         np.testing.assert_allclose(got, np.where(full >= EXPECTED_P_MIN, full, 0.0), rtol=0, atol=1e-11)
 
 
+def test_normal_cdf_from_its_table_is_scipys():
+    """The table-and-series normal CDF the expected smearing evaluates ~15 times an event: scipy's ndtr to
+    rounding, also relative in the lower tail, and erfc's beyond the table."""
+    from mcdh.analysis.smearing import _ndtr
+
+    z = np.concatenate([np.linspace(-12.0, 12.0, 24001), np.random.default_rng(3).uniform(-9.5, 9.5, 4000)])
+    got = np.array([_ndtr(v) for v in z])
+    ref = special.ndtr(z)
+    assert np.max(np.abs(got - ref)) < 1e-15
+    low = z < 0
+    assert np.max(np.abs(got[low] / ref[low] - 1.0)) < 5e-10  # (|z| / 64)^7 / 7! at |z| = 9
+
+
 def _events(n, seed=5, peaked=0.6):
     """A signal-like gamma-phi sample: a fraction ``peaked`` of E near e_bar = 3.5 and of m near m_A = 6 GeV
     (one factor of v = (E - e_bar)(m - m_A) near zero, or both), the rest flat."""
@@ -252,6 +265,20 @@ def test_decay_moments_over_any_range_of_decay_lengths():
         prob = decay_probabilities(d, np.array([math.sin(theta) ** 2]), (2.0, 9.0))[:, 0]
         exact = np.array([np.sum(w * prob * p), np.sum(w * prob * (1 - p))])
         np.testing.assert_allclose(moments.hist(theta), exact, rtol=1e-10, atol=1e-16 * w.sum())
+
+
+@pytest.mark.parametrize("span", [50, 10**6])
+def test_dense_groups_are_numpys_unique(span):
+    """The groups of decay lengths, numbered without a sort when their range is narrow (and with np.unique's
+    when it is wide): the same values and indices."""
+    from mcdh.analysis.decay_moments import _dense_groups
+
+    bucket = np.random.default_rng(span).integers(-span, span, 3000)
+    values, index = _dense_groups(bucket)
+    ref_values, ref_index = np.unique(bucket, return_inverse=True)
+    np.testing.assert_array_equal(values, ref_values)
+    np.testing.assert_array_equal(index, ref_index)
+    assert _dense_groups(bucket[:0])[0].size == 0
 
 
 @pytest.mark.parametrize("e_bar, m_A", [(3.2, 5.6), (3.45, 6.3)])

@@ -40,36 +40,45 @@ X_MAX = 40.0
 
 
 @nb.njit(cache=True, nogil=True)
-def _build(group, u, weights, offsets, bins, probs, n_bins, n_groups, n_moments):
-    """Cells (group, bin) with content and their moments nu[cell, m] = sum c u^m over the record's entries (group
-    -1: an event left out). The groups are the occupied ones, numbered densely: the map of cells is at most
-    (events x bins) and in practice (a few hundred groups x bins)."""
-    cell_of = np.full(n_groups * n_bins, -1, np.int32)
-    n_cells = 0
+def _mark_cells(group, offsets, bins, n_bins, cell_of):
+    """cell_of[group * n_bins + bin] = 0 for every (group, bin) a record's entries reach (group -1: an event left
+    out)."""
     for i in range(offsets.size - 1):
         if group[i] >= 0:
             for t in range(offsets[i], offsets[i + 1]):
-                key = group[i] * n_bins + bins[t]
-                if cell_of[key] < 0:
-                    cell_of[key] = n_cells
-                    n_cells += 1
-    cell_group = np.empty(n_cells, np.int64)
-    cell_bin = np.empty(n_cells, np.int64)
-    for key in range(cell_of.size):
-        c = cell_of[key]
-        if c >= 0:
-            cell_group[c] = key // n_bins
-            cell_bin[c] = key % n_bins
-    nu = np.zeros((n_cells, n_moments))
+                cell_of[group[i] * n_bins + bins[t]] = 0
+
+
+@nb.njit(cache=True, nogil=True)
+def _add_moments(group, u, weights, offsets, bins, probs, n_bins, cell_of, nu):
+    """nu[cell, m] += sum w p u^m over a record's entries."""
+    n_moments = nu.shape[1]
+    power = np.empty(n_moments)  # w_i u_i^m: made once per event, so each entry's terms are independent
     for i in range(offsets.size - 1):
         if group[i] >= 0:
+            power[0] = weights[i]
+            for m in range(1, n_moments):
+                power[m] = power[m - 1] * u[i]
             for t in range(offsets[i], offsets[i + 1]):
                 c = cell_of[group[i] * n_bins + bins[t]]
-                term = weights[i] * probs[t]
+                p = probs[t]
                 for m in range(n_moments):
-                    nu[c, m] += term
-                    term *= u[i]
-    return cell_group, cell_bin, nu
+                    nu[c, m] += p * power[m]
+
+
+def _dense_groups(bucket: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``bucket`` in order and each entry's index among them (np.unique's, without its sort
+    when the values span less than a few times their number)."""
+    if bucket.size == 0:
+        return bucket, np.zeros(0, np.int64)
+    low = int(bucket.min())
+    span = int(bucket.max()) - low + 1
+    if span > 4 * bucket.size:
+        return np.unique(bucket, return_inverse=True)
+    seen = np.zeros(span, np.bool_)
+    seen[bucket - low] = True
+    rank = np.cumsum(seen) - 1
+    return np.flatnonzero(seen) + low, rank[bucket - low]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -127,20 +136,28 @@ class DecayMoments:
         usable = np.isfinite(lam) & (lam > 0)  # d = 0 never reaches the region
         bucket = np.floor(np.log(np.where(usable, lam, 1.0)) / DELTA).astype(np.int64)
         # the groups that hold events, numbered in order (however wide the range of decay lengths)
-        occupied, inverse = np.unique(bucket[usable], return_inverse=True)
+        occupied, inverse = _dense_groups(bucket[usable])
         group = np.full(lam.size, -1, np.int64)
         group[usable] = inverse
         self.centres = np.exp((occupied + 0.5) * DELTA)
         u = np.zeros(lam.size)
         u[usable] = lam[usable] / self.centres[inverse] - 1.0
-        offsets = np.concatenate([[0], np.cumsum([rec.offsets[-1] for rec in records])])
-        all_offsets = np.concatenate([rec.offsets[:-1] + o for rec, o in zip(records, offsets[:-1])] + [offsets[-1:]])
+        weights = np.ascontiguousarray(weights, dtype=np.float64)
         self.n_bins = int(n_bins)
         self.r_in, self.r_out = float(r_in), float(r_out)
-        self.cell_group, self.cell_bin, self.nu = _build(
-            group, u, np.ascontiguousarray(weights, dtype=np.float64), all_offsets.astype(np.int64),
-            np.concatenate([rec.bins for rec in records]), np.concatenate([rec.counts for rec in records]),
-            self.n_bins, occupied.size, ORDER)
+        # the cells (group, bin) with content, numbered in (group, bin) order, so an event's bins are
+        # neighbouring cells; at most (events x bins), in practice (a few hundred groups x bins)
+        cell_of = np.full(occupied.size * self.n_bins, -1, np.int32)
+        starts = np.cumsum([0] + [rec.n_events for rec in records])
+        for rec, a in zip(records, starts):
+            _mark_cells(group[a:a + rec.n_events], rec.offsets, rec.bins, self.n_bins, cell_of)
+        keys = np.flatnonzero(cell_of == 0)
+        cell_of[keys] = np.arange(keys.size)
+        self.cell_group, self.cell_bin = keys // self.n_bins, keys % self.n_bins
+        self.nu = np.zeros((keys.size, ORDER))
+        for rec, a in zip(records, starts):
+            _add_moments(group[a:a + rec.n_events], u[a:a + rec.n_events], weights[a:a + rec.n_events],
+                         rec.offsets, rec.bins, rec.counts, self.n_bins, cell_of, self.nu)
 
     def hist(self, theta: float) -> np.ndarray:
         """The histogram at mixing ``theta``: sum_i w_i p_i(theta) p_ib."""

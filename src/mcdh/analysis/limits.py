@@ -218,9 +218,13 @@ def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int, rel_unc: 
         raise ParameterError("start", start, f"must be a bin index in [0, {n - 1}]")
     cs, cb = _running_sums(sig, bkg)
     nonempty = (sig != 0.0) | (bkg != 0.0)
+    # -2 log L of every window the growth can reach ([lo, hi] around start) in one call: element for element
+    # the value of each window alone, at the cost of a few of those calls
+    lo_all, hi_all = np.arange(start + 1)[:, None], np.arange(start + 1, n + 1)[None, :]
+    values = m2loglike(cs[hi_all] - cs[lo_all], cb[hi_all] - cb[lo_all], rel_unc)
 
     def value(lo, hi):
-        return m2loglike(cs[hi + 1] - cs[lo], cb[hi + 1] - cb[lo], rel_unc)
+        return values[lo, hi - start]
 
     lo = hi = start
     best = value(lo, hi)

@@ -344,22 +344,49 @@ def _hermite_rules() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 _GH_Z, _GH_W, _GH_START = _hermite_rules()
 
 
+def _ndtr_table(step: float, z_max: float) -> tuple[np.ndarray, np.ndarray]:
+    """The normal CDF and density at the nodes -z_max, -z_max + step, ..., z_max (scipy's ndtr: to rounding)."""
+    from scipy.special import ndtr
+
+    z = np.linspace(-z_max, z_max, int(round(2 * z_max / step)) + 1)
+    return ndtr(z), np.exp(-0.5 * z * z) * _RSQRT2PI
+
+
+_NDTR_STEP, _NDTR_ZMAX = 1.0 / 32.0, 9.0
+_NDTR_CDF, _NDTR_PDF = _ndtr_table(_NDTR_STEP, _NDTR_ZMAX)
+
+
 @nb.njit(cache=True, nogil=True, inline="always")
 def _ndtr(z):
-    return 0.5 * math.erfc(-z * _RSQRT2)
+    """The normal CDF: Taylor series about the nearest node of a table (|d| <= 1/64), Phi(z_k + d) = Phi(z_k) +
+    phi(z_k) sum_{n=1..6} (-1)^(n-1) He_(n-1)(z_k) d^n / n!: within 4e-16, and 2e-10 relative in the tails;
+    erfc beyond |z| = 9. A third of erfc's cost, which the expected smearing pays ~15 times per event."""
+    if not abs(z) < _NDTR_ZMAX:
+        return 0.5 * math.erfc(-z * _RSQRT2)
+    k = int((z + _NDTR_ZMAX) * (1.0 / _NDTR_STEP) + 0.5)
+    z_k = k * _NDTR_STEP - _NDTR_ZMAX
+    d = z - z_k
+    term, total = d, d
+    he_prev, he = 1.0, z_k  # He_(n-2), He_(n-1)
+    for n in range(2, 7):
+        term *= -d / n
+        total += he * term
+        he_prev, he = he, z_k * he - (n - 1) * he_prev
+    return _NDTR_CDF[k] + _NDTR_PDF[k] * total
 
 
 @nb.njit(cache=True, nogil=True)
-def _abs_cdf(x, mu, s):
-    """P(|W| < x) for W ~ N(mu, s), mu >= 0, x >= 0 (the term below 1e-19 skipped; for x < 0.02 s, mu < 7 s its
-    odd series 2 phi(b) [xi + He_2(b) xi^3 / 3! + He_4(b) xi^5 / 5!], xi = x / s, b = mu / s, to 1e-9)."""
-    xi, b = x / s, mu / s
+def _abs_cdf(x, b, inv_s):
+    """P(|W| < x) for W ~ N(mu, s), given b = mu / s >= 0 and inv_s = 1 / s, x >= 0 (the term below 1e-19
+    skipped; for x < 0.02 s, mu < 7 s its odd series 2 phi(b) [xi + He_2(b) xi^3 / 3! + He_4(b) xi^5 / 5!],
+    xi = x / s, to 1e-9)."""
+    xi = x * inv_s
     if xi < 0.02 and b < 7.0:
         b2, xi2 = b * b, xi * xi
         return 2.0 * _RSQRT2PI * math.exp(-0.5 * b2) * xi * (
             1.0 + xi2 * ((b2 - 1.0) / 6.0 + xi2 * (b2 * b2 - 6.0 * b2 + 3.0) / 120.0))
-    z2 = (-x - mu) / s
-    g = _ndtr((x - mu) / s)
+    z2 = -xi - b
+    g = _ndtr(xi - b)
     return g - _ndtr(z2) if z2 > -9.0 else g
 
 
@@ -375,6 +402,7 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out, work):
     grid of x. ``work``: scratch space (used if large enough; no allocation per event).
     """
     n_c = c.size
+    b_w, inv_sw = mw / sw, 1.0 / sw
     if mu > _SPLIT_SNR * su:
         for k in range(n_c):
             out[k] = 0.0
@@ -382,15 +410,16 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out, work):
         x_lo, x_hi = mw - EXPECTED_TAIL * sw, mw + EXPECTED_TAIL * sw  # P(|W| < x) is 0 below, 1 above (to 1e-12)
         for i in range(_GH_START[rule], _GH_START[rule + 1]):
             u = abs(mu + su * _GH_Z[i])
+            inv_u = 1.0 / u if u > 0.0 else math.inf
             w = _GH_W[i]
             for k in range(n_c):
-                x = c[k] / u if u > 0.0 else math.inf
+                x = c[k] * inv_u
                 if x >= x_hi:
                     for j in range(k, n_c):  # the edges are increasing
                         out[j] += w
                     break
                 if x > x_lo:
-                    out[k] += w * _abs_cdf(x, mw, sw)
+                    out[k] += w * _abs_cdf(x, b_w, inv_sw)
         return
     top = math.log(mu + EXPECTED_TAIL * su)
     x_max = mw + EXPECTED_TAIL * sw
@@ -409,7 +438,7 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out, work):
         tail = scratch[n:n + n_q]
         for q in range(n_q):
             x = c[0] * math.exp(q * h - top)
-            tail[q] = 0.0 if x > x_max else 1.0 - _abs_cdf(x, mw, sw)
+            tail[q] = 0.0 if x > x_max else 1.0 - _abs_cdf(x, b_w, inv_sw)
         for k in range(n_c):
             s = 0.0
             for j in range(n):
@@ -421,7 +450,7 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out, work):
         for j in range(n):
             x = c[k] * math.exp(j * h - top)
             if x <= x_max:
-                s += fu[j] * (1.0 - _abs_cdf(x, mw, sw))
+                s += fu[j] * (1.0 - _abs_cdf(x, b_w, inv_sw))
         out[k] = 1.0 - s
 
 
@@ -451,8 +480,9 @@ def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
             s = _sigma(x[i], a2, b2, c2)
             lo = _bin(x[i] - EXPECTED_TAIL * s, kind, p0, p1, edges)
             hi = _bin(x[i] + EXPECTED_TAIL * s, kind, p0, p1, edges)
+            inv_s = 1.0 / s
             for j in range(lo + 1, hi + 1):
-                cdf[j] = _ndtr((edges[j] - x[i]) / s)
+                cdf[j] = _ndtr((edges[j] - x[i]) * inv_s)
         else:
             mu, su = abs(x[i] - e_bar), _sigma(x[i], a2, b2, c2)
             mw, sw = abs(y[i] - m_A), _sigma(y[i], a2, b2, c2)
@@ -486,7 +516,9 @@ def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
                 probs[pos] = p
                 pos += 1
     offsets[n] = pos
-    return offsets, bins[:pos].copy(), probs[:pos].copy()
+    if 4 * pos < 3 * bins.size:  # trimmed when a quarter or more is unused (a copy costs ~10 % of the record)
+        return offsets, bins[:pos].copy(), probs[:pos].copy()
+    return offsets, bins[:pos], probs[:pos]
 
 
 # ----------------------------------------------------------------------
