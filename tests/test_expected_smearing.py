@@ -129,6 +129,23 @@ def test_every_event_is_whole():
         np.testing.assert_allclose(np.add.reduceat(rec.counts, rec.offsets[:-1]), 1.0, atol=1e-11)
 
 
+def test_a_fill_is_its_record_replayed():
+    """A sample filled once (the background) goes through no record: the same sums, bit for bit, as recording
+    its probabilities and replaying them (what the signal's every theta does)."""
+    from mcdh.analysis.smearing import replay_fill
+
+    e, m, w = _events(3000, seed=9)
+    weights = np.column_stack([w, w[::-1]])
+    for mode, b in (("value", uniform_binning(2.0, 9.0, 0.1)), ("sqrt_abs_v", v_binning(4.0))):
+        x = e if mode == "sqrt_abs_v" else m
+        kw = dict(mode=mode, y=m, e_bar=3.5, m_A=6.0, smearing="expected")
+        hist, sumw2 = _smear_fill(x, weights, b, **kw)
+        out = (np.zeros_like(hist), np.zeros_like(hist))
+        replay_fill(_smear_chunk(x, b, **kw), weights, out)
+        np.testing.assert_array_equal(hist, out[0])
+        np.testing.assert_array_equal(sumw2, out[1])
+
+
 def test_any_binning_of_sqrt_abs_v():
     """Edges that are not geometric are taken one by one: the same probabilities."""
     e, m, w = _events(2000, seed=7)

@@ -454,14 +454,53 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out, work):
         out[k] = 1.0 - s
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _expected_cdf(xi, yi, mode, e_bar, m_A, a2, b2, c2, kind, p0, p1, edges, edges_sq, log_ratio, cdf, work):
+    """One event's smeared CDF at the edges it can reach: (lo, hi), with cdf[lo + 1 .. hi] = P(value < edge);
+    below edge lo + 1 lies bin lo, above edge hi bin hi (to EXPECTED_TAIL standard deviations). mode 0: x
+    smeared (the Gaussian's CDF); 1: sqrt|(E' - e_bar)(m' - m_A)| with E' = x and m' = y smeared
+    (:func:`_product_cdf` at the squared edges)."""
+    if mode == 0:
+        s = _sigma(xi, a2, b2, c2)
+        lo = _bin(xi - EXPECTED_TAIL * s, kind, p0, p1, edges)
+        hi = _bin(xi + EXPECTED_TAIL * s, kind, p0, p1, edges)
+        inv_s = 1.0 / s
+        for j in range(lo + 1, hi + 1):
+            cdf[j] = _ndtr((edges[j] - xi) * inv_s)
+        return lo, hi
+    mu, su = abs(xi - e_bar), _sigma(xi, a2, b2, c2)
+    mw, sw = abs(yi - m_A), _sigma(yi, a2, b2, c2)
+    if mw * su > mu * sw:  # integrate over the factor further from zero
+        mu, su, mw, sw = mw, sw, mu, su
+    t = EXPECTED_TAIL
+    v_lo = max(0.0, mu - t * su) * max(0.0, mw - t * sw)
+    v_hi = (mu + t * su) * (mw + t * sw)
+    lo = _bin(math.sqrt(v_lo), kind, p0, p1, edges)
+    hi = _bin(math.sqrt(v_hi), kind, p0, p1, edges)
+    first = lo + 1
+    while first <= hi and edges[first] <= 0.0:  # P(|v| < 0) = 0
+        cdf[first] = 0.0
+        first += 1
+    if first <= hi:
+        _product_cdf(edges_sq[first:hi + 1], log_ratio, mu, su, mw, sw, cdf[first:hi + 1], work)
+    return lo, hi
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _bin_probability(j, hi, below, cdf):
+    """(P of bin j, P below its upper edge) from P below its lower edge ``below`` (monotone, the last bin
+    taking the rest): under- and overflow land in the first and last bin, as the copies'."""
+    above = 1.0 if j == hi else min(1.0, max(below, cdf[j + 1]))
+    return above - below, above
+
+
 @nb.njit(cache=True, nogil=True)
 def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
     """Every event's probability to land in each bin after smearing: (offsets, bins, probabilities).
 
-    Event i's probabilities are ``probs[offsets[i]:offsets[i + 1]]`` for ``bins[...]``; everything below the
-    first edge is in the first bin and above the last in the last (as the copies' clamping). mode 0: x
-    smeared (the difference of the Gaussian's CDF at the edges); 1: sqrt|(E' - e_bar)(m' - m_A)| with E' = x
-    and m' = y smeared (:func:`_product_cdf` at the squared edges).
+    Event i's probabilities are ``probs[offsets[i]:offsets[i + 1]]`` for ``bins[...]`` (those >= EXPECTED_P_MIN);
+    everything below the first edge is in the first bin and above the last in the last (as the copies'
+    clamping). ``mode`` as :func:`_expected_cdf`.
     """
     n = x.size
     a2, b2, c2 = res[0] ** 2, res[1] ** 2, res[2] ** 2
@@ -476,29 +515,8 @@ def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
     pos = 0
     for i in range(n):
         offsets[i] = pos
-        if mode == 0:
-            s = _sigma(x[i], a2, b2, c2)
-            lo = _bin(x[i] - EXPECTED_TAIL * s, kind, p0, p1, edges)
-            hi = _bin(x[i] + EXPECTED_TAIL * s, kind, p0, p1, edges)
-            inv_s = 1.0 / s
-            for j in range(lo + 1, hi + 1):
-                cdf[j] = _ndtr((edges[j] - x[i]) * inv_s)
-        else:
-            mu, su = abs(x[i] - e_bar), _sigma(x[i], a2, b2, c2)
-            mw, sw = abs(y[i] - m_A), _sigma(y[i], a2, b2, c2)
-            if mw * su > mu * sw:  # integrate over the factor further from zero
-                mu, su, mw, sw = mw, sw, mu, su
-            t = EXPECTED_TAIL
-            v_lo = max(0.0, mu - t * su) * max(0.0, mw - t * sw)
-            v_hi = (mu + t * su) * (mw + t * sw)
-            lo = _bin(math.sqrt(v_lo), kind, p0, p1, edges)
-            hi = _bin(math.sqrt(v_hi), kind, p0, p1, edges)
-            first = lo + 1
-            while first <= hi and edges[first] <= 0.0:  # P(|v| < 0) = 0
-                cdf[first] = 0.0
-                first += 1
-            if first <= hi:
-                _product_cdf(edges_sq[first:hi + 1], log_ratio, mu, su, mw, sw, cdf[first:hi + 1], work)
+        lo, hi = _expected_cdf(x[i], y[i], mode, e_bar, m_A, a2, b2, c2, kind, p0, p1, edges, edges_sq, log_ratio,
+                               cdf, work)
         if pos + hi - lo + 1 > bins.size:
             grow = max(2 * bins.size, pos + hi - lo + 1)
             bins2 = np.empty(grow, np.int32)
@@ -508,9 +526,7 @@ def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
             bins, probs = bins2, probs2
         below = 0.0
         for j in range(lo, hi + 1):
-            above = 1.0 if j == hi else min(1.0, max(below, cdf[j + 1]))
-            p = above - below
-            below = above
+            p, below = _bin_probability(j, hi, below, cdf)
             if p >= EXPECTED_P_MIN:
                 bins[pos] = j
                 probs[pos] = p
@@ -519,6 +535,29 @@ def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
     if 4 * pos < 3 * bins.size:  # trimmed when a quarter or more is unused (a copy costs ~10 % of the record)
         return offsets, bins[:pos].copy(), probs[:pos].copy()
     return offsets, bins[:pos], probs[:pos]
+
+
+@nb.njit(cache=True, nogil=True)
+def _expected_fill(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges, weights, hist, sumw2):
+    """:func:`_expected_record` and :func:`_replay_fill` in one pass, without the record (a sample filled once):
+    the same sums in the same order."""
+    a2, b2, c2 = res[0] ** 2, res[1] ** 2, res[2] ** 2
+    edges_sq = edges * edges
+    cdf = np.empty(edges.size)
+    work = np.empty(4096)
+    log_ratio = 2.0 / p1 if kind == 1 else 0.0
+    n_cols = weights.shape[1]
+    for i in range(x.size):
+        lo, hi = _expected_cdf(x[i], y[i], mode, e_bar, m_A, a2, b2, c2, kind, p0, p1, edges, edges_sq, log_ratio,
+                               cdf, work)
+        below = 0.0
+        for j in range(lo, hi + 1):
+            p, below = _bin_probability(j, hi, below, cdf)
+            if p >= EXPECTED_P_MIN:
+                for k in range(n_cols):
+                    wf = weights[i, k] * p
+                    hist[k, j] += wf
+                    sumw2[k, j] += wf * wf
 
 
 # ----------------------------------------------------------------------
@@ -585,7 +624,7 @@ def _smear_fill(
         Arrays (K, n_bins) to add into, e.g. from the previous chunk.
     smearing : {"copies", "expected"}
         ``"expected"``: instead of copies, each event adds w x (its probability to land in the bin) to every
-        bin (:func:`_expected_record`; ``n_copies`` and ``seed`` are not used).
+        bin (:func:`_expected_fill`; ``n_copies`` and ``seed`` are not used).
 
     Returns
     -------
@@ -619,6 +658,11 @@ def _smear_fill(
         hist, sumw2 = out
         if hist.shape != (w.shape[1], binning.n_bins) or sumw2.shape != hist.shape:
             raise ParameterError("out", hist.shape, f"must be two arrays of shape ({w.shape[1]}, {binning.n_bins})")
+    if check_smearing(smearing) == "expected" and smear:
+        _expected_fill(x, y, MODES.index(mode), float(e_bar), float(m_A),
+                       (resolution if resolution is not None else Resolution()).as_array(), int(binning.kind),
+                       float(binning.p0), float(binning.p1), binning.edges, w, hist, sumw2)
+        return hist, sumw2
     # record and replay block by block: the recorded bins never exceed BLOCK x n_copies entries
     for lo in range(0, x.size, BLOCK):
         hi = min(x.size, lo + BLOCK)
