@@ -16,7 +16,7 @@ PACKAGE = SRC / "mcdh"
 # its own group; groups on the same layer (analysis | io, scan | paper) do not import each other.
 LAYERS = [
     {"base": ["mcdh._version", "mcdh.errors", "mcdh._atomic", "mcdh._memory", "mcdh._progress", "mcdh._numba_cache",
-              "mcdh._jit", "mcdh.channels",
+              "mcdh._jit", "mcdh._optimize", "mcdh.channels",
               "mcdh.settings", "mcdh.events", "mcdh._rambo", "mcdh._types"]},
     {"physics": ["mcdh.physics"]},
     {"seeds": ["mcdh.seeds"]},

@@ -140,8 +140,6 @@ def q_sum(channels: list[BinnedChannel], eps: float) -> float:
 def eps_limit(channels: list[BinnedChannel], target: float = CLS95) -> float:
     """The median expected 95 % CL CLs upper limit on eps (inf without signal): q_mu,A(eps) = ``target``,
     q increasing in eps (bracketed by doubling, then Brent's method to 1e-12)."""
-    from scipy.optimize import brentq
-
     if not channels:
         raise ParameterError("channels", channels, "give at least one channel")
     if not any(np.any(c._bins[0] > 0) for c in channels):
@@ -152,4 +150,6 @@ def eps_limit(channels: list[BinnedChannel], target: float = CLS95) -> float:
         lo, hi = hi, 2.0 * hi
         if hi > 1e6 * eps_ref:  # pragma: no cover - a signal this small is no signal
             return math.inf
-    return float(brentq(lambda e: q_sum(channels, e) - target, lo, hi, xtol=1e-300, rtol=1e-12))
+    from .._optimize import brentq
+
+    return brentq(lambda e: q_sum(channels, e) - target, lo, hi, xtol=1e-300, rtol=1e-12)

@@ -144,15 +144,15 @@ def signal_for_m2ll(b: float, target: float = CL95, rel_unc: float = 0.0) -> flo
     numerically above that S (the uncertainty only weakens the test).
     """
     if rel_unc and b > 0:
-        from scipy.optimize import brentq
-
         lo = signal_for_m2ll(b, target)
         if m2loglike_syst(lo, b, rel_unc) >= target:  # a vanishing uncertainty: the paper's root, to rounding
             return lo
         hi = 2.0 * lo
         while m2loglike_syst(hi, b, rel_unc) < target:
             hi *= 2.0
-        return float(brentq(lambda x: m2loglike_syst(x, b, rel_unc) - target, lo, hi, xtol=1e-300, rtol=1e-14))
+        from .._optimize import brentq
+
+        return brentq(lambda x: m2loglike_syst(x, b, rel_unc) - target, lo, hi, xtol=1e-300, rtol=1e-14)
     b = max(float(b), 0.0)
     half = 0.5 * target
     if b == 0.0:

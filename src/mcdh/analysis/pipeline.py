@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
+from .._optimize import brentq
 from ..channels import check_channel
 from ..errors import ParameterError, check_count, check_positive
 from ..events import Events

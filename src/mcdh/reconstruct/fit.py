@@ -571,9 +571,9 @@ def _eps_upper(lk: Likelihood, values: dict, fix) -> float | None:
         hi *= 1.5
     else:
         return None
-    from scipy.optimize import brentq
+    from .._optimize import brentq
 
-    return float(brentq(excess, eps_hat, hi, xtol=1e-4 * hi))
+    return brentq(excess, eps_hat, hi, xtol=1e-4 * hi)
 
 
 def _ratio_test(model: DataModel, counts, values: dict, best: float, fix) -> dict | None:
