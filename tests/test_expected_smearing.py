@@ -76,7 +76,7 @@ def test_value_mode_is_the_gaussian_integral_over_each_bin():
 def test_normal_cdf_from_its_table_is_scipys():
     """The table-and-series normal CDF the expected smearing evaluates ~15 times an event: scipy's ndtr to
     rounding, also relative in the lower tail, and erfc's beyond the table."""
-    from mcdh.analysis.smearing import _ndtr
+    from mcdh.analysis.smearing import _ndtr, _ndtr_in_table
 
     z = np.concatenate([np.linspace(-12.0, 12.0, 24001), np.random.default_rng(3).uniform(-9.5, 9.5, 4000)])
     got = np.array([_ndtr(v) for v in z])
@@ -84,6 +84,9 @@ def test_normal_cdf_from_its_table_is_scipys():
     assert np.max(np.abs(got - ref)) < 1e-15
     low = z < 0
     assert np.max(np.abs(got[low] / ref[low] - 1.0)) < 5e-10  # (|z| / 64)^7 / 7! at |z| = 9
+    inside = np.abs(z) < 9.0
+    np.testing.assert_array_equal(np.array([_ndtr_in_table(v) for v in z[inside]]), got[inside])
+    assert np.isfinite([_ndtr_in_table(v) for v in (-50.0, 50.0, math.nan)]).sum() == 2  # no read beyond the table
 
 
 def _events(n, seed=5, peaked=0.6):

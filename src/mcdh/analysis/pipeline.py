@@ -16,6 +16,7 @@ N_b being defined at the 10 ab^-1 of the paper.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,9 +268,9 @@ class ChannelAnalysis:
         """The window strategy of this channel: optimised windows (phi) or |v| < v_max (gamma-phi)."""
         return "grow" if self.channel == "phi" else "from_zero"
 
-    @property
+    @functools.cached_property
     def start_bin(self) -> int:
-        """The bin the phi-channel window grows from: the one holding m_A."""
+        """The bin the phi-channel window grows from: the one holding m_A (found once: each window asks)."""
         return self.binning.find(self.m_A_hyp) if self.channel == "phi" else 0
 
     def _records(self, x, y, key, smear: bool) -> list:
