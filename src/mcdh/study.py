@@ -55,30 +55,29 @@ DEFAULT_N_BACKGROUND = 100_000
 
 
 _WARM_LOCK = threading.Lock()
-_warm = False
+_warm: set[str] = set()  # the smearings whose chain is compiled
 
 
-def warm_up() -> None:
-    """Compile (or load from numba's cache) every kernel of the chain, once per process.
+def warm_up(smearing: str = "copies") -> None:
+    """Compile (or load from numba's cache) every kernel of the chain with ``smearing``, once per process.
 
     numba's first compilation of a function is not thread-safe (concurrent
     first calls can fail in type inference), so the points run on threads
     only after one tiny point of each channel has gone through the whole
     chain under a lock.
     """
-    global _warm
     with _WARM_LOCK:
-        if _warm:
+        if smearing in _warm:
             return
         model = DarkSector.from_benchmark("B1", 3.0)
-        config = AnalysisConfig(theta_range=(1e-4, 1e-2), theta_per_decade=1, theta_refinements=1)
+        config = AnalysisConfig(theta_range=(1e-4, 1e-2), theta_per_decade=1, theta_refinements=1, smearing=smearing)
         for ch in CHANNELS:
             sig = generate_signal(model, ch, 200, 0, n_threads=1)
             bkg = generate_background(ch, model.m_phi, model.m_chi, 200, 0, n_threads=1)
             a = ChannelAnalysis(model, ch, sig, bkg, config)
             point_results(a)
             a.signal_hist_unsmeared(1e-4)
-        _warm = True
+        _warm.add(smearing)
 
 
 def _check_masses(masses) -> list[float]:
@@ -574,7 +573,7 @@ class Study:
         The point's streams (:func:`mcdh.seeds.point`) seed what is generated and the smearing, whether or not a
         sample is given."""
         check_channel(channel)
-        warm_up()
+        warm_up(self.config.smearing)
         ss = seeds.point(self.seed, model.benchmark, model.m_A, channel)
         s_sig, s_bkg, s_smear = ss.spawn(3)
         with warnings.catch_warnings():

@@ -460,7 +460,7 @@ def _product_cdf(c, log_ratio, mu, su, mw, sw, out, work):
         out[k] = 1.0 - s
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
+@nb.njit(cache=True, nogil=True)
 def _expected_cdf(xi, yi, mode, e_bar, m_A, a2, b2, c2, kind, p0, p1, edges, edges_sq, log_ratio, cdf, work):
     """One event's smeared CDF at the edges it can reach: (lo, hi), with cdf[lo + 1 .. hi] = P(value < edge);
     below edge lo + 1 lies bin lo, above edge hi bin hi (to EXPECTED_TAIL standard deviations). mode 0: x
@@ -492,78 +492,73 @@ def _expected_cdf(xi, yi, mode, e_bar, m_A, a2, b2, c2, kind, p0, p1, edges, edg
     return lo, hi
 
 
-@nb.njit(cache=True, nogil=True, inline="always")
-def _bin_probability(j, hi, below, cdf):
-    """(P of bin j, P below its upper edge) from P below its lower edge ``below`` (monotone, the last bin
-    taking the rest): under- and overflow land in the first and last bin, as the copies'."""
-    above = 1.0 if j == hi else min(1.0, max(below, cdf[j + 1]))
-    return above - below, above
-
-
 @nb.njit(cache=True, nogil=True)
-def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
-    """Every event's probability to land in each bin after smearing: (offsets, bins, probabilities).
-
-    Event i's probabilities are ``probs[offsets[i]:offsets[i + 1]]`` for ``bins[...]`` (those >= EXPECTED_P_MIN);
-    everything below the first edge is in the first bin and above the last in the last (as the copies'
-    clamping). ``mode`` as :func:`_expected_cdf`.
-    """
+def _expected(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges, fill, weights, hist, sumw2):
+    """Every event's probability to land in each bin after smearing (those >= EXPECTED_P_MIN; everything below
+    the first edge is in the first bin and above the last in the last, as the copies' clamping; ``mode`` as
+    :func:`_expected_cdf`): recorded as (offsets, bins, probabilities) or, with ``fill``, added at once as
+    weights[i, k] x p to hist[k] (and its square to sumw2), in the order a replay of the record adds them.
+    One kernel for both, compiled once."""
     n = x.size
     a2, b2, c2 = res[0] ** 2, res[1] ** 2, res[2] ** 2
     edges_sq = edges * edges
-    size = max(20 * n, 20)  # 15-17 entries an event in the paper's binnings
-    offsets = np.empty(n + 1, np.int64)
+    size = 0 if fill else max(20 * n, 20)  # 15-17 entries an event in the paper's binnings
+    offsets = np.zeros(0 if fill else n + 1, np.int64)
     bins = np.empty(size, np.int32)
     probs = np.empty(size)
     cdf = np.empty(edges.size)
     work = np.empty(4096)
     log_ratio = 2.0 / p1 if kind == 1 else 0.0
+    n_cols = weights.shape[1]
     pos = 0
     for i in range(n):
-        offsets[i] = pos
         lo, hi = _expected_cdf(x[i], y[i], mode, e_bar, m_A, a2, b2, c2, kind, p0, p1, edges, edges_sq, log_ratio,
                                cdf, work)
-        if pos + hi - lo + 1 > bins.size:
-            grow = max(2 * bins.size, pos + hi - lo + 1)
-            bins2 = np.empty(grow, np.int32)
-            probs2 = np.empty(grow)
-            bins2[:pos] = bins[:pos]
-            probs2[:pos] = probs[:pos]
-            bins, probs = bins2, probs2
+        if not fill:
+            offsets[i] = pos
+            if pos + hi - lo + 1 > bins.size:
+                grow = max(2 * bins.size, pos + hi - lo + 1)
+                bins2 = np.empty(grow, np.int32)
+                probs2 = np.empty(grow)
+                bins2[:pos] = bins[:pos]
+                probs2[:pos] = probs[:pos]
+                bins, probs = bins2, probs2
         below = 0.0
         for j in range(lo, hi + 1):
-            p, below = _bin_probability(j, hi, below, cdf)
+            above = 1.0 if j == hi else min(1.0, max(below, cdf[j + 1]))  # monotone; the last bin takes the rest
+            p = above - below
+            below = above
             if p >= EXPECTED_P_MIN:
-                bins[pos] = j
-                probs[pos] = p
-                pos += 1
+                if fill:
+                    for k in range(n_cols):
+                        wf = weights[i, k] * p
+                        hist[k, j] += wf
+                        sumw2[k, j] += wf * wf
+                else:
+                    bins[pos] = j
+                    probs[pos] = p
+                    pos += 1
+    if fill:
+        return offsets, bins, probs
     offsets[n] = pos
     if 4 * pos < 3 * bins.size:  # trimmed when a quarter or more is unused (a copy costs ~10 % of the record)
         return offsets, bins[:pos].copy(), probs[:pos].copy()
     return offsets, bins[:pos], probs[:pos]
 
 
-@nb.njit(cache=True, nogil=True)
+_NO_WEIGHTS = np.zeros((0, 0))
+
+
+def _expected_record(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges):
+    """Every event's probability to land in each bin after smearing: (offsets, bins, probabilities), event i's
+    being ``probs[offsets[i]:offsets[i + 1]]`` for ``bins[...]`` (:func:`_expected`)."""
+    return _expected(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges, False, _NO_WEIGHTS, _NO_WEIGHTS, _NO_WEIGHTS)
+
+
 def _expected_fill(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges, weights, hist, sumw2):
     """:func:`_expected_record` and :func:`_replay_fill` in one pass, without the record (a sample filled once):
-    the same sums in the same order."""
-    a2, b2, c2 = res[0] ** 2, res[1] ** 2, res[2] ** 2
-    edges_sq = edges * edges
-    cdf = np.empty(edges.size)
-    work = np.empty(4096)
-    log_ratio = 2.0 / p1 if kind == 1 else 0.0
-    n_cols = weights.shape[1]
-    for i in range(x.size):
-        lo, hi = _expected_cdf(x[i], y[i], mode, e_bar, m_A, a2, b2, c2, kind, p0, p1, edges, edges_sq, log_ratio,
-                               cdf, work)
-        below = 0.0
-        for j in range(lo, hi + 1):
-            p, below = _bin_probability(j, hi, below, cdf)
-            if p >= EXPECTED_P_MIN:
-                for k in range(n_cols):
-                    wf = weights[i, k] * p
-                    hist[k, j] += wf
-                    sumw2[k, j] += wf * wf
+    the same sums in the same order (:func:`_expected`)."""
+    _expected(x, y, mode, e_bar, m_A, res, kind, p0, p1, edges, True, weights, hist, sumw2)
 
 
 # ----------------------------------------------------------------------
