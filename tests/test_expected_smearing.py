@@ -366,3 +366,16 @@ def test_an_analysis_is_freed_after_its_band_search():
         assert gone() is None
     finally:
         gc.enable()
+
+
+def test_warm_up_compiles_the_chain_of_the_smearing_in_use():
+    """Points run on threads only after the chain they use is compiled (numba's first compilation is not
+    thread-safe): with expected smearing that includes its own kernels. In a fresh process, so that no other
+    test has compiled them."""
+    import subprocess
+    import sys
+
+    code = ("from mcdh.study import warm_up\nfrom mcdh.analysis import smearing, decay_moments\n"
+            "warm_up('expected')\n"
+            "assert smearing._expected.signatures and decay_moments._add_moments.signatures\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=600)
