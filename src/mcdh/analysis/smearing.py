@@ -360,8 +360,8 @@ _NDTR_CDF, _NDTR_PDF = _ndtr_table(_NDTR_STEP, _NDTR_ZMAX)
 def _ndtr_in_table(z):
     """The normal CDF for |z| < 9: Taylor series about the nearest node of a table (|d| <= 1/64), Phi(z_k + d) =
     Phi(z_k) + phi(z_k) sum_{n=1..6} (-1)^(n-1) He_(n-1)(z_k) d^n / n!, within 4e-16 and 2e-10 relative in
-    the tails (beyond the table it reads the end node: no accuracy, but no read outside). Without a branch, so that a loop
-    over edges vectorises: a quarter of erfc's cost, which the expected smearing pays ~15 times an event."""
+    the tails (beyond the table it reads the end node: no accuracy, but no read outside). Without a branch,
+    so that a loop over edges vectorises: a third of erfc's cost or less, paid ~15 times an event."""
     k = min(max(int((z + _NDTR_ZMAX) * (1.0 / _NDTR_STEP) + 0.5), 0), _NDTR_CDF.size - 1)
     z_k = k * _NDTR_STEP - _NDTR_ZMAX
     d = z - z_k
