@@ -152,7 +152,7 @@ def signal_for_m2ll(b: float, target: float = CL95, rel_unc: float = 0.0) -> flo
             hi *= 2.0
         from .._optimize import brentq
 
-        return brentq(lambda x: m2loglike_syst(x, b, rel_unc) - target, lo, hi, xtol=1e-300, rtol=1e-14)
+        return brentq(lambda x: float(m2loglike_syst(x, b, rel_unc)) - target, lo, hi, xtol=1e-300, rtol=1e-14)
     b = max(float(b), 0.0)
     half = 0.5 * target
     if b == 0.0:
@@ -221,7 +221,7 @@ def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int, rel_unc: 
     # -2 log L of every window the growth can reach ([lo, hi] around start) in one call: element for element
     # the value of each window alone, at the cost of a few of those calls
     lo_all, hi_all = np.arange(start + 1)[:, None], np.arange(start + 1, n + 1)[None, :]
-    values = m2loglike(cs[hi_all] - cs[lo_all], cb[hi_all] - cb[lo_all], rel_unc)
+    values = np.asarray(m2loglike(cs[hi_all] - cs[lo_all], cb[hi_all] - cb[lo_all], rel_unc))
 
     def value(lo, hi):
         return values[lo, hi - start]
