@@ -9,7 +9,7 @@ import json
 import tempfile
 from pathlib import Path
 
-from ._util import best_ratio
+from ._util import best_ratio, reference_work
 
 POINT = ("B1", 6.0)
 
@@ -39,17 +39,37 @@ class Likelihoods:
         """Workspace of one analysed point (both channels, every bin), written and built by pyhf."""
         self._export()
 
+    def _reach(self, study):
+        return lambda: study.eps_reach(*POINT, "combined")
+
     def track_bkg_syst_over_plain_reach(self):
-        """The combined paper reach with sigma_b = 0.2 over the one without (same analyses)."""
-        def reach(study):
-            return lambda: study.eps_reach(*POINT, "combined")
-        return best_ratio(reach(self.syst), reach(self.study), 9)
+        """The combined paper reach with sigma_b = 0.2 over the one without (same analyses): what the
+        systematics cost. Not gated: a faster plain reach raises it."""
+        return best_ratio(self._reach(self.syst), self._reach(self.study), 9)
 
     track_bkg_syst_over_plain_reach.unit = "ratio"
 
     def track_cls_over_paper_reach(self):
-        """The combined CLs reach (every bin, staterror and normsys profiled) over the paper's reach."""
-        return best_ratio(lambda: self.cls.eps_reach(*POINT, "combined"),
-                          lambda: self.study.eps_reach(*POINT, "combined"), 9)
+        """The combined CLs reach (every bin, staterror and normsys profiled) over the paper's reach. Not gated:
+        a faster paper reach raises it."""
+        return best_ratio(self._reach(self.cls), self._reach(self.study), 9)
 
     track_cls_over_paper_reach.unit = "ratio"
+
+    def track_paper_reach_over_reference(self):
+        """The combined paper reach over the fixed reference workload (benchmarks/_util.py): gated."""
+        return best_ratio(self._reach(self.study), reference_work, 9)
+
+    track_paper_reach_over_reference.unit = "ratio"
+
+    def track_bkg_syst_reach_over_reference(self):
+        """The combined reach with sigma_b = 0.2 over the reference workload: gated."""
+        return best_ratio(self._reach(self.syst), reference_work, 9)
+
+    track_bkg_syst_reach_over_reference.unit = "ratio"
+
+    def track_cls_reach_over_reference(self):
+        """The combined CLs reach over the reference workload: gated."""
+        return best_ratio(self._reach(self.cls), reference_work, 9)
+
+    track_cls_reach_over_reference.unit = "ratio"
