@@ -83,6 +83,51 @@ def test_grow_window_steps_over_empty_bins():
     assert win.s == 12.0 and win.m2ll == 24.0
 
 
+@pytest.mark.parametrize("rel_unc", [0.0, 0.2])
+def test_grow_window_is_the_step_by_step_growth_on_any_histogram(rel_unc):
+    """The growth evaluates -2 log L for a band of windows around the start at once, widening the band when the
+    window outgrows it: bit for bit the growth that evaluates each window as it steps (here written out), on
+    histograms with runs of empty bins and windows from one bin to hundreds."""
+    from mcdh.analysis.limits import GROW_BAND, Window, m2loglike
+
+    def stepwise(sig, bkg, start):
+        cs, cb = np.concatenate([[0.0], np.cumsum(sig)]), np.concatenate([[0.0], np.cumsum(bkg)])
+        value = lambda lo, hi: m2loglike(cs[hi + 1] - cs[lo], cb[hi + 1] - cb[lo], rel_unc)  # noqa: E731
+        nonempty = (sig != 0) | (bkg != 0)
+        lo = hi = start
+        best = value(lo, hi)
+        while True:
+            left, right = lo - 1, hi + 1
+            while left >= 0 and not nonempty[left]:
+                left -= 1
+            while right < sig.size and not nonempty[right]:
+                right += 1
+            v_left = value(left, hi) if left >= 0 else -math.inf
+            v_right = value(lo, right) if right < sig.size else -math.inf
+            if max(v_left, v_right) <= best:
+                return Window(lo, hi, float(cs[hi + 1] - cs[lo]), float(cb[hi + 1] - cb[lo]), float(best))
+            if v_right >= v_left:
+                hi, best = right, v_right
+            else:
+                lo, best = left, v_left
+
+    rng = np.random.default_rng(12)
+    widths = []
+    for _ in range(60):
+        n = int(rng.integers(1, 700))
+        x = np.arange(n)
+        centre, width = rng.uniform(0, n), rng.uniform(0.3, n / 2 + 1)
+        sig = rng.uniform(1, 1e3) * np.exp(-0.5 * ((x - centre) / width) ** 2)
+        bkg = rng.uniform(0, 50) * rng.random(n)
+        empty = rng.random(n) < rng.uniform(0, 0.6)
+        sig[empty], bkg[empty] = 0.0, 0.0
+        start = int(min(n - 1, max(0, round(centre))))
+        win = optimise_window_grow(sig, bkg, start, rel_unc)
+        assert win == stepwise(sig, bkg, start)
+        widths.append(win.hi - win.lo)
+    assert max(widths) > 4 * GROW_BAND and min(widths) < GROW_BAND  # the band widened, and not
+
+
 def test_grow_window_without_signal():
     win = optimise_window_grow(np.zeros(5), np.ones(5), 2)
     assert (win.lo, win.hi, win.m2ll) == (2, 2, 0.0)

@@ -204,6 +204,10 @@ def _check_hists(sig, bkg):
     return sig, bkg
 
 
+GROW_BAND = 8
+"""Bins on each side of the start that :func:`optimise_window_grow` evaluates at first (x 4 while it needs more)."""
+
+
 def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int, rel_unc: float = 0.0) -> Window:
     """The phi-channel window of section 4.2: grow from bin ``start`` while -2 log L rises.
 
@@ -218,16 +222,26 @@ def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int, rel_unc: 
         raise ParameterError("start", start, f"must be a bin index in [0, {n - 1}]")
     cs, cb = _running_sums(sig, bkg)
     nonempty = (sig != 0.0) | (bkg != 0.0)
-    # -2 log L of every window the growth can reach ([lo, hi] around start) in one call: element for element
-    # the value of each window alone, at the cost of a few of those calls
-    lo_all, hi_all = np.arange(start + 1)[:, None], np.arange(start + 1, n + 1)[None, :]
+    band = GROW_BAND
+    while True:
+        win = _grow_within(cs, cb, nonempty, start, max(0, start - band), min(n - 1, start + band), rel_unc)
+        if win is not None:
+            return win
+        band *= 4
+
+
+def _grow_within(cs, cb, nonempty, start: int, first: int, last: int, rel_unc: float) -> Window | None:
+    """:func:`optimise_window_grow` within bins [first, last], or None if the growth steps beyond them.
+
+    -2 log L of every window [lo, hi] with first <= lo <= start <= hi <= last comes from one call: element for
+    element the value of each window alone, at the cost of a few of those calls (a band, not all the windows
+    of the histogram, which would grow as its bins squared).
+    """
+    lo_all, hi_all = np.arange(first, start + 1)[:, None], np.arange(start + 1, last + 2)[None, :]
     values = np.asarray(m2loglike(cs[hi_all] - cs[lo_all], cb[hi_all] - cb[lo_all], rel_unc))
-
-    def value(lo, hi):
-        return values[lo, hi - start]
-
+    n = nonempty.size
     lo = hi = start
-    best = value(lo, hi)
+    best = values[start - first, 0]
     while True:
         # next non-empty bin on each side
         left = lo - 1
@@ -236,8 +250,10 @@ def optimise_window_grow(sig: np.ndarray, bkg: np.ndarray, start: int, rel_unc: 
         right = hi + 1
         while right < n and not nonempty[right]:
             right += 1
-        v_left = value(left, hi) if left >= 0 else -math.inf
-        v_right = value(lo, right) if right < n else -math.inf
+        if 0 <= left < first or last < right < n:
+            return None
+        v_left = values[left - first, hi - start] if left >= 0 else -math.inf
+        v_right = values[lo - first, right - start] if right < n else -math.inf
         if max(v_left, v_right) <= best:
             break
         if v_right >= v_left:
