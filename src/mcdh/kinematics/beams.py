@@ -114,9 +114,14 @@ class Beams:
         """Transform four-momenta (..., 4) from the CMS to the lab (new array)."""
         return _transform(momenta, self.cms_to_lab)
 
+    @cached_property
+    def lab_to_cms(self) -> np.ndarray:
+        """4x4 matrix taking lab four-vectors to the CMS: the inverse of :attr:`cms_to_lab` (made once)."""
+        return np.linalg.inv(self.cms_to_lab)
+
     def to_cms(self, momenta: np.ndarray) -> np.ndarray:
         """Transform four-momenta (..., 4) from the lab to the CMS (new array)."""
-        return _transform(momenta, np.linalg.inv(self.cms_to_lab))
+        return _transform(momenta, self.lab_to_cms)
 
     def as_dict(self) -> dict[str, float]:
         """The beams' energies (GeV), crossing angles (rad) and sqrt(s), as recorded with a lab-frame sample."""
