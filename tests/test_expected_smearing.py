@@ -86,7 +86,8 @@ def test_normal_cdf_from_its_table_is_scipys():
     assert np.max(np.abs(got[low] / ref[low] - 1.0)) < 5e-10  # (|z| / 64)^7 / 7! at |z| = 9
     inside = np.abs(z) < 9.0
     np.testing.assert_array_equal(np.array([_ndtr_in_table(v) for v in z[inside]]), got[inside])
-    assert np.isfinite([_ndtr_in_table(v) for v in (-50.0, 50.0, math.nan)]).sum() == 2  # no read beyond the table
+    for v in (-50.0, 50.0):  # beyond the table: its end nodes (in Python an index outside would raise)
+        _ndtr_in_table.py_func(v)
 
 
 def _events(n, seed=5, peaked=0.6):
@@ -287,10 +288,11 @@ def test_decay_moments_over_any_range_of_decay_lengths():
         np.testing.assert_allclose(moments.hist(theta), exact, rtol=1e-10, atol=1e-16 * w.sum())
 
 
-@pytest.mark.parametrize("span", [50, 10**6])
+@pytest.mark.parametrize("span", [50, 6000])
 def test_dense_groups_are_numpys_unique(span):
-    """The groups of decay lengths, numbered without a sort when their range is narrow (and with np.unique's
-    when it is wide): the same values and indices."""
+    """The groups of decay lengths, numbered without a sort where their range is at most 4 x their number
+    (here all groups occupied, and 1 in 4 of them): np.unique's values and indices. A wider range takes
+    np.unique itself (the 200-decade test above)."""
     from mcdh.analysis.decay_moments import _dense_groups
 
     bucket = np.random.default_rng(span).integers(-span, span, 3000)
