@@ -38,7 +38,7 @@ def best_ratio(fn_a, fn_b, repeats: int = 5, clock=cpu_time) -> float:
 
 
 def reference_work() -> float:
-    """A fixed workload to measure mcdh's Python-level statistics against (~5 ms): a loop of small-array numpy
+    """A fixed workload to measure mcdh's Python-level statistics against (~3 ms): a loop of small-array numpy
     operations, the mix of interpreter and numpy overhead the reach and window code has. A same-run ratio to it
     gates one code path alone; a ratio of two of mcdh's paths would read a speed-up of its denominator as a
     regression of the numerator."""
