@@ -1,5 +1,4 @@
 """The fused smearing + histogram kernel (eq. A.1, 100 copies per event) against numpy's normals + np.histogram."""
-import math
 
 import numpy as np
 
@@ -109,23 +108,16 @@ class AnalysisPoint:
     track_smearing_passes_per_point.unit = "passes"
 
     def track_point_over_one_smearing_pass(self):
-        """CPU time of a whole point (generation, smearing, table, reach, theta band) over one smearing pass."""
-        import time
-
+        """CPU time of a whole point (generation, smearing, table, reach, theta band) over one smearing pass of its
+        signal, the two measured interleaved (best of 3)."""
         from mcdh.analysis.smearing import _smear_chunk
 
-        a = self.study.analysis("B1", 6.0, "phi", keep=False)
-        t0 = time.process_time()
-        point = self._point()
-        t_point = time.process_time() - t0
+        a = self._point()
 
         def one_pass():
-            _smear_chunk(point._sig_x, point.binning, n_copies=point.config.n_copies, seed=point._key_sig)
+            _smear_chunk(a._sig_x, a.binning, n_copies=a.config.n_copies, seed=a._key_sig)
 
-        del a
-        t0 = time.process_time()
-        one_pass()
-        return t_point / (time.process_time() - t0)
+        return best_ratio(self._point, one_pass, 3)
 
     track_point_over_one_smearing_pass.unit = "ratio"
 
@@ -163,34 +155,28 @@ class PointCpu:
         for smearing in ("expected", "copies"):  # compile the kernels outside the measurement
             point_results(Study(n_threads=1, smearing=smearing).analysis("B1", 6.0, channel, keep=False))
 
-    def _cpu(self, channel, smearing):
-        import time
-
+    @staticmethod
+    def _point(channel, smearing):
         from mcdh.study import Study, point_results
 
         study = Study(n_threads=1, smearing=smearing)
-        best = math.inf
-        for _ in range(3):
-            t0 = time.process_time()
-            point_results(study.analysis("B1", 6.0, channel, keep=False))
-            best = min(best, time.process_time() - t0)
-        return best
+        return lambda: point_results(study.analysis("B1", 6.0, channel, keep=False))
 
     def track_point_cpu_seconds_expected(self, channel):
-        """CPU seconds of the point with expected smearing."""
-        return self._cpu(channel, "expected")
+        """CPU seconds of the point with expected smearing (best of 3)."""
+        return best_time(self._point(channel, "expected"), 3)
 
     track_point_cpu_seconds_expected.unit = "CPU seconds"
 
     def track_point_cpu_seconds_copies(self, channel):
-        """CPU seconds of the point with the paper's 100 copies."""
-        return self._cpu(channel, "copies")
+        """CPU seconds of the point with the paper's 100 copies (best of 3)."""
+        return best_time(self._point(channel, "copies"), 3)
 
     track_point_cpu_seconds_copies.unit = "CPU seconds"
 
     def track_expected_over_copies(self, channel):
-        """The point's CPU time with expected smearing over the same with the paper's copies, one run (lower is
-        better)."""
-        return self._cpu(channel, "expected") / self._cpu(channel, "copies")
+        """The point's CPU time with expected smearing over the same with the paper's copies, measured
+        interleaved (best of 3; lower is better)."""
+        return best_ratio(self._point(channel, "expected"), self._point(channel, "copies"), 3)
 
     track_expected_over_copies.unit = "ratio"
